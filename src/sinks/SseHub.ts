@@ -1,0 +1,229 @@
+// The SSE fan-out hub. Streams are organised in families (raw, eps, details…);
+// a family's feed is an Observable of frames, each addressed to a topic (a
+// detail id, or '' for a family with one topic) and already encoded. The hub
+// subscribes a family's feed while it has clients, finds a frame's clients in
+// O(1), writes at most once per client per event-loop turn, sends one shared
+// keepalive, and drops clients that stop reading.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Observable, Subscription } from 'rxjs';
+import { silentLogger } from '../logger.js';
+import type { Logger } from '../logger.js';
+import { SseConnection, connectionInfo } from './SseConnection.js';
+import { sseComment } from './sseEncode.js';
+
+export interface SseFrame {
+  readonly topic: string;
+  readonly bytes: Buffer;
+}
+
+export interface SseHubOptions {
+  readonly keepaliveMs?: number;
+  /** Unsent bytes a client may hold before it is dropped as too slow. */
+  readonly maxBufferBytes?: number;
+  readonly corsOrigin?: string;
+  /** Log CONNECT and DISCONNECT lines. */
+  readonly verbose?: boolean;
+  readonly logger?: Logger;
+}
+
+export interface SseOpenOptions {
+  readonly family: string;
+  readonly topic?: string;
+  readonly namespace?: string;
+  /** Written right after the headers; `:ok` by default. */
+  readonly preamble?: Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface SseHubStats {
+  /** Frames the hub fanned out to at least one client. */
+  msgsBroadcast: number;
+  /** Frames times clients: every message handed to a connection. */
+  deliveries: number;
+  bytesWritten: number;
+  slowClientsDropped: number;
+  connectionsOpened: number;
+}
+
+interface Family {
+  readonly feed: Observable<SseFrame>;
+  readonly topics: Map<string, Set<SseConnection>>;
+  clients: number;
+  subscription: Subscription | undefined;
+}
+
+const OK = sseComment('ok');
+const KEEPALIVE = sseComment('');
+
+export class SseHub {
+  readonly connections = new Set<SseConnection>();
+  readonly stats: SseHubStats = {
+    msgsBroadcast: 0,
+    deliveries: 0,
+    bytesWritten: 0,
+    slowClientsDropped: 0,
+    connectionsOpened: 0,
+  };
+
+  private readonly families = new Map<string, Family>();
+  private dirty: SseConnection[] = [];
+  private flushScheduled = false;
+  private readonly keepalive: NodeJS.Timeout;
+  private readonly maxBufferBytes: number;
+  private readonly headers: Readonly<Record<string, string>>;
+  private readonly verbose: boolean;
+  private readonly log: Logger;
+
+  constructor(options: SseHubOptions = {}) {
+    this.maxBufferBytes = options.maxBufferBytes ?? 512 * 1024;
+    this.verbose = options.verbose ?? false;
+    this.log = (options.logger ?? silentLogger).child({ component: 'sse' });
+    this.headers = {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'Access-Control-Allow-Origin': options.corsOrigin ?? '*',
+      'X-Accel-Buffering': 'no',
+    };
+    this.keepalive = setInterval(() => this.sendKeepalive(), options.keepaliveMs ?? 15_000);
+    this.keepalive.unref();
+  }
+
+  /** Registers a family; its feed is subscribed only while the family has clients. */
+  addFamily(name: string, feed: Observable<SseFrame>): void {
+    if (this.families.has(name)) throw new Error(`SSE family "${name}" is already registered`);
+    this.families.set(name, { feed, topics: new Map(), clients: 0, subscription: undefined });
+  }
+
+  /** Answers an SSE request: headers and a first byte at once; HEAD ends there. */
+  open(
+    req: IncomingMessage,
+    res: ServerResponse,
+    options: SseOpenOptions,
+  ): SseConnection | undefined {
+    const family = this.families.get(options.family);
+    if (!family) throw new Error(`SSE family "${options.family}" is not registered`);
+    res.writeHead(200, options.headers ? { ...this.headers, ...options.headers } : this.headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return undefined;
+    }
+    const topic = options.topic ?? '';
+    const connection = new SseConnection(
+      res,
+      connectionInfo(req, options.namespace),
+      options.family,
+      topic,
+    );
+    res.write(options.preamble ?? OK);
+    this.attach(family, connection);
+    res.once('close', () => this.detach(family, connection));
+    return connection;
+  }
+
+  /** Hands an encoded frame to every client of the family's topic. */
+  broadcast(familyName: string, topic: string, bytes: Buffer): number {
+    const family = this.families.get(familyName);
+    const clients = family?.topics.get(topic);
+    if (!clients) return 0;
+    this.stats.msgsBroadcast++;
+    this.stats.deliveries += clients.size;
+    for (const c of clients) if (c.enqueue(bytes)) this.markDirty(c);
+    return clients.size;
+  }
+
+  /** Clients of a family, or of all families. */
+  clientCount(familyName?: string): number {
+    if (familyName === undefined) return this.connections.size;
+    return this.families.get(familyName)?.clients ?? 0;
+  }
+
+  familyNames(): string[] {
+    return [...this.families.keys()];
+  }
+
+  /** Connections matching a predicate, e.g. one IP's streams of a family. */
+  find(predicate: (c: SseConnection) => boolean): SseConnection[] {
+    return [...this.connections].filter(predicate);
+  }
+
+  /** Ends every stream (after `last`, e.g. a retry line) and stops the keepalive. */
+  close(last?: Buffer): void {
+    clearInterval(this.keepalive);
+    for (const c of this.connections) c.end(last);
+  }
+
+  private attach(family: Family, connection: SseConnection): void {
+    this.connections.add(connection);
+    this.stats.connectionsOpened++;
+    let set = family.topics.get(connection.topic);
+    if (!set) family.topics.set(connection.topic, (set = new Set()));
+    set.add(connection);
+    if (family.clients++ === 0) {
+      const name = connection.family;
+      family.subscription = family.feed.subscribe({
+        next: (frame) => this.broadcast(name, frame.topic, frame.bytes),
+        error: (err: unknown) => {
+          this.log.error('feed failed; closing its streams', { family: name, error: String(err) });
+          family.subscription = undefined;
+          for (const set of family.topics.values()) for (const c of set) c.end();
+        },
+      });
+    }
+    if (this.verbose) this.log.info('CONNECT', { ...connection.info, family: connection.family });
+  }
+
+  private detach(family: Family, connection: SseConnection): void {
+    if (!this.connections.delete(connection)) return;
+    connection.closed = true;
+    const set = family.topics.get(connection.topic);
+    set?.delete(connection);
+    if (set?.size === 0) family.topics.delete(connection.topic);
+    if (--family.clients === 0) {
+      family.subscription?.unsubscribe();
+      family.subscription = undefined;
+    }
+    if (this.verbose) {
+      this.log.info('DISCONNECT', {
+        ...connection.info,
+        durationMs: Date.now() - connection.info.createdAt,
+        msgsSent: connection.msgsSent,
+      });
+    }
+  }
+
+  private markDirty(connection: SseConnection): void {
+    this.dirty.push(connection);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    const dirty = this.dirty;
+    this.dirty = [];
+    this.flushScheduled = false;
+    for (const c of dirty) {
+      const before = c.bytesSent;
+      const unsent = c.flush();
+      this.stats.bytesWritten += c.bytesSent - before;
+      if (unsent > this.maxBufferBytes) this.dropSlow(c, unsent);
+    }
+  }
+
+  private dropSlow(connection: SseConnection, unsent: number): void {
+    this.stats.slowClientsDropped++;
+    this.log.warn('slow client dropped', {
+      requestPath: connection.info.requestPath,
+      clientIp: connection.info.clientIp,
+      unsentBytes: unsent,
+      limitBytes: this.maxBufferBytes,
+    });
+    connection.destroy();
+  }
+
+  private sendKeepalive(): void {
+    for (const c of this.connections) if (c.enqueue(KEEPALIVE, false)) this.markDirty(c);
+  }
+}

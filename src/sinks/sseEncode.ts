@@ -1,0 +1,43 @@
+// Server-Sent Events wire encoding. Every message is encoded once, into bytes
+// that are then written unchanged to every interested client. Field lines carry
+// no space after the colon; a payload with line breaks becomes several data lines.
+
+export interface SseFields {
+  readonly event?: string;
+  readonly id?: string | number;
+  readonly data: string;
+}
+
+const LINE_BREAK = /\r\n|\r|\n/;
+
+export function sseMessage(fields: SseFields): Buffer {
+  let out = '';
+  if (fields.event !== undefined) out += `event:${fields.event}\n`;
+  if (fields.id !== undefined) out += `id:${fields.id}\n`;
+  const data = fields.data;
+  out += LINE_BREAK.test(data)
+    ? data
+        .split(LINE_BREAK)
+        .map((l) => `data:${l}\n`)
+        .join('')
+    : `data:${data}\n`;
+  return Buffer.from(`${out}\n`, 'utf8');
+}
+
+/** A comment line (ignored by EventSource): used for the first byte and keepalives. */
+export function sseComment(text = ''): Buffer {
+  return Buffer.from(`:${text}\n\n`, 'utf8');
+}
+
+/** Tells EventSource how long to wait before reconnecting. */
+export function sseRetry(ms: number): Buffer {
+  return Buffer.from(`retry:${Math.round(ms)}\n\n`, 'utf8');
+}
+
+/** `{"1F602":2,"2665":1}` in the rollup's own (sorted) order. */
+export function rollupJson(rollup: ReadonlyMap<string, number>): string {
+  let out = '{';
+  for (const [id, count] of rollup)
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(id)}:${count}`;
+  return `${out}}`;
+}

@@ -1,0 +1,64 @@
+// The embedded in-process bus: the same channel/pattern API as Redis pub/sub,
+// for running without Redis (the demo) and for composing streams inside one process.
+import { Observable } from 'rxjs';
+import type { Subscriber } from 'rxjs';
+import type { BusMessage, PubSubSource } from '../message.js';
+import { globToRegExp } from './globToRegExp.js';
+
+interface PatternEntry {
+  readonly regexp: RegExp;
+  readonly subscribers: Set<Subscriber<BusMessage>>;
+}
+
+export class MemoryBus implements PubSubSource {
+  private readonly channels = new Map<string, Set<Subscriber<BusMessage>>>();
+  private readonly patterns = new Map<string, PatternEntry>();
+
+  /** Delivers a message to every current subscriber of the channel; returns how many got it. */
+  publish(channel: string, payload: string): number {
+    const message: BusMessage = { channel, payload, receivedAt: Date.now() };
+    let delivered = 0;
+    const exact = this.channels.get(channel);
+    if (exact) {
+      for (const s of exact) s.next(message);
+      delivered += exact.size;
+    }
+    for (const entry of this.patterns.values()) {
+      if (!entry.regexp.test(channel)) continue;
+      for (const s of entry.subscribers) s.next(message);
+      delivered += entry.subscribers.size;
+    }
+    return delivered;
+  }
+
+  channel(name: string): Observable<BusMessage> {
+    return new Observable<BusMessage>((subscriber) => {
+      let set = this.channels.get(name);
+      if (!set) this.channels.set(name, (set = new Set()));
+      set.add(subscriber);
+      return () => {
+        set.delete(subscriber);
+        if (set.size === 0) this.channels.delete(name);
+      };
+    });
+  }
+
+  pattern(glob: string): Observable<BusMessage> {
+    return new Observable<BusMessage>((subscriber) => {
+      let entry = this.patterns.get(glob);
+      if (!entry)
+        this.patterns.set(glob, (entry = { regexp: globToRegExp(glob), subscribers: new Set() }));
+      entry.subscribers.add(subscriber);
+      const current = entry;
+      return () => {
+        current.subscribers.delete(subscriber);
+        if (current.subscribers.size === 0) this.patterns.delete(glob);
+      };
+    });
+  }
+
+  /** Channels and patterns with at least one subscriber, like PUBSUB NUMSUB/NUMPAT. */
+  subscriptionCount(): number {
+    return this.channels.size + this.patterns.size;
+  }
+}

@@ -1,0 +1,151 @@
+// Redis pub/sub as Observables. One subscriber connection per process; each
+// channel or pattern is a cold Observable (SUBSCRIBE on subscribe, UNSUBSCRIBE on
+// teardown) shared by reference count with a grace period, so any number of
+// clients of one channel cost one Redis subscription. Redis going away never
+// errors the streams: ioredis reconnects and re-subscribes, and they resume.
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { BehaviorSubject, Observable, asyncScheduler } from 'rxjs';
+import type { SchedulerLike, Subscriber } from 'rxjs';
+import { silentLogger } from '../logger.js';
+import type { Logger } from '../logger.js';
+import type { BusMessage, PubSubSource } from '../message.js';
+import { shareWithGrace } from '../operators/shareWithGrace.js';
+
+export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closed';
+
+export interface RedisPubSubOptions {
+  /** How long a subscription outlives its last subscriber (ms). */
+  readonly graceMs?: number;
+  readonly logger?: Logger;
+  readonly scheduler?: SchedulerLike;
+  /** Extra ioredis options, e.g. a custom retryStrategy. */
+  readonly redisOptions?: RedisOptions;
+}
+
+type Kind = 'channel' | 'pattern';
+
+export class RedisPubSub implements PubSubSource {
+  readonly connection: Redis;
+  /** The subscriber connection's state; `reconnects` counts how often it came back. */
+  readonly state$ = new BehaviorSubject<RedisConnectionState>('connecting');
+  reconnects = 0;
+
+  private readonly listeners = {
+    channel: new Map<string, Set<Subscriber<BusMessage>>>(),
+    pattern: new Map<string, Set<Subscriber<BusMessage>>>(),
+  };
+  private readonly shared = {
+    channel: new Map<string, Observable<BusMessage>>(),
+    pattern: new Map<string, Observable<BusMessage>>(),
+  };
+  private readonly graceMs: number;
+  private readonly scheduler: SchedulerLike;
+  private readonly log: Logger;
+  private everReady = false;
+
+  constructor(url: string, options: RedisPubSubOptions = {}) {
+    this.graceMs = options.graceMs ?? 2_000;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.log = (options.logger ?? silentLogger).child({ component: 'redis-pubsub' });
+    this.connection = new Redis(url, {
+      connectionName: 'rx-streamer:subscriber',
+      maxRetriesPerRequest: null,
+      autoResubscribe: true,
+      retryStrategy: (times) => Math.min(times * 100, 2_000),
+      ...options.redisOptions,
+    });
+    this.connection.on('message', (channel: string, payload: string) =>
+      this.dispatch('channel', channel, channel, payload),
+    );
+    this.connection.on('pmessage', (pattern: string, channel: string, payload: string) =>
+      this.dispatch('pattern', pattern, channel, payload),
+    );
+    this.connection.on('ready', () => {
+      if (this.everReady) this.reconnects++;
+      this.log.info(this.everReady ? 'redis reconnected' : 'redis ready', {
+        channels: this.listeners.channel.size,
+        patterns: this.listeners.pattern.size,
+      });
+      this.everReady = true;
+      this.state$.next('ready');
+    });
+    this.connection.on('reconnecting', (delayMs: number) => {
+      this.log.warn('redis reconnecting', { delayMs });
+      this.state$.next('reconnecting');
+    });
+    this.connection.on('error', (err: Error) =>
+      this.log.warn('redis error', { error: err.message }),
+    );
+    this.connection.on('end', () => this.state$.next('closed'));
+  }
+
+  channel(name: string): Observable<BusMessage> {
+    return this.sharedStream('channel', name);
+  }
+
+  pattern(glob: string): Observable<BusMessage> {
+    return this.sharedStream('pattern', glob);
+  }
+
+  /** The cold stream behind `channel()`/`pattern()`: each subscription is its own. */
+  cold(kind: Kind, name: string): Observable<BusMessage> {
+    return new Observable<BusMessage>((subscriber) => {
+      const listeners = this.listeners[kind];
+      let set = listeners.get(name);
+      if (!set) {
+        listeners.set(name, (set = new Set()));
+        this.command(kind === 'channel' ? 'subscribe' : 'psubscribe', name);
+      }
+      set.add(subscriber);
+      return () => {
+        set.delete(subscriber);
+        if (set.size > 0 || listeners.get(name) !== set) return;
+        listeners.delete(name);
+        this.command(kind === 'channel' ? 'unsubscribe' : 'punsubscribe', name);
+      };
+    });
+  }
+
+  /** Unsubscribes everything and closes the connection. */
+  async close(): Promise<void> {
+    for (const set of [...this.listeners.channel.values(), ...this.listeners.pattern.values()]) {
+      for (const s of set) s.complete();
+    }
+    this.listeners.channel.clear();
+    this.listeners.pattern.clear();
+    this.state$.next('closed');
+    try {
+      await this.connection.quit();
+    } catch {
+      this.connection.disconnect();
+    }
+  }
+
+  private sharedStream(kind: Kind, name: string): Observable<BusMessage> {
+    const cache = this.shared[kind];
+    let stream = cache.get(name);
+    if (!stream) {
+      stream = this.cold(kind, name).pipe(shareWithGrace(this.graceMs, this.scheduler));
+      cache.set(name, stream);
+    }
+    return stream;
+  }
+
+  private dispatch(kind: Kind, key: string, channel: string, payload: string): void {
+    const set = this.listeners[kind].get(key);
+    if (!set) return;
+    const message: BusMessage = { channel, payload, receivedAt: Date.now() };
+    for (const s of set) s.next(message);
+  }
+
+  private command(
+    cmd: 'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe',
+    name: string,
+  ): void {
+    if (this.connection.status === 'end') return;
+    this.connection[cmd](name).catch((err: unknown) =>
+      this.log.warn(`redis ${cmd} failed`, { name, error: (err as Error).message }),
+    );
+  }
+}
