@@ -4,17 +4,14 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { StreamerError } from './errors.js';
 
-const bool = (fallback: boolean) =>
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .pipe(
-      z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'true, false, 1, 0, yes or no' }),
-    )
-    .transform((v) => v === 'true' || v === '1' || v === 'yes')
-    .optional()
-    .transform((v) => v ?? fallback);
+const boolText = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'true, false, 1, 0, yes or no' }))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const bool = (fallback: boolean) => boolText.optional().transform((v) => v ?? fallback);
 
 const int = (fallback: number, min: number, max: number) =>
   z
@@ -94,6 +91,36 @@ const schema = z.object({
   SUBSCRIPTION_GRACE_MS: int(2_000, 0, 3_600_000),
   DETAIL_IDLE_MS: int(60_000, 1, 86_400_000),
   DEMO_RATE: int(250, 0, 100_000),
+  STATSD_HOST: z.string().trim().min(1).optional(),
+  STATSD_PORT: int(8125, 1, 65535),
+  STATSD_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]*$/, { error: 'letters, digits, "_", "-" and "." only' })
+    .optional()
+    .transform((v) => v ?? 'rx-streamer.'),
+  METRICS_INTERVAL_MS: int(10_000, 10, 3_600_000),
+  // Left unset, the status hash follows NODE_ENV (on in staging and production).
+  STATUS_HASH: boolText.optional(),
+  STATUS_REPORT_MS: int(5_000, 10, 3_600_000),
+  SSE_FORCE_REFRESH: bool(false),
+  SSE_RETRY_MS: int(100, 0, 3_600_000),
+  SSE_DETAIL_RETRY_MS: int(500, 0, 3_600_000),
+  SSE_MAX_AGE_MS: int(300_000, 1, 86_400_000),
+  SSE_DETAIL_MAX_AGE_MS: int(300_000, 1, 86_400_000),
+  ENABLE_KIOSK_INTERACTION_STREAM: bool(false),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .transform((v): boolean | number | string => {
+      if (v === undefined || /^(false|0|no)$/i.test(v)) return false;
+      if (/^(true|yes)$/i.test(v)) return true;
+      return /^\d+$/.test(v) ? Number(v) : v;
+    }),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
+  SHUTDOWN_RETRY_MS: int(1_000, 0, 3_600_000),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -118,6 +145,29 @@ export interface Config {
   readonly detailIdleMs: number;
   /** Updates per second of the embedded demo feeder (used without REDIS_URL). */
   readonly demoRate: number;
+  /** Unset means no statsd client and no metrics. */
+  readonly statsdHost: string | undefined;
+  readonly statsdPort: number;
+  /** Prepended to every metric name; ends with "." unless empty. */
+  readonly statsdPrefix: string;
+  /** How often the client gauges and counters go to statsd. */
+  readonly metricsIntervalMs: number;
+  /** Write the status document to the Redis hash `admin_stream_status`. */
+  readonly statusHash: boolean;
+  readonly statusReportMs: number;
+  /** The Ruby streamer's connection management: retry lines, cleanup header, maximum age. */
+  readonly sseForceRefresh: boolean;
+  readonly sseRetryMs: number;
+  readonly sseDetailRetryMs: number;
+  readonly sseMaxAgeMs: number;
+  readonly sseDetailMaxAgeMs: number;
+  readonly enableKioskInteractionStream: boolean;
+  /** Express's `trust proxy`: false, true, a hop count, or addresses/subnets. */
+  readonly trustProxy: boolean | number | string;
+  /** The bound on a graceful shutdown; past it the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  /** The `retry:` sent to every SSE client as the server goes down. */
+  readonly shutdownRetryMs: number;
 }
 
 /** Parses the environment once; throws a StreamerError naming the first bad variable. */
@@ -153,5 +203,23 @@ export function loadConfig(env: Env = process.env): Config {
     subscriptionGraceMs: e.SUBSCRIPTION_GRACE_MS,
     detailIdleMs: e.DETAIL_IDLE_MS,
     demoRate: e.DEMO_RATE,
+    statsdHost: e.STATSD_HOST,
+    statsdPort: e.STATSD_PORT,
+    statsdPrefix:
+      e.STATSD_PREFIX === '' || e.STATSD_PREFIX.endsWith('.')
+        ? e.STATSD_PREFIX
+        : `${e.STATSD_PREFIX}.`,
+    metricsIntervalMs: e.METRICS_INTERVAL_MS,
+    statusHash: e.STATUS_HASH ?? (e.NODE_ENV === 'staging' || e.NODE_ENV === 'production'),
+    statusReportMs: e.STATUS_REPORT_MS,
+    sseForceRefresh: e.SSE_FORCE_REFRESH,
+    sseRetryMs: e.SSE_RETRY_MS,
+    sseDetailRetryMs: e.SSE_DETAIL_RETRY_MS,
+    sseMaxAgeMs: e.SSE_MAX_AGE_MS,
+    sseDetailMaxAgeMs: e.SSE_DETAIL_MAX_AGE_MS,
+    enableKioskInteractionStream: e.ENABLE_KIOSK_INTERACTION_STREAM,
+    trustProxy: e.TRUST_PROXY,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownRetryMs: e.SHUTDOWN_RETRY_MS,
   });
 }
