@@ -1,5 +1,6 @@
 // Wiring only: a source, the protocol modules and the sinks, behind one HTTP server.
 import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -11,6 +12,8 @@ import { silentLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { PubSubSource } from './message.js';
 import { emojitrackRouter } from './protocols/emojitrack.js';
+import { scoresApi } from './protocols/scoresApi.js';
+import type { ScoreStore } from './protocols/scoresApi.js';
 import { SseHub } from './sinks/SseHub.js';
 import { statusReport } from './statusReport.js';
 
@@ -19,7 +22,14 @@ export interface StreamerDeps {
   readonly source: PubSubSource;
   readonly logger?: Logger;
   readonly scheduler?: SchedulerLike;
+  /** A Redis command connection for the `emojitrack_score` snapshot (optional). */
+  readonly scoreStore?: ScoreStore;
+  /** Count score updates for /api/scores from the start, not only while /eps is watched. */
+  readonly keepScores?: boolean;
 }
+
+/** The live page; `../public` from both src/ and dist/. */
+const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 export interface Streamer {
   readonly app: Express;
@@ -39,6 +49,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   const hub = new SseHub({
     keepaliveMs: config.keepaliveMs,
     maxBufferBytes: config.sseMaxBufferBytes,
+    slowClientTimeoutMs: config.slowClientTimeoutMs,
     corsOrigin: config.corsOrigin,
     verbose: config.verbose,
     logger,
@@ -68,6 +79,16 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   app.get('/admin/status.json', (_req, res) => {
     res.json(statusReport(hub, config.nodeName, startedAt));
   });
+  const scores = scoresApi({
+    source,
+    epsIntervalMs: config.epsIntervalMs,
+    store: deps.scoreStore,
+    keepScores: deps.keepScores,
+    logger,
+    ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
+  });
+  app.use(scores.router);
+  app.use(express.static(PUBLIC_DIR));
   app.use(notFound);
   app.use(errorHandler(logger));
 
@@ -88,6 +109,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     close: () =>
       new Promise<void>((resolve) => {
         hub.close();
+        scores.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

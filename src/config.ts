@@ -88,6 +88,7 @@ const schema = z.object({
     .transform((v) => v ?? '*'),
   ENABLE_RAW_STREAM: bool(true),
   SSE_MAX_BUFFER_BYTES: int(512 * 1024, 1024, 1024 * 1024 * 1024),
+  SLOW_CLIENT_TIMEOUT_MS: int(5_000, 0, 3_600_000),
   SUBSCRIPTION_GRACE_MS: int(2_000, 0, 3_600_000),
   DETAIL_IDLE_MS: int(60_000, 1, 86_400_000),
   DEMO_RATE: int(250, 0, 100_000),
@@ -139,6 +140,8 @@ export interface Config {
   readonly enableRawStream: boolean;
   /** Unsent bytes a client may hold before it is dropped as too slow. */
   readonly sseMaxBufferBytes: number;
+  /** How long a client may stay over that bound before it is dropped. */
+  readonly slowClientTimeoutMs: number;
   /** How long an upstream subscription outlives its last subscriber. */
   readonly subscriptionGraceMs: number;
   /** How long a detail route lives without traffic before its group ends. */
@@ -200,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigin: e.CORS_ORIGIN,
     enableRawStream: e.ENABLE_RAW_STREAM,
     sseMaxBufferBytes: e.SSE_MAX_BUFFER_BYTES,
+    slowClientTimeoutMs: e.SLOW_CLIENT_TIMEOUT_MS,
     subscriptionGraceMs: e.SUBSCRIPTION_GRACE_MS,
     detailIdleMs: e.DETAIL_IDLE_MS,
     demoRate: e.DEMO_RATE,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The rx-streamer service: reads its configuration, picks Redis or the embedded
 // demo bus, serves, and shuts down cleanly on SIGTERM/SIGINT.
+import { Redis } from 'ioredis';
 import { loadConfig } from './config.js';
 import type { Config } from './config.js';
 import { createStreamer } from './app.js';
@@ -26,10 +27,22 @@ const logger = createLogger(config.logLevel, { node: config.nodeName });
 
 let source: PubSubSource;
 let stopSource: () => Promise<void>;
+// Commands (the score snapshot) cannot share the subscriber connection.
+let commands: Redis | undefined;
 if (config.redisUrl) {
   const redis = new RedisPubSub(config.redisUrl, { graceMs: config.subscriptionGraceMs, logger });
+  const cmd = new Redis(config.redisUrl, {
+    connectionName: 'rx-streamer:commands',
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2_000,
+  });
+  cmd.on('error', (err: Error) => logger.debug('redis command connection', { error: err.message }));
+  commands = cmd;
   source = redis;
-  stopSource = () => redis.close();
+  stopSource = async () => {
+    await redis.close();
+    await cmd.quit().catch(() => cmd.disconnect());
+  };
 } else {
   const bus = new MemoryBus();
   const feeding = demoFeed({ rate: config.demoRate }).subscribe((p) =>
@@ -42,7 +55,13 @@ if (config.redisUrl) {
   };
 }
 
-const streamer = createStreamer({ config, source, logger });
+const streamer = createStreamer({
+  config,
+  source,
+  logger,
+  keepScores: true,
+  ...(commands ? { scoreStore: commands } : {}),
+});
 const address = await streamer.listen();
 const shownHost =
   config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';

@@ -16,6 +16,8 @@ export class SseConnection {
   msgsSent = 0;
   bytesSent = 0;
   closed = false;
+  /** When its unsent bytes went over the hub's bound; cleared when the socket drains. */
+  overSince: number | undefined;
   /** Bytes waiting for the end of this turn: one buffer, or several in order. */
   private pending: Buffer | Buffer[] | undefined;
   private pendingMessages = 0;
@@ -61,6 +63,15 @@ export class SseConnection {
     this.msgsSent += this.pendingMessages;
     this.pendingMessages = 0;
     return this.res.writableLength;
+  }
+
+  /** Notes that the client is over its bound, until its socket drains. */
+  markOver(now: number): number {
+    if (this.overSince === undefined) {
+      this.overSince = now;
+      this.res.once('drain', () => (this.overSince = undefined));
+    }
+    return now - this.overSince;
   }
 
   /** Ends the stream after writing `last` (e.g. a retry line); releases what it held. */

@@ -5,6 +5,8 @@
 // O(1), writes at most once per client per event-loop turn, sends one shared
 // keepalive, and drops clients that stop reading.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Subject } from 'rxjs';
 import type { Observable, Subscription } from 'rxjs';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
@@ -20,6 +22,12 @@ export interface SseHubOptions {
   readonly keepaliveMs?: number;
   /** Unsent bytes a client may hold before it is dropped as too slow. */
   readonly maxBufferBytes?: number;
+  /**
+   * How long a client may stay over maxBufferBytes before it is dropped; a burst
+   * that a reading client drains in time costs nothing. Past 4× the bound a
+   * client is dropped at once, so memory per client stays bounded.
+   */
+  readonly slowClientTimeoutMs?: number;
   readonly corsOrigin?: string;
   /** Log CONNECT and DISCONNECT lines. */
   readonly verbose?: boolean;
@@ -33,6 +41,8 @@ export interface SseOpenOptions {
   /** Written right after the headers; `:ok` by default. */
   readonly preamble?: Buffer;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Ends the stream this long after it opened (legacy forced refresh). */
+  readonly maxAgeMs?: number;
 }
 
 export interface SseHubStats {
@@ -43,6 +53,8 @@ export interface SseHubStats {
   bytesWritten: number;
   slowClientsDropped: number;
   connectionsOpened: number;
+  /** Streams ended because they reached their maximum age. */
+  streamsExpired: number;
 }
 
 interface Family {
@@ -63,19 +75,34 @@ export class SseHub {
     bytesWritten: 0,
     slowClientsDropped: 0,
     connectionsOpened: 0,
+    streamsExpired: 0,
   };
+  /** How long each write-out of a turn's frames took (ms); computed only while observed. */
+  readonly fanoutMs$: Observable<number>;
 
   private readonly families = new Map<string, Family>();
   private dirty: SseConnection[] = [];
   private flushScheduled = false;
   private readonly keepalive: NodeJS.Timeout;
   private readonly maxBufferBytes: number;
+  private readonly slowClientTimeoutMs: number;
   private readonly headers: Readonly<Record<string, string>>;
   private readonly verbose: boolean;
   private readonly log: Logger;
+  private readonly fanoutTimes = new Subject<number>();
+  /**
+   * Streams with a maximum age, per age. A Set keeps insertion order, and streams
+   * of one age are opened in deadline order, so each Set's first entry is next
+   * due: one timer, armed for the earliest of those, serves every stream.
+   */
+  private readonly aging = new Map<number, Set<SseConnection>>();
+  private ageTimer: NodeJS.Timeout | undefined;
+  private ageTimerAt = Infinity;
+  private closing: { last: Buffer | undefined } | undefined;
 
   constructor(options: SseHubOptions = {}) {
     this.maxBufferBytes = options.maxBufferBytes ?? 512 * 1024;
+    this.slowClientTimeoutMs = options.slowClientTimeoutMs ?? 5_000;
     this.verbose = options.verbose ?? false;
     this.log = (options.logger ?? silentLogger).child({ component: 'sse' });
     this.headers = {
@@ -87,6 +114,7 @@ export class SseHub {
     };
     this.keepalive = setInterval(() => this.sendKeepalive(), options.keepaliveMs ?? 15_000);
     this.keepalive.unref();
+    this.fanoutMs$ = this.fanoutTimes.asObservable();
   }
 
   /** Registers a family; its feed is subscribed only while the family has clients. */
@@ -108,6 +136,11 @@ export class SseHub {
       res.end();
       return undefined;
     }
+    // A 200 that ends at once makes EventSource retry (elsewhere); an error status would not.
+    if (this.closing) {
+      res.end(this.closing.last ?? OK);
+      return undefined;
+    }
     const topic = options.topic ?? '';
     const connection = new SseConnection(
       res,
@@ -118,6 +151,7 @@ export class SseHub {
     res.write(options.preamble ?? OK);
     this.attach(family, connection);
     res.once('close', () => this.detach(family, connection));
+    if (options.maxAgeMs !== undefined) this.age(connection, options.maxAgeMs);
     return connection;
   }
 
@@ -147,10 +181,17 @@ export class SseHub {
     return [...this.connections].filter(predicate);
   }
 
-  /** Ends every stream (after `last`, e.g. a retry line) and stops the keepalive. */
+  /**
+   * Ends every stream (after `last`, e.g. a retry line) and stops the keepalive;
+   * streams opened afterwards get `last` and end at once.
+   */
   close(last?: Buffer): void {
+    this.closing = { last };
     clearInterval(this.keepalive);
+    clearTimeout(this.ageTimer);
+    this.aging.clear();
     for (const c of this.connections) c.end(last);
+    this.fanoutTimes.complete();
   }
 
   private attach(family: Family, connection: SseConnection): void {
@@ -183,6 +224,7 @@ export class SseHub {
       family.subscription?.unsubscribe();
       family.subscription = undefined;
     }
+    for (const set of this.aging.values()) if (set.delete(connection)) break;
     if (this.verbose) {
       this.log.info('DISCONNECT', {
         ...connection.info,
@@ -204,12 +246,57 @@ export class SseHub {
     const dirty = this.dirty;
     this.dirty = [];
     this.flushScheduled = false;
+    const timed = this.fanoutTimes.observed;
+    const started = timed ? performance.now() : 0;
+    let now = 0;
     for (const c of dirty) {
       const before = c.bytesSent;
       const unsent = c.flush();
       this.stats.bytesWritten += c.bytesSent - before;
-      if (unsent > this.maxBufferBytes) this.dropSlow(c, unsent);
+      if (unsent <= this.maxBufferBytes) continue;
+      now ||= Date.now();
+      const overForMs = c.markOver(now);
+      if (unsent > 4 * this.maxBufferBytes || overForMs > this.slowClientTimeoutMs) {
+        this.dropSlow(c, unsent);
+      }
     }
+    if (timed) this.fanoutTimes.next(performance.now() - started);
+  }
+
+  private age(connection: SseConnection, maxAgeMs: number): void {
+    let set = this.aging.get(maxAgeMs);
+    if (!set) this.aging.set(maxAgeMs, (set = new Set()));
+    set.add(connection);
+    this.armAgeTimer(connection.info.createdAt + maxAgeMs);
+  }
+
+  private armAgeTimer(at: number): void {
+    if (at >= this.ageTimerAt) return;
+    clearTimeout(this.ageTimer);
+    this.ageTimerAt = at;
+    this.ageTimer = setTimeout(() => this.expire(), Math.max(0, at - Date.now()));
+    this.ageTimer.unref();
+  }
+
+  private expire(): void {
+    this.ageTimer = undefined;
+    this.ageTimerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [maxAgeMs, set] of this.aging) {
+      for (const c of set) {
+        const due = c.info.createdAt + maxAgeMs;
+        if (due > now) {
+          next = Math.min(next, due);
+          break;
+        }
+        set.delete(c);
+        this.stats.streamsExpired++;
+        c.end();
+      }
+      if (set.size === 0) this.aging.delete(maxAgeMs);
+    }
+    if (next !== Infinity) this.armAgeTimer(next);
   }
 
   private dropSlow(connection: SseConnection, unsent: number): void {
@@ -219,6 +306,7 @@ export class SseHub {
       clientIp: connection.info.clientIp,
       unsentBytes: unsent,
       limitBytes: this.maxBufferBytes,
+      overForMs: Date.now() - (connection.overSince ?? Date.now()),
     });
     connection.destroy();
   }

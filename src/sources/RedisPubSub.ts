@@ -51,7 +51,9 @@ export class RedisPubSub implements PubSubSource {
     this.connection = new Redis(url, {
       connectionName: 'rx-streamer:subscriber',
       maxRetriesPerRequest: null,
-      autoResubscribe: true,
+      // This source re-subscribes itself on every 'ready' (see below): ioredis's own
+      // resubscription misses a SUBSCRIBE written while the connection is still starting.
+      autoResubscribe: false,
       retryStrategy: (times) => Math.min(times * 100, 2_000),
       ...options.redisOptions,
     });
@@ -68,6 +70,10 @@ export class RedisPubSub implements PubSubSource {
         patterns: this.listeners.pattern.size,
       });
       this.everReady = true;
+      const channels = [...this.listeners.channel.keys()];
+      const patterns = [...this.listeners.pattern.keys()];
+      if (channels.length > 0) this.command('subscribe', ...channels);
+      if (patterns.length > 0) this.command('psubscribe', ...patterns);
       this.state$.next('ready');
     });
     this.connection.on('reconnecting', (delayMs: number) => {
@@ -139,13 +145,14 @@ export class RedisPubSub implements PubSubSource {
     for (const s of set) s.next(message);
   }
 
+  /** Sends (un)subscriptions only on a ready connection; 'ready' sends the rest. */
   private command(
     cmd: 'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe',
-    name: string,
+    ...names: string[]
   ): void {
-    if (this.connection.status === 'end') return;
-    this.connection[cmd](name).catch((err: unknown) =>
-      this.log.warn(`redis ${cmd} failed`, { name, error: (err as Error).message }),
+    if (this.connection.status !== 'ready') return;
+    this.connection[cmd](...(names as [string])).catch((err: unknown) =>
+      this.log.warn(`redis ${cmd} failed`, { names, error: (err as Error).message }),
     );
   }
 }

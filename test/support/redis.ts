@@ -99,6 +99,8 @@ export async function startRedis(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     client() {
       const c = new Redis({ port, host: '127.0.0.1' });
+      // Tests restart the server on purpose: reconnecting is expected, not an error.
+      c.on('error', () => undefined);
       clients.push(c);
       return c;
     },

@@ -1,0 +1,52 @@
+// Starts the streamer in-process on a free port, on a real Redis or the in-process bus.
+import { createStreamer } from '../../src/app.js';
+import type { Streamer } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { Config, Env } from '../../src/config.js';
+import type { PubSubSource } from '../../src/message.js';
+import { RedisPubSub } from '../../src/sources/RedisPubSub.js';
+
+export interface TestApp {
+  readonly url: string;
+  readonly port: number;
+  readonly config: Config;
+  readonly streamer: Streamer;
+  readonly source: PubSubSource;
+  close(): Promise<void>;
+}
+
+/** Env overrides use the real variable names, so the tests go through config parsing too. */
+export async function startApp(
+  options: { redisUrl?: string; source?: PubSubSource; env?: Env } = {},
+): Promise<TestApp> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    NODE_NAME: 'test-node',
+    SUBSCRIPTION_GRACE_MS: '50',
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...options.env,
+  });
+  const redis = options.source
+    ? undefined
+    : new RedisPubSub(config.redisUrl ?? 'redis://127.0.0.1:6379', {
+        graceMs: config.subscriptionGraceMs,
+        redisOptions: { retryStrategy: () => 100 },
+      });
+  const source = options.source ?? (redis as RedisPubSub);
+  const streamer = createStreamer({ config, source });
+  const address = await streamer.listen();
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    config,
+    streamer,
+    source,
+    async close() {
+      await streamer.close();
+      await redis?.close();
+    },
+  };
+}
