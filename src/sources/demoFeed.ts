@@ -128,7 +128,12 @@ export function demoTweet(id: string, random: () => number, now: number): string
   const screenName = `${first}_${last}${n}`;
   const text = (TEXTS[Math.floor(random() * TEXTS.length)] as string).replace(/%/g, emojiChar(id));
   return JSON.stringify({
-    id: String(BigInt(now - 1288834974657) * 4194304n + BigInt(Math.floor(random() * 4194304))),
+    // A snowflake-like id; clamped and floored so that a virtual clock (near 0,
+    // or fractional) still yields a non-negative integer instead of a RangeError.
+    id: String(
+      BigInt(Math.max(0, Math.floor(now - 1288834974657))) * 4194304n +
+        BigInt(Math.floor(random() * 4194304)),
+    ),
     text,
     screen_name: screenName,
     name: `${first[0]?.toUpperCase()}${first.slice(1)} ${last[0]?.toUpperCase()}${last.slice(1)}`,
