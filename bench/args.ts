@@ -1,0 +1,87 @@
+// The benchmark's command line: `npm run bench -- --clients 1000 --rate 400 …`.
+import { parseArgs } from 'node:util';
+
+export interface BenchArgs {
+  readonly clients: number;
+  /** Emoji uses per second (each a score update and a tweet). */
+  readonly rate: number;
+  /** Share of the clients on /subscribe/details/<popular id>; the rest on /subscribe/eps. */
+  readonly detailsShare: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly workers: number;
+  readonly clientProcs: number;
+  readonly seed: number;
+  readonly floor: boolean;
+  readonly cpuProf: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --clients N        SSE clients (default 1000)
+  --rate N           emoji uses per second, each a score update and a tweet (default 400)
+  --details-share F  share of clients on /subscribe/details/<most popular id> (default 0.2)
+  --duration S       measured window in seconds (default 20)
+  --warmup S         seconds between the last client connecting and the window (default 5)
+  --workers N        WORKERS for the server (default 1)
+  --client-procs N   processes the clients are spread over (default 1)
+  --seed N           seed of the traffic generator (default 24301)
+  --no-floor         skip the floor run
+  --cpu-prof         run the server and the floor under node --cpu-prof (bench/results/profiles)
+  --help`;
+
+function number(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  integer = true,
+): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  )
+    throw new Error(
+      `--${name} ${String(raw)} is not valid: expected ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`,
+    );
+  return value;
+}
+
+/** Parses the options; returns undefined when --help was asked for. */
+export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      clients: { type: 'string' },
+      rate: { type: 'string' },
+      'details-share': { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      workers: { type: 'string' },
+      'client-procs': { type: 'string' },
+      seed: { type: 'string' },
+      'no-floor': { type: 'boolean' },
+      'cpu-prof': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return undefined;
+  return {
+    clients: number(values, 'clients', 1000, 1, 50_000),
+    rate: number(values, 'rate', 400, 1, 100_000),
+    detailsShare: number(values, 'details-share', 0.2, 0, 1, false),
+    durationS: number(values, 'duration', 20, 1, 3600, false),
+    warmupS: number(values, 'warmup', 5, 0, 3600, false),
+    workers: number(values, 'workers', 1, 1, 64),
+    clientProcs: number(values, 'client-procs', 1, 1, 64),
+    seed: number(values, 'seed', 24301, 0, 2 ** 32 - 1),
+    floor: !values['no-floor'],
+    cpuProf: values['cpu-prof'] ?? false,
+  };
+}

@@ -1,0 +1,259 @@
+// One measured run against a target (the server or the floor): connect the
+// clients, warm up, then read every counter at the start and the end of a steady
+// window. The same code measures both, so their figures compare.
+import type { ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { forkBench, nextMessage, stopChild } from './children.js';
+import { summarize } from './histogram.js';
+import type { LatencySummary } from './histogram.js';
+import type { ClientPlan, ClientSnapshot, FromClients, ToClients } from './ipc.js';
+import { machineCpu, treeCpuSeconds, treeRssBytes } from './procStats.js';
+import type { MachineCpu } from './procStats.js';
+
+export interface Target {
+  readonly name: 'rx' | 'floor';
+  readonly pid: number;
+  readonly port: number;
+  /** Load-generating processes besides the clients (feeder, redis): their CPU is reported. */
+  readonly helpers: Readonly<Record<string, number>>;
+  /** Counters only the target knows, read right after the window. */
+  serverSide(): Promise<ServerSide>;
+}
+
+export interface ServerSide {
+  /** Streams the target says are open. */
+  readonly connections: number | null;
+  /** Clients the target dropped as too slow (null when it cannot say). */
+  readonly drops: number | null;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export interface Workload {
+  readonly epsClients: number;
+  readonly detailClients: number;
+  readonly detailPath: string;
+  readonly clientProcs: number;
+  readonly warmupS: number;
+  readonly durationS: number;
+}
+
+export interface PerClientRate {
+  readonly mean: number;
+  readonly min: number;
+}
+
+export interface TargetResult {
+  readonly name: 'rx' | 'floor';
+  readonly connected: number;
+  readonly failed: number;
+  readonly windowS: number;
+  readonly deliveries: number;
+  readonly deliveriesPerS: number;
+  readonly eps: PerClientRate;
+  readonly details: PerClientRate;
+  readonly latencyMs: LatencySummary;
+  /** Server (or floor) process tree: CPU seconds in the window, share of one core, per delivery. */
+  readonly cpu: {
+    readonly seconds: number;
+    readonly corePercent: number;
+    readonly usPerDelivery: number;
+  };
+  readonly rss: {
+    readonly beforeClients: number;
+    readonly afterConnect: number;
+    readonly end: number;
+    readonly perConnectionAtConnect: number;
+    readonly perConnectionAtEnd: number;
+  };
+  readonly errors: number;
+  readonly drops: number | null;
+  readonly disconnects: number;
+  readonly serverSide: ServerSide;
+  /** Share of one core used by each client process, the feeder, redis and this runner. */
+  readonly loadGenCorePercent: Readonly<Record<string, number>>;
+  readonly machine: {
+    readonly cores: number;
+    readonly busyPercent: number;
+    /** CPU of processes outside this benchmark, as a share of one core. */
+    readonly otherCorePercent: number;
+    readonly loadavg: readonly number[];
+  };
+  readonly warnings: string[];
+}
+
+interface Snapshot {
+  readonly at: number;
+  readonly serverCpu: number;
+  readonly clientCpu: number[];
+  readonly helperCpu: Record<string, number>;
+  readonly runnerCpu: number;
+  readonly machine: MachineCpu;
+  readonly clients: ClientSnapshot[];
+}
+
+const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+
+/** n split over k parts as evenly as possible. */
+function share(n: number, k: number, i: number): number {
+  return Math.floor(((i + 1) * n) / k) - Math.floor((i * n) / k);
+}
+
+async function snapshot(
+  target: Target,
+  clients: ChildProcess[],
+  resetLatency: boolean,
+): Promise<Snapshot> {
+  const request: ToClients = { type: 'snapshot', resetLatency };
+  const answers = clients.map((c) => nextMessage<FromClients, 'snapshot'>(c, 'snapshot'));
+  for (const c of clients) c.send(request);
+  const snaps = (await Promise.all(answers)).map((m) => m.snapshot);
+  const usage = process.cpuUsage();
+  return {
+    at: performance.now(),
+    serverCpu: treeCpuSeconds(target.pid),
+    clientCpu: clients.map((c) => treeCpuSeconds(c.pid as number)),
+    helperCpu: Object.fromEntries(
+      Object.entries(target.helpers).map(([name, pid]) => [name, treeCpuSeconds(pid)]),
+    ),
+    runnerCpu: (usage.user + usage.system) / 1e6,
+    machine: machineCpu(),
+    clients: snaps,
+  };
+}
+
+function rates(before: number[][], after: number[][], windowS: number): PerClientRate {
+  let sum = 0;
+  let n = 0;
+  let min = Infinity;
+  after.forEach((counts, p) => {
+    counts.forEach((count, i) => {
+      const delta = count - (before[p]?.[i] ?? 0);
+      sum += delta;
+      n++;
+      if (delta < min) min = delta;
+    });
+  });
+  return n === 0 ? { mean: NaN, min: NaN } : { mean: sum / n / windowS, min: min / windowS };
+}
+
+const progress = (text: string) => process.stderr.write(`  ${text}\n`);
+
+export async function measure(target: Target, workload: Workload): Promise<TargetResult> {
+  const rssBefore = treeRssBytes(target.pid);
+  const total = workload.epsClients + workload.detailClients;
+  progress(`${target.name}: connecting ${total} clients over ${workload.clientProcs} process(es)`);
+  const clients = Array.from({ length: workload.clientProcs }, (_, i) => {
+    const plan: ClientPlan = {
+      host: '127.0.0.1',
+      port: target.port,
+      epsClients: share(workload.epsClients, workload.clientProcs, i),
+      detailClients: share(workload.detailClients, workload.clientProcs, i),
+      detailPath: workload.detailPath,
+      connectBatch: 100,
+    };
+    return forkBench('clients', plan);
+  });
+  try {
+    const connections = await Promise.all(
+      clients.map((c) => nextMessage<FromClients, 'connected'>(c, 'connected', 180_000)),
+    );
+    const connected = connections.reduce((a, c) => a + c.ok, 0);
+    const failed = connections.reduce((a, c) => a + c.failed, 0);
+    const firstError = connections.find((c) => c.firstError)?.firstError;
+    if (connected === 0) throw new Error(`no client could connect: ${firstError ?? 'unknown'}`);
+    const rssConnected = treeRssBytes(target.pid);
+    progress(`${target.name}: ${connected} connected; warming up for ${workload.warmupS} s`);
+    await sleep(workload.warmupS);
+    const a = await snapshot(target, clients, true);
+    progress(`${target.name}: measuring for ${workload.durationS} s`);
+    await sleep(workload.durationS);
+    const b = await snapshot(target, clients, false);
+    const rssEnd = treeRssBytes(target.pid);
+    const serverSide = await target.serverSide();
+
+    const windowS = (b.at - a.at) / 1000;
+    const sum = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
+    const events = (s: Snapshot) =>
+      sum(s.clients.map((c) => sum(c.epsEvents) + sum(c.detailEvents)));
+    const deliveries = events(b) - events(a);
+    const serverCpu = b.serverCpu - a.serverCpu;
+    const core = (seconds: number) => (100 * seconds) / windowS;
+    const loadGen: Record<string, number> = {};
+    b.clientCpu.forEach(
+      (cpu, i) => (loadGen[`clients${i + 1}`] = core(cpu - (a.clientCpu[i] ?? 0))),
+    );
+    for (const [name, cpu] of Object.entries(b.helperCpu))
+      loadGen[name] = core(cpu - (a.helperCpu[name] ?? 0));
+    loadGen.runner = core(b.runnerCpu - a.runnerCpu);
+    const busy = b.machine.busySeconds - a.machine.busySeconds;
+    const ours = serverCpu + sum(Object.values(loadGen)) * (windowS / 100);
+    const machine = {
+      cores: b.machine.cores,
+      busyPercent: (100 * busy) / windowS / b.machine.cores,
+      otherCorePercent: Math.max(0, core(busy - ours)),
+      loadavg: loadavg(),
+    };
+
+    const warnings: string[] = [];
+    if (failed > 0) warnings.push(`${failed} clients could not connect: ${firstError ?? ''}`);
+    for (const [name, pct] of Object.entries(loadGen)) {
+      if (pct > 85) {
+        warnings.push(
+          `load generator is the bottleneck: ${name} used ${pct.toFixed(0)} % of a core` +
+            (name.startsWith('clients') ? ' (raise --client-procs)' : ''),
+        );
+      }
+    }
+    if (machine.busyPercent > 90) {
+      warnings.push(
+        `the machine was saturated (${machine.busyPercent.toFixed(0)} % of ${machine.cores} cores busy): figures include contention`,
+      );
+    }
+    if (machine.otherCorePercent > 20) {
+      warnings.push(
+        `other processes used ${machine.otherCorePercent.toFixed(0)} % of a core during the window`,
+      );
+    }
+
+    return {
+      name: target.name,
+      connected,
+      failed,
+      windowS,
+      deliveries,
+      deliveriesPerS: deliveries / windowS,
+      eps: rates(
+        a.clients.map((c) => c.epsEvents),
+        b.clients.map((c) => c.epsEvents),
+        windowS,
+      ),
+      details: rates(
+        a.clients.map((c) => c.detailEvents),
+        b.clients.map((c) => c.detailEvents),
+        windowS,
+      ),
+      latencyMs: summarize(b.clients.map((c) => c.latency)),
+      cpu: {
+        seconds: serverCpu,
+        corePercent: core(serverCpu),
+        usPerDelivery: (serverCpu * 1e6) / deliveries,
+      },
+      rss: {
+        beforeClients: rssBefore,
+        afterConnect: rssConnected,
+        end: rssEnd,
+        perConnectionAtConnect: (rssConnected - rssBefore) / connected,
+        perConnectionAtEnd: (rssEnd - rssBefore) / connected,
+      },
+      errors: sum(b.clients.map((c) => c.errors)),
+      drops: serverSide.drops,
+      disconnects: sum(b.clients.map((c) => c.disconnects)),
+      serverSide,
+      loadGenCorePercent: loadGen,
+      machine,
+      warnings,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => stopChild(c, { type: 'close' } satisfies ToClients)));
+  }
+}

@@ -1,0 +1,122 @@
+// The benchmark's output: a compact table of the server beside the floor (and
+// the server as a multiple of the floor), and the full result as JSON.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchArgs } from './args.js';
+import type { TargetResult } from './measure.js';
+import type { ProfileSummary } from './profileTop.js';
+
+export interface BenchResult {
+  readonly startedAt: string;
+  readonly args: BenchArgs;
+  readonly detailId: string;
+  readonly host: {
+    readonly node: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly loadavgAtStart: readonly number[];
+  };
+  readonly rx: TargetResult;
+  readonly floor: TargetResult | undefined;
+  readonly profiles?: Readonly<Record<string, ProfileSummary>>;
+}
+
+type Cell = number | null | undefined;
+
+interface Row {
+  readonly label: string;
+  readonly pick: (r: TargetResult) => Cell;
+  readonly digits: number;
+  /** Print the server/floor ratio (for figures where that is meaningful). */
+  readonly ratio?: boolean;
+}
+
+const MB = 1024 * 1024;
+
+const ROWS: Row[] = [
+  { label: 'clients connected', pick: (r) => r.connected, digits: 0 },
+  { label: 'deliveries/s', pick: (r) => r.deliveriesPerS, digits: 0, ratio: true },
+  { label: 'CPU % of a core', pick: (r) => r.cpu.corePercent, digits: 1, ratio: true },
+  { label: 'CPU µs/delivery', pick: (r) => r.cpu.usPerDelivery, digits: 2, ratio: true },
+  { label: 'details p50 ms', pick: (r) => r.latencyMs.p50, digits: 2, ratio: true },
+  { label: 'details p90 ms', pick: (r) => r.latencyMs.p90, digits: 2, ratio: true },
+  { label: 'details p99 ms', pick: (r) => r.latencyMs.p99, digits: 2, ratio: true },
+  { label: 'details max ms', pick: (r) => r.latencyMs.max, digits: 1, ratio: true },
+  { label: 'details msgs/s/client', pick: (r) => r.details.mean, digits: 1, ratio: true },
+  { label: 'eps msgs/s/client', pick: (r) => r.eps.mean, digits: 2, ratio: true },
+  { label: 'eps msgs/s, slowest', pick: (r) => r.eps.min, digits: 2, ratio: true },
+  { label: 'RSS before clients MB', pick: (r) => r.rss.beforeClients / MB, digits: 1, ratio: true },
+  { label: 'RSS connected MB', pick: (r) => r.rss.afterConnect / MB, digits: 1, ratio: true },
+  { label: 'RSS at end MB', pick: (r) => r.rss.end / MB, digits: 1, ratio: true },
+  {
+    label: 'RSS/conn KB (connect)',
+    pick: (r) => r.rss.perConnectionAtConnect / 1024,
+    digits: 1,
+    ratio: true,
+  },
+  {
+    label: 'RSS/conn KB (end)',
+    pick: (r) => r.rss.perConnectionAtEnd / 1024,
+    digits: 1,
+    ratio: true,
+  },
+  { label: 'errors', pick: (r) => r.errors, digits: 0 },
+  { label: 'drops (server-side)', pick: (r) => r.drops, digits: 0 },
+  { label: 'disconnects', pick: (r) => r.disconnects, digits: 0 },
+  {
+    label: 'client CPU % of a core',
+    pick: (r) =>
+      Object.entries(r.loadGenCorePercent)
+        .filter(([k]) => k.startsWith('clients'))
+        .reduce((a, [, v]) => a + v, 0),
+    digits: 1,
+  },
+  { label: 'feeder CPU % of a core', pick: (r) => r.loadGenCorePercent.feeder, digits: 1 },
+  { label: 'redis CPU % of a core', pick: (r) => r.loadGenCorePercent.redis, digits: 1 },
+  { label: 'machine busy %', pick: (r) => r.machine.busyPercent, digits: 0 },
+  { label: 'other load % of a core', pick: (r) => r.machine.otherCorePercent, digits: 0 },
+];
+
+function show(value: Cell, digits: number): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '-';
+  return value.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+export function formatTable(result: BenchResult): string {
+  const { args, rx, floor } = result;
+  const eps = Math.round(args.clients * (1 - args.detailsShare));
+  const lines = [
+    `rx-streamer bench: ${args.clients} clients (${eps} eps, ${args.clients - eps} details/${result.detailId}), ` +
+      `${args.rate} uses/s, workers ${args.workers}, client procs ${args.clientProcs}, ` +
+      `window ${rx.windowS.toFixed(1)} s after ${args.warmupS} s warm-up`,
+    `node ${result.host.node}, ${result.host.cpus} × ${result.host.cpuModel}, load average at start ${result.host.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+    '',
+    `${''.padEnd(24)}${'rx'.padStart(12)}${'floor'.padStart(12)}${'rx/floor'.padStart(10)}`,
+  ];
+  for (const row of ROWS) {
+    const a = row.pick(rx);
+    const b = floor ? row.pick(floor) : undefined;
+    const ratio =
+      row.ratio && typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : undefined;
+    lines.push(
+      `${row.label.padEnd(24)}${show(a, row.digits).padStart(12)}${show(b, row.digits).padStart(12)}${(ratio === undefined ? '' : `${ratio.toFixed(2)}×`).padStart(10)}`,
+    );
+  }
+  for (const r of [rx, floor]) {
+    if (!r) continue;
+    for (const w of r.warnings) lines.push(`WARNING (${r.name}): ${w}`);
+  }
+  return lines.join('\n');
+}
+
+/** Writes the result under bench/results/ and returns the file's path. */
+export function writeResult(dir: string, result: BenchResult): string {
+  mkdirSync(dir, { recursive: true });
+  const stamp = result.startedAt.replace(/[:.]/g, '-');
+  const file = join(dir, `bench-${stamp}-c${result.args.clients}-w${result.args.workers}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,243 @@
+// The benchmark runner (`npm run bench`): the server from the build output on its
+// own Redis with a feeder, then the floor, both measured by the same clients over
+// the same window; prints the table and writes the JSON under bench/results/.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseBenchArgs, USAGE } from './args.js';
+import type { BenchArgs } from './args.js';
+import {
+  DIST_MAIN,
+  buildChildren,
+  forkBench,
+  nextMessage,
+  startServer,
+  stopChild,
+} from './children.js';
+import { ROOT, loadDemo, mostPopularId } from './demo.js';
+import type { FeederPlan, FloorPlan, FromFeeder, FromFloor, StatsRequest } from './ipc.js';
+import { measure } from './measure.js';
+import type { ServerSide, TargetResult, Workload } from './measure.js';
+import { formatProfile, summarizeProfile } from './profileTop.js';
+import type { ProfileSummary } from './profileTop.js';
+import { startRedis } from './redisServer.js';
+import { formatTable, writeResult } from './report.js';
+import type { BenchResult } from './report.js';
+
+const RESULTS = join(ROOT, 'bench', 'results');
+const TICK_MS = 5;
+const EPS_INTERVAL_MS = 1000 / 60;
+const SLOW_CLIENT_LOG = /slow client/i;
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ when it is missing or older than any file under src/. */
+function ensureBuilt(): void {
+  if (existsSync(DIST_MAIN) && statSync(DIST_MAIN).mtimeMs >= newestMtime(join(ROOT, 'src')))
+    return;
+  process.stderr.write('dist/ is missing or older than src/: npm run build\n');
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
+}
+
+/** Finds a drop counter in the status document, wherever a version of the server puts it. */
+function dropCounter(doc: unknown, depth = 0): number | undefined {
+  if (typeof doc !== 'object' || doc === null || depth > 2) return undefined;
+  for (const [key, value] of Object.entries(doc)) {
+    if (typeof value === 'number' && /drop/i.test(key)) return value;
+    if (key !== 'connections') {
+      const nested = dropCounter(value, depth + 1);
+      if (nested !== undefined) return nested;
+    }
+  }
+  return undefined;
+}
+
+function profileSummaries(dir: string, label: string): Record<string, ProfileSummary> {
+  const out: Record<string, ProfileSummary> = {};
+  if (!existsSync(dir)) return out;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    const summary = summarizeProfile(join(dir, file), 15, ROOT);
+    out[`${label}/${file}`] = summary;
+    process.stdout.write(
+      `\nCPU profile ${label} (${join(dir, file)}):\n${formatProfile(summary)}\n`,
+    );
+  }
+  return out;
+}
+
+async function runServer(
+  args: BenchArgs,
+  workload: Workload,
+  profileDir: string | undefined,
+): Promise<TargetResult> {
+  const redis = await startRedis();
+  try {
+    const server = await startServer({
+      redisUrl: redis.url,
+      workers: args.workers,
+      nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+      countPattern: SLOW_CLIENT_LOG,
+    });
+    const feederPlan: FeederPlan = {
+      root: ROOT,
+      redisUrl: redis.url,
+      rate: args.rate,
+      seed: args.seed,
+      tickMs: TICK_MS,
+    };
+    const feeder = forkBench('feeder', feederPlan);
+    try {
+      await nextMessage<FromFeeder, 'ready'>(feeder, 'ready');
+      // Let the server settle with traffic flowing before its memory is read.
+      await new Promise((r) => setTimeout(r, 1000));
+      return await measure(
+        {
+          name: 'rx',
+          pid: server.pid,
+          port: server.port,
+          helpers: { feeder: feeder.pid as number, redis: redis.pid },
+          async serverSide(): Promise<ServerSide> {
+            const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
+            const doc = (await res.json()) as Record<string, unknown>;
+            const { connections, ...extra } = doc;
+            const stats = nextMessage<FromFeeder, 'stats'>(feeder, 'stats');
+            feeder.send({ type: 'stats' } satisfies StatsRequest);
+            return {
+              connections: Array.isArray(connections) ? connections.length : null,
+              drops: dropCounter(doc) ?? server.matched(),
+              extra: { ...extra, feeder: (await stats).stats },
+            };
+          },
+        },
+        workload,
+      );
+    } finally {
+      await stopChild(feeder, { type: 'stop' } satisfies StatsRequest);
+      await stopChild(server.proc, undefined, 15_000);
+      if (server.proc.exitCode !== 0) process.stderr.write(`server output:\n${server.tail()}\n`);
+    }
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function runFloor(
+  args: BenchArgs,
+  workload: Workload,
+  profileDir: string | undefined,
+): Promise<TargetResult> {
+  const plan: FloorPlan = {
+    root: ROOT,
+    rate: args.rate,
+    seed: args.seed,
+    tickMs: TICK_MS,
+    epsIntervalMs: EPS_INTERVAL_MS,
+  };
+  const floor = forkBench(
+    'floor',
+    plan,
+    profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  );
+  try {
+    const { port } = await nextMessage<FromFloor, 'listening'>(floor, 'listening');
+    await new Promise((r) => setTimeout(r, 1000));
+    return await measure(
+      {
+        name: 'floor',
+        pid: floor.pid as number,
+        port,
+        helpers: {},
+        async serverSide(): Promise<ServerSide> {
+          const answer = nextMessage<FromFloor, 'stats'>(floor, 'stats');
+          floor.send({ type: 'stats' } satisfies StatsRequest);
+          const { stats } = await answer;
+          return { connections: stats.connections, drops: null, extra: { ...stats } };
+        },
+      },
+      workload,
+    );
+  } finally {
+    await stopChild(floor, { type: 'stop' } satisfies StatsRequest);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2));
+  if (!args) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  ensureBuilt();
+  const startedAt = new Date().toISOString();
+  const host = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    loadavgAtStart: loadavg(),
+  };
+  buildChildren();
+  const demo = await loadDemo(ROOT);
+  const detailId = mostPopularId(demo, args.seed);
+  const detailClients = Math.round(args.clients * args.detailsShare);
+  const workload: Workload = {
+    epsClients: args.clients - detailClients,
+    detailClients,
+    detailPath: `/subscribe/details/${detailId}`,
+    clientProcs: args.clientProcs,
+    warmupS: args.warmupS,
+    durationS: args.durationS,
+  };
+  const profileRoot = args.cpuProf
+    ? join(RESULTS, 'profiles', startedAt.replace(/[:.]/g, '-'))
+    : undefined;
+
+  process.stderr.write(
+    `load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+  const rx = await runServer(args, workload, profileRoot && join(profileRoot, 'rx'));
+  const floor = args.floor
+    ? await runFloor(args, workload, profileRoot && join(profileRoot, 'floor'))
+    : undefined;
+  process.stderr.write(
+    `load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+
+  const profiles = profileRoot
+    ? {
+        ...profileSummaries(join(profileRoot, 'rx'), 'rx'),
+        ...profileSummaries(join(profileRoot, 'floor'), 'floor'),
+      }
+    : undefined;
+  const result: BenchResult = {
+    startedAt,
+    args,
+    detailId,
+    host,
+    rx,
+    floor,
+    ...(profiles ? { profiles } : {}),
+  };
+  process.stdout.write(`\n${formatTable(result)}\n`);
+  process.stdout.write(`\nresult: ${writeResult(RESULTS, result)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
