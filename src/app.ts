@@ -11,11 +11,20 @@ import { errorHandler, notFound } from './http/errorHandlers.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import type { PubSubSource } from './message.js';
+import { adminRouter } from './http/admin.js';
+import { closeServer } from './http/closeServer.js';
+import { healthRouter } from './http/health.js';
+import type { Readiness } from './http/health.js';
+import { startOperations } from './operations.js';
+import type { Operations } from './operations.js';
 import { emojitrackRouter } from './protocols/emojitrack.js';
+import { emojitrackCleanup } from './protocols/emojitrackCleanup.js';
 import { scoresApi } from './protocols/scoresApi.js';
 import type { ScoreStore } from './protocols/scoresApi.js';
 import { SseHub } from './sinks/SseHub.js';
-import { statusReport } from './statusReport.js';
+import { sseRetry } from './sinks/sseEncode.js';
+import { CountedSource } from './sources/CountedSource.js';
+import { RedisPubSub } from './sources/RedisPubSub.js';
 
 export interface StreamerDeps {
   readonly config: Config;
@@ -38,12 +47,23 @@ export interface Streamer {
   readonly startedAt: number;
   /** Listens on the configured port (0 picks a free one). */
   listen(): Promise<AddressInfo>;
-  /** Ends every stream, then stops accepting connections. */
+  /** The statsd and status hash sinks, when configured. */
+  readonly operations: Operations;
+  /** What /readyz answers: Redis ready and not shutting down. */
+  readiness(): Readiness;
+  /**
+   * Stops being ready, tells every SSE client to reconnect (a retry line) and
+   * ends its stream, closes the server (bounded), then flushes the operational
+   * sinks. The source is the caller's to close.
+   */
   close(): Promise<void>;
 }
 
 export function createStreamer(deps: StreamerDeps): Streamer {
-  const { config, source } = deps;
+  const { config } = deps;
+  // Counted once per message for the "messages in" metric.
+  const source = new CountedSource(deps.source);
+  const redis = deps.source instanceof RedisPubSub ? deps.source : undefined;
   const logger = deps.logger ?? silentLogger;
   const startedAt = Date.now();
   const hub = new SseHub({
@@ -55,9 +75,19 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     logger,
   });
 
+  let stopping = false;
+  let detailRoutes = 0;
+  function readiness(): Readiness {
+    if (stopping) return { ready: false, reason: 'shutting down' };
+    const state = redis?.state$.value;
+    if (state !== undefined && state !== 'ready') return { ready: false, reason: `redis ${state}` };
+    return { ready: true };
+  }
+
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.set('trust proxy', config.trustProxy);
   app.use((req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', config.corsOrigin);
     if (req.method !== 'OPTIONS') return next();
@@ -73,11 +103,40 @@ export function createStreamer(deps: StreamerDeps): Streamer {
       epsIntervalMs: config.epsIntervalMs,
       detailIdleMs: config.detailIdleMs,
       enableRawStream: config.enableRawStream,
+      enableKioskInteractionStream: config.enableKioskInteractionStream,
+      ...(config.sseForceRefresh
+        ? {
+            forceRefresh: {
+              retryMs: config.sseRetryMs,
+              detailRetryMs: config.sseDetailRetryMs,
+              maxAgeMs: config.sseMaxAgeMs,
+              detailMaxAgeMs: config.sseDetailMaxAgeMs,
+            },
+          }
+        : {}),
+      onDetailRoutes: (live) => (detailRoutes = live),
       ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
     }),
   );
-  app.get('/admin/status.json', (_req, res) => {
-    res.json(statusReport(hub, config.nodeName, startedAt));
+  app.use(emojitrackCleanup(hub));
+  app.use(healthRouter(readiness));
+  const status = {
+    hub,
+    node: config.nodeName,
+    startedAt,
+    messagesIn: () => source.received,
+    readiness,
+  };
+  app.use(adminRouter(status));
+  const operations = startOperations({
+    ...status,
+    config,
+    logger,
+    totals: () => ({
+      'stream.messages.in': source.received,
+      'redis.reconnects': redis?.reconnects ?? 0,
+    }),
+    gauges: () => ({ 'stream.detail.routes': detailRoutes }),
   });
   const scores = scoresApi({
     source,
@@ -98,6 +157,8 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     server,
     hub,
     startedAt,
+    operations,
+    readiness,
     listen: () =>
       new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
@@ -108,10 +169,12 @@ export function createStreamer(deps: StreamerDeps): Streamer {
       }),
     close: () =>
       new Promise<void>((resolve) => {
-        hub.close();
+        stopping = true;
+        hub.close(sseRetry(config.shutdownRetryMs));
         scores.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
+        void closeServer(server, Math.min(5_000, config.shutdownTimeoutMs / 2))
+          .then(() => operations.close())
+          .finally(resolve);
       }),
   };
 }

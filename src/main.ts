@@ -70,17 +70,52 @@ logger.info(`rx-streamer listening on http://${shownHost}:${address.port}/`, {
   source: config.redisUrl ? 'redis' : `embedded demo feed at ${config.demoRate} updates/s`,
 });
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info('shutting down', { signal });
-  const deadline = setTimeout(() => process.exit(1), 10_000);
-  deadline.unref();
-  await streamer.close();
-  await stopSource();
+/** Resolves when `work` does or after `ms`, whichever is first: no step may hold up the exit. */
+function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void work
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+  });
+}
+
+function flushLogs(): Promise<void> {
+  const finished = new Promise<void>((resolve) => logger.once('finish', () => resolve()));
   logger.end();
-  process.exitCode = 0;
+  return bounded(finished, 1_000);
+}
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) {
+    // A second Ctrl-C means "now".
+    process.stderr.write(`rx-streamer: ${signal} again, exiting at once\n`);
+    process.exit(1);
+  }
+  stopping = true;
+  const started = Date.now();
+  const clients = streamer.hub.clientCount();
+  logger.info('shutting down', { signal, clients, timeoutMs: config.shutdownTimeoutMs });
+  const deadline = setTimeout(() => {
+    process.stderr.write(
+      `rx-streamer: shutdown took over ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting anyway\n`,
+    );
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  deadline.unref();
+  // Not ready any more, a retry line to every SSE client, the server closed,
+  // statsd flushed and this node's status entry removed…
+  await streamer.close();
+  // …then Redis unsubscribed and quit (bounded: a Redis that is down never answers QUIT).
+  await bounded(stopSource(), 2_000);
+  logger.info('shut down', { signal, clients, durationMs: Date.now() - started });
+  await flushLogs();
+  process.exit(0);
 }
 process.on('SIGTERM', (s) => void shutdown(s));
 process.on('SIGINT', (s) => void shutdown(s));

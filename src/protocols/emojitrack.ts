@@ -1,17 +1,18 @@
 // The emojitracker Streaming API: score updates to /subscribe/raw and, rolled up
-// at 60 Hz, to /subscribe/eps; tweets routed by emoji id to /subscribe/details/:id.
+// at 60 Hz, to /subscribe/eps; tweets routed by emoji id to /subscribe/details/:id;
+// kiosk requests to /subscribe/kiosk_interaction when enabled.
 // Composes sources, operators and the SSE hub; re-implements none of them.
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { map, mergeMap } from 'rxjs';
+import { finalize, map, mergeMap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { StreamerError } from '../errors.js';
 import type { PubSubSource } from '../message.js';
 import { detailIdOf } from '../operators/filterDetail.js';
 import { rollupScores } from '../operators/rollupScores.js';
 import { routeByNamespace } from '../operators/routeByNamespace.js';
-import type { SseFrame, SseHub } from '../sinks/SseHub.js';
-import { rollupJson, sseMessage } from '../sinks/sseEncode.js';
+import type { SseFrame, SseHub, SseOpenOptions } from '../sinks/SseHub.js';
+import { rollupJson, sseMessage, sseRetry } from '../sinks/sseEncode.js';
 import { SCORE_CHANNEL, TWEET_CHANNEL_PREFIX } from '../sources/demoFeed.js';
 
 export interface EmojitrackOptions {
@@ -20,8 +21,25 @@ export interface EmojitrackOptions {
   readonly epsIntervalMs: number;
   readonly detailIdleMs: number;
   readonly enableRawStream: boolean;
+  readonly enableKioskInteractionStream?: boolean;
+  /** The Ruby streamer's forced refresh; off when absent. */
+  readonly forceRefresh?: ForceRefresh;
+  /** Told the number of live detail routes whenever it changes. */
+  readonly onDetailRoutes?: (live: number) => void;
   readonly scheduler?: SchedulerLike;
 }
+
+/** Retry lines, the cleanup header and a maximum age; details have their own timings. */
+export interface ForceRefresh {
+  readonly retryMs: number;
+  readonly detailRetryMs: number;
+  readonly maxAgeMs: number;
+  readonly detailMaxAgeMs: number;
+}
+
+export const KIOSK_CHANNEL_PATTERN = 'stream.interaction.*';
+/** Fixed whatever the channel: the one event name kiosk clients listen for. */
+export const KIOSK_EVENT = 'stream.interaction.request';
 
 /** Upper-case hex codepoints, optionally joined by '-': `1F602`, `0031-20E3`, `1F1FA-1F1F8`. */
 const ID = /^[0-9A-F]{1,6}(?:-[0-9A-F]{1,6}){0,9}$/;
@@ -37,11 +55,12 @@ export function validateEmojiId(id: string): string {
   );
 }
 
-/** The three families' feeds, each encoded once per message. */
+/** The families' feeds, each encoded once per message. */
 export function emojitrackFeeds(
   options: EmojitrackOptions,
-): Record<'raw' | 'eps' | 'details', Observable<SseFrame>> {
-  const { source, epsIntervalMs, detailIdleMs, scheduler } = options;
+): Record<'raw' | 'eps' | 'details' | 'kiosk', Observable<SseFrame>> {
+  const { source, epsIntervalMs, detailIdleMs, scheduler, onDetailRoutes } = options;
+  let liveRoutes = 0;
   const scores$ = source.channel(SCORE_CHANNEL);
   return {
     raw: scores$.pipe(map((m) => ({ topic: '', bytes: sseMessage({ data: m.payload }) }))),
@@ -52,32 +71,87 @@ export function emojitrackFeeds(
     ),
     details: source.pattern(`${TWEET_CHANNEL_PREFIX}*`).pipe(
       routeByNamespace((m) => detailIdOf(m.channel), detailIdleMs, scheduler),
-      mergeMap((route) =>
-        route.pipe(
+      mergeMap((route) => {
+        onDetailRoutes?.(++liveRoutes);
+        return route.pipe(
           map((m) => ({
             topic: route.key,
             bytes: sseMessage({ event: m.channel, data: m.payload }),
           })),
-        ),
-      ),
+          finalize(() => onDetailRoutes?.(--liveRoutes)),
+        );
+      }),
     ),
+    kiosk: source
+      .pattern(KIOSK_CHANNEL_PATTERN)
+      .pipe(
+        map((m) => ({ topic: '', bytes: sseMessage({ event: KIOSK_EVENT, data: m.payload }) })),
+      ),
+  };
+}
+
+function disabled(path: string, variable: string) {
+  return () => {
+    throw new StreamerError(
+      'RXS_ERR_DISABLED',
+      `${path} is disabled on this server (set ${variable}=true to enable it)`,
+      404,
+    );
+  };
+}
+
+/** What forced refresh adds to a stream of each kind; nothing when it is off. */
+function refreshOptions(
+  forceRefresh: ForceRefresh | undefined,
+): Record<'score' | 'detail', Partial<SseOpenOptions>> {
+  if (!forceRefresh) return { score: {}, detail: {} };
+  const headers = { 'X-Sse-Cleanup-Requested': 'true' };
+  return {
+    score: { preamble: sseRetry(forceRefresh.retryMs), headers, maxAgeMs: forceRefresh.maxAgeMs },
+    detail: {
+      preamble: sseRetry(forceRefresh.detailRetryMs),
+      headers,
+      maxAgeMs: forceRefresh.detailMaxAgeMs,
+    },
   };
 }
 
 export function emojitrackRouter(options: EmojitrackOptions): Router {
   const { hub } = options;
-  const feeds = emojitrackFeeds(options);
+  const { kiosk, ...feeds } = emojitrackFeeds(options);
   for (const [name, feed] of Object.entries(feeds)) hub.addFamily(name, feed);
+  if (options.enableKioskInteractionStream) hub.addFamily('kiosk', kiosk);
+  const refresh = refreshOptions(options.forceRefresh);
 
   const router = Router();
   const stream = (family: 'raw' | 'eps') => (req: Request, res: Response) => {
-    hub.open(req, res, { family, namespace: `/${family}` });
+    hub.open(req, res, { ...refresh.score, family, namespace: `/${family}` });
   };
-  if (options.enableRawStream) router.get('/subscribe/raw', stream('raw'));
+  router.get(
+    '/subscribe/raw',
+    options.enableRawStream ? stream('raw') : disabled('/subscribe/raw', 'ENABLE_RAW_STREAM'),
+  );
   router.get('/subscribe/eps', stream('eps'));
   router.get('/subscribe/details/:id', (req: Request<{ id: string }>, res: Response) => {
     const id = validateEmojiId(req.params.id);
-    hub.open(req, res, { family: 'details', topic: id, namespace: `/details/${id}` });
+    hub.open(req, res, {
+      ...refresh.detail,
+      family: 'details',
+      topic: id,
+      namespace: `/details/${id}`,
+    });
   });
+  router.get(
+    '/subscribe/kiosk_interaction',
+    options.enableKioskInteractionStream
+      ? (req: Request, res: Response) => {
+          hub.open(req, res, {
+            ...refresh.score,
+            family: 'kiosk',
+            namespace: '/kiosk_interaction',
+          });
+        }
+      : disabled('/subscribe/kiosk_interaction', 'ENABLE_KIOSK_INTERACTION_STREAM'),
+  );
   return router;
 }

@@ -9,16 +9,23 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === '?') out += '.';
     else if (c === '\\' && i + 1 < glob.length) out += escape(glob[++i] as string);
     else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end === -1) {
-        out += '\\[';
-        continue;
+      // Read as Redis's stringmatchlen does: \ escapes, x-y is a range either way
+      // round, the first ] closes the class ([] matches nothing), and a class
+      // left open runs to the end of the pattern.
+      let j = i + 1;
+      const negate = glob[j] === '^';
+      if (negate) j++;
+      let body = '';
+      for (; j < glob.length && glob[j] !== ']'; j++) {
+        if (glob[j] === '\\' && j + 1 < glob.length) body += inClass(glob[++j] as string);
+        else if (j + 2 < glob.length && glob[j + 1] === '-') {
+          const [from, to] = [glob[j] as string, glob[j + 2] as string].sort();
+          body += `${inClass(from as string)}-${inClass(to as string)}`;
+          j += 2;
+        } else body += inClass(glob[j] as string);
       }
-      let body = glob.slice(i + 1, end);
-      const negate = body.startsWith('^');
-      if (negate) body = body.slice(1);
-      out += `[${negate ? '^' : ''}${body.replace(/[\]\\]/g, '\\$&')}]`;
-      i = end;
+      out += `[${negate ? '^' : ''}${body}]`;
+      i = j;
     } else out += escape(c);
   }
   return new RegExp(`^${out}$`, 's');
@@ -26,4 +33,8 @@ export function globToRegExp(glob: string): RegExp {
 
 function escape(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+function inClass(c: string): string {
+  return c.replace(/[\]\\^-]/g, '\\$&');
 }

@@ -1,0 +1,75 @@
+// Wiring of the operational sinks: metric samples to statsd and the status
+// document to the Redis status hash, each only when configured.
+import { Subject, endWith, interval, map, takeUntil, timer } from 'rxjs';
+import { Subscription } from 'rxjs';
+import type { Config } from './config.js';
+import { adminStatus } from './http/admin.js';
+import type { AdminStatusSource } from './http/admin.js';
+import type { Logger } from './logger.js';
+import { StatsdSink } from './sinks/StatsdSink.js';
+import { statusHash } from './sinks/statusHash.js';
+import type { StatusHashSink } from './sinks/statusHash.js';
+import { metricSamples } from './sources/metricSamples.js';
+
+export interface OperationsDeps extends AdminStatusSource {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Running totals beyond the hub's own, e.g. Redis reconnects. */
+  readonly totals: () => Readonly<Record<string, number>>;
+  readonly gauges: () => Readonly<Record<string, number>>;
+}
+
+export interface Operations {
+  readonly statsd: StatsdSink | undefined;
+  readonly statusHash: StatusHashSink | undefined;
+  /** Sends a last sample, flushes statsd and removes this node from the status hash. */
+  close(): Promise<void>;
+}
+
+export function startOperations(deps: OperationsDeps): Operations {
+  const { config, logger } = deps;
+  const subscriptions = new Subscription();
+  const stop = new Subject<void>();
+
+  let statsd: StatsdSink | undefined;
+  if (config.statsdHost) {
+    const sink = new StatsdSink({
+      host: config.statsdHost,
+      port: config.statsdPort,
+      prefix: config.statsdPrefix,
+      logger,
+    });
+    const ticks = interval(config.metricsIntervalMs).pipe(takeUntil(stop), endWith(-1));
+    subscriptions.add(
+      metricSamples({ hub: deps.hub, ticks, totals: deps.totals, gauges: deps.gauges }).subscribe(
+        sink,
+      ),
+    );
+    statsd = sink;
+  }
+
+  let hash: StatusHashSink | undefined;
+  if (config.statusHash && config.redisUrl) {
+    const sink = statusHash({ redisUrl: config.redisUrl, node: config.nodeName, logger });
+    subscriptions.add(
+      timer(0, config.statusReportMs)
+        .pipe(map(() => JSON.stringify(adminStatus(deps))))
+        .subscribe(sink),
+    );
+    hash = sink;
+  } else if (config.statusHash) {
+    logger.warn('STATUS_HASH is on but there is no REDIS_URL: no status hash is written');
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    statsd,
+    statusHash: hash,
+    close: () =>
+      (closing ??= (async () => {
+        stop.next();
+        subscriptions.unsubscribe();
+        await Promise.all([statsd?.close(), hash?.close()]);
+      })()),
+  };
+}

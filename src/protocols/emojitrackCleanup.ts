@@ -1,0 +1,35 @@
+// The Ruby streamer's cleanup endpoints: a page that is done with a stream tells
+// the server so, for networks that hide disconnects. Only the caller's own
+// streams (same client IP) are closed, so nobody can close anyone else's.
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { StreamerError } from '../errors.js';
+import { connectionInfo } from '../sinks/SseConnection.js';
+import type { SseConnection } from '../sinks/SseConnection.js';
+import type { SseHub } from '../sinks/SseHub.js';
+import { validateEmojiId } from './emojitrack.js';
+
+const PATHS = ['/subscribe/cleanup/scores', '/subscribe/cleanup/details/:id'];
+
+export function emojitrackCleanup(hub: SseHub): Router {
+  const router = Router();
+  const closeOwn = (req: Request, res: Response, match: (c: SseConnection) => boolean) => {
+    // The same address normalisation as the streams themselves (proxy-aware, no ::ffff:).
+    const ip = connectionInfo(req).clientIp;
+    const streams = hub.find((c) => c.info.clientIp === ip && match(c));
+    for (const c of streams) c.end();
+    res.json({ status: 'OK', closed: streams.length });
+  };
+  router.post('/subscribe/cleanup/scores', (req, res) => {
+    closeOwn(req, res, (c) => c.family === 'eps');
+  });
+  router.post('/subscribe/cleanup/details/:id', (req: Request<{ id: string }>, res) => {
+    const id = validateEmojiId(req.params.id);
+    closeOwn(req, res, (c) => c.family === 'details' && c.topic === id);
+  });
+  router.all(PATHS, (req, res) => {
+    res.setHeader('Allow', 'POST');
+    throw new StreamerError('RXS_ERR_METHOD', `${req.method} ${req.path}: use POST`, 405);
+  });
+  return router;
+}
