@@ -28,7 +28,11 @@ async function sse(path: string, headers?: Record<string, string>): Promise<RawS
   streams.push(s);
   return s;
 }
-async function from(ip: string, path: string, headers?: Record<string, string>): Promise<StreamFrom> {
+async function from(
+  ip: string,
+  path: string,
+  headers?: Record<string, string>,
+): Promise<StreamFrom> {
   const s = await streamFrom(`${app?.url}${path}`, ip, headers);
   streams.push(s);
   return s;
