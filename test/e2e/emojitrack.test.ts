@@ -146,9 +146,9 @@ describe('routing', () => {
       'stream.tweet_updates.2665',
       'stream.tweet_updates.2665',
     ]);
-    expect(heart.events().map((e) => JSON.parse(e.data).id)).toEqual(['2', '4']);
-    expect(joy.events().map((e) => JSON.parse(e.data).id)).toEqual(['1']);
-    expect(prefix.events().map((e) => JSON.parse(e.data).id)).toEqual(['3']);
+    expect(heart.events().map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['2', '4']);
+    expect(joy.events().map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['1']);
+    expect(prefix.events().map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['3']);
   });
 
   it('the eps total equals the score updates published', async () => {

@@ -35,7 +35,7 @@ export async function startApp(
         graceMs: config.subscriptionGraceMs,
         redisOptions: { retryStrategy: () => 100 },
       });
-  const source = options.source ?? (redis as RedisPubSub);
+  const source: PubSubSource = options.source ?? (redis as RedisPubSub);
   const streamer = createStreamer({ config, source });
   const address = await streamer.listen();
   return {
