@@ -29,6 +29,11 @@ import { RedisPubSub } from './sources/RedisPubSub.js';
 export interface StreamerDeps {
   readonly config: Config;
   readonly source: PubSubSource;
+  /**
+   * Adds the application's own streams and routes: called with the express app,
+   * the SSE hub and the source, after the built-in routes and before the 404 handler.
+   */
+  readonly extend?: (parts: { app: Express; hub: SseHub; source: PubSubSource }) => void;
   readonly logger?: Logger;
   readonly scheduler?: SchedulerLike;
   /** A Redis command connection for the `emojitrack_score` snapshot (optional). */
@@ -148,6 +153,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   });
   app.use(scores.router);
   app.use(express.static(PUBLIC_DIR));
+  deps.extend?.({ app, hub, source });
   app.use(notFound);
   app.use(errorHandler(logger));
 
