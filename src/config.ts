@@ -23,7 +23,7 @@ const int = (fallback: number, min: number, max: number) =>
       z
         .number()
         .int()
-        .min(min)
+        .min(min, { error: `a whole number from ${min} to ${max}` })
         .max(max, { error: `a whole number from ${min} to ${max}` }),
     )
     .optional()
@@ -38,7 +38,7 @@ const positive = (fallback: number, max: number) =>
     .pipe(
       z
         .number()
-        .positive()
+        .positive({ error: `a positive number of milliseconds up to ${max}` })
         .max(max, { error: `a positive number of milliseconds up to ${max}` }),
     )
     .optional()

@@ -1,0 +1,193 @@
+// loadConfig: the defaults the SPEC lists, every accepted boolean spelling, and an
+// error for a bad value that names the variable, the value and what is accepted.
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { Config, Env } from '../../src/config.js';
+import { StreamerError } from '../../src/errors.js';
+
+/** The StreamerError loadConfig throws for `env`. */
+function configError(env: Env): StreamerError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(StreamerError);
+    return error as StreamerError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('applies the defaults for an empty environment', () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 8001,
+      host: undefined,
+      redisUrl: undefined,
+      nodeEnv: 'development',
+      nodeName: `${hostname()}-${process.pid}`,
+      logLevel: 'info',
+      verbose: false,
+      keepaliveMs: 15_000,
+      epsIntervalMs: 1000 / 60,
+      corsOrigin: '*',
+      enableRawStream: true,
+      enableKioskInteractionStream: false,
+      sseForceRefresh: false,
+      sseRetryMs: 100,
+      sseDetailRetryMs: 500,
+      sseMaxAgeMs: 300_000,
+      statusReportMs: 5_000,
+      statusHash: false,
+    });
+  });
+
+  it('reads only the environment it is given', () => {
+    const before = process.env.PORT;
+    process.env.PORT = '1234';
+    try {
+      expect(loadConfig({}).port).toBe(8001);
+      expect(loadConfig({ PORT: '4321' }).port).toBe(4321);
+    } finally {
+      if (before === undefined) delete process.env.PORT;
+      else process.env.PORT = before;
+    }
+  });
+
+  it('treats empty and blank values as unset', () => {
+    expect(loadConfig({ PORT: '', VERBOSE: '  ', REDIS_URL: '' })).toMatchObject({
+      port: 8001,
+      verbose: false,
+      redisUrl: undefined,
+    });
+  });
+
+  it('reads the values it is given, trimmed', () => {
+    expect(
+      loadConfig({
+        PORT: ' 9000 ',
+        REDIS_URL: 'redis://127.0.0.1:6390/2',
+        NODE_ENV: 'production',
+        NODE_NAME: 'streamer-1',
+        LOG_LEVEL: 'debug',
+        KEEPALIVE_MS: '20000',
+        EPS_INTERVAL_MS: '33.5',
+        CORS_ORIGIN: 'https://emojitracker.com',
+      }),
+    ).toMatchObject({
+      port: 9000,
+      redisUrl: 'redis://127.0.0.1:6390/2',
+      nodeEnv: 'production',
+      nodeName: 'streamer-1',
+      logLevel: 'debug',
+      keepaliveMs: 20_000,
+      epsIntervalMs: 33.5,
+      corsOrigin: 'https://emojitracker.com',
+      // The status hash is on by default in production.
+      statusHash: true,
+    });
+    expect(loadConfig({ REDIS_URL: 'rediss://redis.example:6380' }).redisUrl).toBe(
+      'rediss://redis.example:6380',
+    );
+  });
+
+  describe('booleans', () => {
+    const forms: [string, boolean][] = [
+      ['true', true],
+      ['false', false],
+      ['1', true],
+      ['0', false],
+      ['yes', true],
+      ['no', false],
+      ['TRUE', true],
+      ['No', false],
+      [' yes ', true],
+    ];
+    const flags: [string, keyof Config][] = [
+      ['VERBOSE', 'verbose'],
+      ['ENABLE_RAW_STREAM', 'enableRawStream'],
+      ['SSE_FORCE_REFRESH', 'sseForceRefresh'],
+      ['ENABLE_KIOSK_INTERACTION_STREAM', 'enableKioskInteractionStream'],
+    ];
+    for (const [name, key] of flags) {
+      it(`reads ${name} as true/false/1/0/yes/no, in any case`, () => {
+        for (const [text, value] of forms) expect(loadConfig({ [name]: text })[key]).toBe(value);
+      });
+    }
+
+    it('rejects any other spelling, naming what it accepts', () => {
+      for (const text of ['maybe', 'on', 'off', 'y', '2', 'truee']) {
+        const error = configError({ VERBOSE: text });
+        expect(error.message).toBe(
+          `VERBOSE="${text}" is not valid: expected true, false, 1, 0, yes or no`,
+        );
+      }
+    });
+  });
+
+  describe('errors', () => {
+    it('is a StreamerError with a stable code and status', () => {
+      const error = configError({ PORT: 'abc' });
+      expect(error.name).toBe('StreamerError');
+      expect(error.code).toBe('RXS_ERR_CONFIG');
+      expect(error.status).toBe(500);
+    });
+
+    it('names the variable, the value and the accepted range of a number', () => {
+      expect(configError({ PORT: 'abc' }).message).toBe(
+        'PORT="abc" is not valid: expected a whole number from 0 to 65535',
+      );
+      expect(configError({ PORT: '70000' }).message).toBe(
+        'PORT="70000" is not valid: expected a whole number from 0 to 65535',
+      );
+      expect(configError({ PORT: '80.5' }).message).toBe(
+        'PORT="80.5" is not valid: expected a whole number from 0 to 65535',
+      );
+      expect(configError({ KEEPALIVE_MS: '-1' }).message).toBe(
+        'KEEPALIVE_MS="-1" is not valid: expected a whole number from 100 to 3600000',
+      );
+      // Below the minimum reads the same as any other bad value.
+      expect(configError({ KEEPALIVE_MS: '50' }).message).toBe(
+        'KEEPALIVE_MS="50" is not valid: expected a whole number from 100 to 3600000',
+      );
+    });
+
+    it('names the accepted values of a fractional interval', () => {
+      for (const text of ['0', '-5', 'fast', '1e3']) {
+        expect(configError({ EPS_INTERVAL_MS: text }).message).toBe(
+          `EPS_INTERVAL_MS="${text}" is not valid: expected a positive number of milliseconds up to 60000`,
+        );
+      }
+    });
+
+    it('names the accepted schemes of a Redis URL', () => {
+      for (const text of ['http://x', 'localhost:6379', 'not a url']) {
+        expect(configError({ REDIS_URL: text }).message).toBe(
+          `REDIS_URL="${text}" is not valid: expected a URL starting with redis:// or rediss://`,
+        );
+      }
+    });
+
+    it('names the accepted values of an enumeration', () => {
+      expect(configError({ NODE_ENV: 'prod' }).message).toBe(
+        'NODE_ENV="prod" is not valid: expected development, test, staging or production',
+      );
+      expect(configError({ LOG_LEVEL: 'trace' }).message).toBe(
+        'LOG_LEVEL="trace" is not valid: expected error, warn, info, debug or silent',
+      );
+    });
+
+    it('reports one bad variable when several are bad', () => {
+      const message = configError({ VERBOSE: 'maybe', PORT: 'abc' }).message;
+      expect(message).toMatch(/^(PORT="abc"|VERBOSE="maybe") is not valid: expected /);
+    });
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(config.port).toBe(8001);
+  });
+});
