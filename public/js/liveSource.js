@@ -1,0 +1,47 @@
+// An EventSource that reports its state (connecting, live, reconnecting). The
+// browser retries a dropped stream by itself; a stream it has given up on (a
+// non-2xx answer, say from a proxy while the server restarts) is reopened here.
+
+const MAX_BACKOFF_MS = 15_000;
+
+/**
+ * @param {string} url
+ * @param {{
+ *   events: Record<string, (e: MessageEvent) => void>,
+ *   onState?: (state: 'connecting' | 'live' | 'reconnecting') => void,
+ *   onOpen?: () => void,
+ * }} options
+ */
+export function openLiveSource(url, { events, onState = () => {}, onOpen = () => {} }) {
+  let source;
+  let stopped = false;
+  let failures = 0;
+  let timer;
+
+  const connect = () => {
+    source = new EventSource(url);
+    for (const [type, handler] of Object.entries(events)) source.addEventListener(type, handler);
+    source.onopen = () => {
+      failures = 0;
+      onState('live');
+      onOpen();
+    };
+    source.onerror = () => {
+      if (stopped) return;
+      onState('reconnecting');
+      if (source.readyState !== EventSource.CLOSED) return;
+      const delay = Math.min(500 * 2 ** failures++, MAX_BACKOFF_MS);
+      timer = setTimeout(connect, delay);
+    };
+  };
+
+  onState('connecting');
+  connect();
+  return {
+    close() {
+      stopped = true;
+      clearTimeout(timer);
+      source.close();
+    },
+  };
+}
