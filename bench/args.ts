@@ -12,6 +12,10 @@ export interface BenchArgs {
   readonly workers: number;
   readonly clientProcs: number;
   readonly seed: number;
+  /** The build output to run; the repository's dist/ unless given. */
+  readonly dist: string | undefined;
+  /** Rebuild dist/ when it is older than src/ (not done for another --dist). */
+  readonly build: boolean;
   readonly floor: boolean;
   readonly cpuProf: boolean;
 }
@@ -25,6 +29,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --workers N        WORKERS for the server (default 1)
   --client-procs N   processes the clients are spread over (default 1)
   --seed N           seed of the traffic generator (default 24301)
+  --dist DIR         build output to run, e.g. another checkout's dist/ (run as it is)
+  --no-build         run dist/ as it is, even when src/ is newer
   --no-floor         skip the floor run
   --cpu-prof         run the server and the floor under node --cpu-prof (bench/results/profiles)
   --help`;
@@ -66,6 +72,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
       workers: { type: 'string' },
       'client-procs': { type: 'string' },
       seed: { type: 'string' },
+      dist: { type: 'string' },
+      'no-build': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
       help: { type: 'boolean' },
@@ -74,13 +82,15 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
   if (values.help) return undefined;
   return {
     clients: number(values, 'clients', 1000, 1, 50_000),
-    rate: number(values, 'rate', 400, 1, 100_000),
+    rate: number(values, 'rate', 400, 0, 100_000),
     detailsShare: number(values, 'details-share', 0.2, 0, 1, false),
     durationS: number(values, 'duration', 20, 1, 3600, false),
     warmupS: number(values, 'warmup', 5, 0, 3600, false),
     workers: number(values, 'workers', 1, 1, 64),
     clientProcs: number(values, 'client-procs', 1, 1, 64),
     seed: number(values, 'seed', 24301, 0, 2 ** 32 - 1),
+    dist: values.dist,
+    build: !values['no-build'] && values.dist === undefined,
     floor: !values['no-floor'],
     cpuProf: values['cpu-prof'] ?? false,
   };

@@ -12,7 +12,6 @@ import ts from 'typescript';
 import { ROOT } from './demo.js';
 import { exited, freePort } from './redisServer.js';
 
-export const DIST_MAIN = join(ROOT, 'dist', 'main.js');
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 /** Under bench/results/, which git ignores; inside the repository so node_modules resolves. */
 const BUILD = join(ROOT, 'bench', 'results', '.build');
@@ -107,6 +106,8 @@ export interface ServerProcess {
 }
 
 export interface ServerOptions {
+  /** The build output to run: its main.js. */
+  readonly dist: string;
   readonly redisUrl: string;
   readonly workers: number;
   readonly nodeArgs: readonly string[];
@@ -118,7 +119,7 @@ export interface ServerOptions {
 export async function startServer(options: ServerOptions): Promise<ServerProcess> {
   const port = await freePort();
   const proc = remember(
-    spawn(process.execPath, [...options.nodeArgs, DIST_MAIN], {
+    spawn(process.execPath, [...options.nodeArgs, join(options.dist, 'main.js')], {
       cwd: ROOT,
       env: {
         ...process.env,

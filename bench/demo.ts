@@ -10,8 +10,8 @@ export type DemoModule = typeof DemoFeed;
 /** The repository root, as seen from bench/ (the runner); children get it in their plan. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export async function loadDemo(root: string): Promise<DemoModule> {
-  const file = join(root, 'dist', 'sources', 'demoFeed.js');
+export async function loadDemo(dist: string): Promise<DemoModule> {
+  const file = join(dist, 'sources', 'demoFeed.js');
   if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
   return (await import(pathToFileURL(file).href)) as DemoModule;
 }

@@ -8,7 +8,7 @@ import type { FeederPlan, StatsRequest } from './ipc.js';
 import { startTraffic } from './traffic.js';
 
 const plan = planFromArgv<FeederPlan>();
-const demo = await loadDemo(plan.root);
+const demo = await loadDemo(plan.dist);
 const redis = new Redis(plan.redisUrl, { connectionName: 'rx-streamer-bench:feeder' });
 let uses = 0;
 let errors = 0;

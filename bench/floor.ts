@@ -12,7 +12,7 @@ import { startTraffic } from './traffic.js';
 import type { Use } from './traffic.js';
 
 const plan = planFromArgv<FloorPlan>();
-const demo = await loadDemo(plan.root);
+const demo = await loadDemo(plan.dist);
 const epsSockets = new Set<Socket>();
 const detailSockets = new Map<string, Set<Socket>>();
 const counts = new Map<string, number>();

@@ -39,8 +39,8 @@ export type FromClients =
   | { readonly type: 'snapshot'; readonly snapshot: ClientSnapshot };
 
 export interface FeederPlan {
-  /** The repository root, where dist/ is. */
-  readonly root: string;
+  /** The build output whose demo generator makes the traffic. */
+  readonly dist: string;
   readonly redisUrl: string;
   readonly rate: number;
   readonly seed: number;
@@ -48,7 +48,7 @@ export interface FeederPlan {
 }
 
 export interface FloorPlan {
-  readonly root: string;
+  readonly dist: string;
   readonly rate: number;
   readonly seed: number;
   readonly tickMs: number;

@@ -10,6 +10,8 @@ export interface BenchResult {
   readonly startedAt: string;
   readonly args: BenchArgs;
   readonly detailId: string;
+  /** The commit the measured build came from, `+dirty` when src/ had changes. */
+  readonly revision: string;
   readonly host: {
     readonly node: string;
     readonly cpus: number;
@@ -92,7 +94,7 @@ export function formatTable(result: BenchResult): string {
     `rx-streamer bench: ${args.clients} clients (${eps} eps, ${args.clients - eps} details/${result.detailId}), ` +
       `${args.rate} uses/s, workers ${args.workers}, client procs ${args.clientProcs}, ` +
       `window ${rx.windowS.toFixed(1)} s after ${args.warmupS} s warm-up`,
-    `node ${result.host.node}, ${result.host.cpus} × ${result.host.cpuModel}, load average at start ${result.host.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+    `revision ${result.revision}, node ${result.host.node}, ${result.host.cpus} × ${result.host.cpuModel}, load average at start ${result.host.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
     '',
     `${''.padEnd(24)}${'rx'.padStart(12)}${'floor'.padStart(12)}${'rx/floor'.padStart(10)}`,
   ];

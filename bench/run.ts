@@ -4,17 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseBenchArgs, USAGE } from './args.js';
 import type { BenchArgs } from './args.js';
-import {
-  DIST_MAIN,
-  buildChildren,
-  forkBench,
-  nextMessage,
-  startServer,
-  stopChild,
-} from './children.js';
+import { buildChildren, forkBench, nextMessage, startServer, stopChild } from './children.js';
 import { ROOT, loadDemo, mostPopularId } from './demo.js';
 import type { FeederPlan, FloorPlan, FromFeeder, FromFloor, StatsRequest } from './ipc.js';
 import { measure } from './measure.js';
@@ -41,8 +34,8 @@ function newestMtime(dir: string): number {
 
 /** Builds dist/ when it is missing or older than any file under src/. */
 function ensureBuilt(): void {
-  if (existsSync(DIST_MAIN) && statSync(DIST_MAIN).mtimeMs >= newestMtime(join(ROOT, 'src')))
-    return;
+  const main = join(ROOT, 'dist', 'main.js');
+  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
   process.stderr.write('dist/ is missing or older than src/: npm run build\n');
   const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
@@ -61,6 +54,15 @@ function dropCounter(doc: unknown, depth = 0): number | undefined {
   return undefined;
 }
 
+/** The commit of the checkout that holds `dist`, or 'unknown' outside git. */
+function revisionOf(dist: string): string {
+  const cwd = dirname(dist);
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' });
+  if (head.status !== 0) return 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', 'src'], { cwd, encoding: 'utf8' });
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? '+dirty' : ''}`;
+}
+
 function profileSummaries(dir: string, label: string): Record<string, ProfileSummary> {
   const out: Record<string, ProfileSummary> = {};
   if (!existsSync(dir)) return out;
@@ -75,6 +77,7 @@ function profileSummaries(dir: string, label: string): Record<string, ProfileSum
 }
 
 async function runServer(
+  dist: string,
   args: BenchArgs,
   workload: Workload,
   profileDir: string | undefined,
@@ -82,13 +85,14 @@ async function runServer(
   const redis = await startRedis();
   try {
     const server = await startServer({
+      dist,
       redisUrl: redis.url,
       workers: args.workers,
       nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
       countPattern: SLOW_CLIENT_LOG,
     });
     const feederPlan: FeederPlan = {
-      root: ROOT,
+      dist,
       redisUrl: redis.url,
       rate: args.rate,
       seed: args.seed,
@@ -131,12 +135,13 @@ async function runServer(
 }
 
 async function runFloor(
+  dist: string,
   args: BenchArgs,
   workload: Workload,
   profileDir: string | undefined,
 ): Promise<TargetResult> {
   const plan: FloorPlan = {
-    root: ROOT,
+    dist,
     rate: args.rate,
     seed: args.seed,
     tickMs: TICK_MS,
@@ -176,7 +181,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  ensureBuilt();
+  const dist = args.dist ? resolve(args.dist) : join(ROOT, 'dist');
+  if (args.build) ensureBuilt();
   const startedAt = new Date().toISOString();
   const host = {
     node: process.version,
@@ -185,7 +191,7 @@ async function main(): Promise<void> {
     loadavgAtStart: loadavg(),
   };
   buildChildren();
-  const demo = await loadDemo(ROOT);
+  const demo = await loadDemo(dist);
   const detailId = mostPopularId(demo, args.seed);
   const detailClients = Math.round(args.clients * args.detailsShare);
   const workload: Workload = {
@@ -205,9 +211,9 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  const rx = await runServer(args, workload, profileRoot && join(profileRoot, 'rx'));
+  const rx = await runServer(dist, args, workload, profileRoot && join(profileRoot, 'rx'));
   const floor = args.floor
-    ? await runFloor(args, workload, profileRoot && join(profileRoot, 'floor'))
+    ? await runFloor(dist, args, workload, profileRoot && join(profileRoot, 'floor'))
     : undefined;
   process.stderr.write(
     `load average after: ${loadavg()
@@ -225,6 +231,7 @@ async function main(): Promise<void> {
     startedAt,
     args,
     detailId,
+    revision: revisionOf(dist),
     host,
     rx,
     floor,
