@@ -1,6 +1,6 @@
 // The detail view: one emoji's tweets as /subscribe/details/:id delivers them,
 // in a modal dialog. Closing the dialog closes its stream.
-import { codepointLabel, emojiFromId } from './emoji.js';
+import { codepointLabel, emojiFromId, isEmojiId } from './emoji.js';
 import { openLiveSource } from './liveSource.js';
 
 const KEEP = 40;
@@ -62,6 +62,13 @@ export class DetailView {
     this.dialog.dataset.id = id;
     this.scoreEl.textContent = numbers.format(this.board.score(id));
     this.countEl.textContent = '0';
+    if (!isEmojiId(id)) {
+      // The server would answer 400: say so rather than retry for ever.
+      this.stateEl.textContent = 'not an emoji id this server streams';
+      this.dialog.dataset.state = 'invalid';
+      if (!this.dialog.open) this.dialog.showModal();
+      return;
+    }
     this.stream = openLiveSource(`/subscribe/details/${encodeURIComponent(id)}`, {
       events: { [`stream.tweet_updates.${id}`]: (e) => this.receive(e.data) },
       onState: (state) => {

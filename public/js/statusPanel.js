@@ -6,6 +6,9 @@ const LABELS = {
   live: 'Live',
   reconnecting: 'Reconnecting…',
 };
+// A stream the server ends on purpose (SSE_FORCE_REFRESH) is back within a
+// moment; only a drop that lasts longer than this is shown.
+const SHOW_DROP_AFTER_MS = 1500;
 const numbers = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const clock = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
@@ -32,6 +35,16 @@ export class StatusPanel {
   }
 
   setState(state) {
+    if (state === 'reconnecting' && this.state === 'live') {
+      this.pending ??= setTimeout(() => this.show(state), SHOW_DROP_AFTER_MS);
+      return;
+    }
+    this.show(state);
+  }
+
+  show(state) {
+    clearTimeout(this.pending);
+    this.pending = undefined;
     if (state === this.state) return;
     this.state = state;
     this.root.dataset.state = state;
