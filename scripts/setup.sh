@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what rx-streamer's tests need on a fresh Debian/Ubuntu machine with
-# Node 20: redis-server and PostgreSQL (real servers the tests start on free
-# ports), Chromium (the browser tests), then the npm packages.
+# Node 20: redis-server (a real server the tests start on free ports),
+# Chromium and an emoji font (the browser tests), then the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Colour emoji for the live page's screenshots (Chromium draws outlines without it).
+dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need+=(fonts-noto-color-emoji)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
