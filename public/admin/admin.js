@@ -85,7 +85,7 @@ function renderFamilies(status) {
       bar.className = 'bar';
       const fill = document.createElement('div');
       fill.className = 'fill';
-      fill.style.width = `${(100 * count) / max}%`;
+      fill.style.width = count > 0 ? `${Math.max(1, (100 * count) / max)}%` : '0';
       bar.append(fill);
       tr.append(bar);
       return tr;
