@@ -2,6 +2,22 @@
 // written together at the end of the turn (one socket write); a client whose
 // unsent bytes exceed the bound is dropped instead of growing memory.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * A message as it goes on the wire: the SSE bytes, and the same bytes framed as
+ * one HTTP/1.1 chunk. Both are made once per message and shared by every client.
+ */
+export interface WireMessage {
+  readonly raw: Buffer;
+  readonly chunk: Buffer;
+}
+
+const CRLF = Buffer.from('\r\n');
+
+export function wireMessage(raw: Buffer): WireMessage {
+  return { raw, chunk: Buffer.concat([Buffer.from(`${raw.length.toString(16)}\r\n`), raw, CRLF]) };
+}
 
 export interface SseConnectionInfo {
   readonly requestPath: string;
@@ -21,18 +37,32 @@ export class SseConnection {
   /** Bytes waiting for the end of this turn: one buffer, or several in order. */
   private pending: Buffer | Buffer[] | undefined;
   private pendingMessages = 0;
+  /**
+   * Set when the response is chunked and owns its socket (the usual case): the
+   * pre-framed chunks then go straight to the socket, skipping ServerResponse's
+   * per-write framing and bookkeeping. Otherwise (HTTP/1.0, a pipelined request)
+   * the raw bytes go through res.write.
+   */
+  private readonly socket: Socket | undefined;
 
   constructor(
     readonly res: ServerResponse,
     readonly info: SseConnectionInfo,
     readonly family: string,
     readonly topic: string,
-  ) {}
+  ) {
+    const socket = res.socket;
+    // Node's own link from a socket to the response currently using it.
+    const owner = (socket as { _httpMessage?: unknown } | null)?._httpMessage;
+    const direct = socket !== null && res.headersSent && res.chunkedEncoding && owner === res;
+    this.socket = direct ? socket : undefined;
+  }
 
-  /** Queues bytes for this turn's write; true when the connection just became dirty. */
-  enqueue(bytes: Buffer, isMessage = true): boolean {
+  /** Queues a message for this turn's write; true when the connection just became dirty. */
+  enqueue(message: WireMessage, isMessage = true): boolean {
     if (this.closed) return false;
     if (isMessage) this.pendingMessages++;
+    const bytes = this.socket ? message.chunk : message.raw;
     const pending = this.pending;
     if (pending === undefined) {
       this.pending = bytes;
@@ -43,33 +73,33 @@ export class SseConnection {
     return false;
   }
 
-  /**
-   * Writes what this turn queued. Node corks the socket for the tick, so several
-   * buffers still leave as one writev. Returns the unsent bytes afterwards.
-   */
+  /** Writes what this turn queued, as one writev. Returns the unsent bytes afterwards. */
   flush(): number {
     const pending = this.pending;
     this.pending = undefined;
     if (pending === undefined || this.closed) return 0;
+    const out = this.socket ?? this.res;
     if (Array.isArray(pending)) {
+      out.cork();
       for (const b of pending) {
-        this.res.write(b);
+        out.write(b);
         this.bytesSent += b.length;
       }
+      out.uncork();
     } else {
-      this.res.write(pending);
+      out.write(pending);
       this.bytesSent += pending.length;
     }
     this.msgsSent += this.pendingMessages;
     this.pendingMessages = 0;
-    return this.res.writableLength;
+    return out.writableLength;
   }
 
   /** Notes that the client is over its bound, until its socket drains. */
   markOver(now: number): number {
     if (this.overSince === undefined) {
       this.overSince = now;
-      this.res.once('drain', () => (this.overSince = undefined));
+      (this.socket ?? this.res).once('drain', () => (this.overSince = undefined));
     }
     return now - this.overSince;
   }

@@ -10,7 +10,7 @@ import { Subject } from 'rxjs';
 import type { Observable, Subscription } from 'rxjs';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
-import { SseConnection, connectionInfo } from './SseConnection.js';
+import { SseConnection, connectionInfo, wireMessage } from './SseConnection.js';
 import { sseComment } from './sseEncode.js';
 
 export interface SseFrame {
@@ -65,7 +65,7 @@ interface Family {
 }
 
 const OK = sseComment('ok');
-const KEEPALIVE = sseComment('');
+const KEEPALIVE = wireMessage(sseComment(''));
 
 export class SseHub {
   readonly connections = new Set<SseConnection>();
@@ -141,6 +141,9 @@ export class SseHub {
       res.end(this.closing.last ?? OK);
       return undefined;
     }
+    // Headers and the first byte go out through the response, before the
+    // connection decides whether it can write to the socket directly.
+    res.write(options.preamble ?? OK);
     const topic = options.topic ?? '';
     const connection = new SseConnection(
       res,
@@ -148,7 +151,6 @@ export class SseHub {
       options.family,
       topic,
     );
-    res.write(options.preamble ?? OK);
     this.attach(family, connection);
     res.once('close', () => this.detach(family, connection));
     if (options.maxAgeMs !== undefined) this.age(connection, options.maxAgeMs);
@@ -162,7 +164,8 @@ export class SseHub {
     if (!clients) return 0;
     this.stats.msgsBroadcast++;
     this.stats.deliveries += clients.size;
-    for (const c of clients) if (c.enqueue(bytes)) this.markDirty(c);
+    const message = wireMessage(bytes);
+    for (const c of clients) if (c.enqueue(message)) this.markDirty(c);
     return clients.size;
   }
 

@@ -99,6 +99,27 @@ describe('wire format', () => {
     expect(s.text()).toBe(':ok\n\ndata:1F602\n\ndata:2665\n\ndata:0031-20E3\n\n');
   });
 
+  it.each([
+    ['1.1', 'chunked', '5\r\n:ok\n\n\r\n', 'c\r\ndata:1F602\n\n\r\n'],
+    ['1.0', 'close-delimited', ':ok\n\n', 'data:1F602\n\n'],
+  ])('an HTTP/%s client gets the exact bytes (%s body)', async (version, _kind, first, message) => {
+    const socket = connect(app.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('utf8')));
+    socket.write(`GET /subscribe/raw HTTP/${version}\r\nHost: x\r\n\r\n`);
+    try {
+      await waitUntil(() => received.includes('\r\n\r\n'), 5_000, 'headers');
+      await waitScoresSubscribed();
+      await pub.publish('stream.score_updates', '1F602');
+      const body = () => received.slice(received.indexOf('\r\n\r\n') + 4);
+      await waitUntil(() => body().length >= first.length + message.length, 5_000, 'the message');
+      expect(body()).toBe(first + message);
+      expect(/transfer-encoding: chunked/i.test(received)).toBe(version === '1.1');
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('details sends event and data lines, payload byte for byte', async () => {
     const s = await sse('/subscribe/details/1F1FA-1F1F8');
     await waitTweetsSubscribed();
@@ -146,7 +167,10 @@ describe('routing', () => {
       'stream.tweet_updates.2665',
       'stream.tweet_updates.2665',
     ]);
-    expect(heart.events().map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['2', '4']);
+    expect(heart.events().map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual([
+      '2',
+      '4',
+    ]);
     expect(joy.events().map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['1']);
     expect(prefix.events().map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['3']);
   });
