@@ -121,6 +121,7 @@ const schema = z.object({
       return /^\d+$/.test(v) ? Number(v) : v;
     }),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
+  WORKERS: int(1, 1, 64),
   SHUTDOWN_RETRY_MS: int(1_000, 0, 3_600_000),
 });
 
@@ -169,6 +170,8 @@ export interface Config {
   readonly trustProxy: boolean | number | string;
   /** The bound on a graceful shutdown; past it the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /** Processes serving the port (node:cluster); 1 serves from this process. */
+  readonly workers: number;
   /** The `retry:` sent to every SSE client as the server goes down. */
   readonly shutdownRetryMs: number;
 }
@@ -224,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     enableKioskInteractionStream: e.ENABLE_KIOSK_INTERACTION_STREAM,
     trustProxy: e.TRUST_PROXY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workers: e.WORKERS,
     shutdownRetryMs: e.SHUTDOWN_RETRY_MS,
   });
 }

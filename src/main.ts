@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The rx-streamer service: reads its configuration, picks Redis or the embedded
 // demo bus, serves, and shuts down cleanly on SIGTERM/SIGINT.
+import cluster from 'node:cluster';
 import { Redis } from 'ioredis';
 import { loadConfig } from './config.js';
 import type { Config } from './config.js';
 import { createStreamer } from './app.js';
+import { superviseWorkers, workerId } from './cluster.js';
 import { StreamerError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { PubSubSource } from './message.js';
@@ -22,100 +24,125 @@ function configOrExit(): Config {
   }
 }
 
-const config = configOrExit();
+const configured = configOrExit();
+const worker = workerId();
+// Each worker is a node of its own in status reports and the status hash.
+const config: Config =
+  worker > 0
+    ? Object.freeze({ ...configured, nodeName: `${configured.nodeName}-w${worker}` })
+    : configured;
 const logger = createLogger(config.logLevel, { node: config.nodeName });
 
-let source: PubSubSource;
-let stopSource: () => Promise<void>;
-// Commands (the score snapshot) cannot share the subscriber connection.
-let commands: Redis | undefined;
-if (config.redisUrl) {
-  const redis = new RedisPubSub(config.redisUrl, { graceMs: config.subscriptionGraceMs, logger });
-  const cmd = new Redis(config.redisUrl, {
-    connectionName: 'rx-streamer:commands',
-    maxRetriesPerRequest: 1,
-    commandTimeout: 2_000,
-  });
-  cmd.on('error', (err: Error) => logger.debug('redis command connection', { error: err.message }));
-  commands = cmd;
-  source = redis;
-  stopSource = async () => {
-    await redis.close();
-    await cmd.quit().catch(() => cmd.disconnect());
-  };
-} else {
-  const bus = new MemoryBus();
-  const feeding = demoFeed({ rate: config.demoRate }).subscribe((p) =>
-    bus.publish(p.channel, p.payload),
-  );
-  source = bus;
-  stopSource = () => {
-    feeding.unsubscribe();
-    return Promise.resolve();
-  };
-}
-
-const streamer = createStreamer({
-  config,
-  source,
-  logger,
-  keepScores: true,
-  ...(commands ? { scoreStore: commands } : {}),
-});
-const address = await streamer.listen();
-const shownHost =
-  config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
-logger.info(`rx-streamer listening on http://${shownHost}:${address.port}/`, {
-  port: address.port,
-  source: config.redisUrl ? 'redis' : `embedded demo feed at ${config.demoRate} updates/s`,
-});
-
-/** Resolves when `work` does or after `ms`, whichever is first: no step may hold up the exit. */
-function bounded(work: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-    void work
-      .catch(() => undefined)
-      .finally(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-  });
-}
-
-function flushLogs(): Promise<void> {
-  const finished = new Promise<void>((resolve) => logger.once('finish', () => resolve()));
-  logger.end();
-  return bounded(finished, 1_000);
-}
-
-let stopping = false;
-async function shutdown(signal: NodeJS.Signals): Promise<void> {
-  if (stopping) {
-    // A second Ctrl-C means "now".
-    process.stderr.write(`rx-streamer: ${signal} again, exiting at once\n`);
-    process.exit(1);
+if (config.workers > 1 && cluster.isPrimary) {
+  if (!config.redisUrl) {
+    logger.warn('WORKERS > 1 without REDIS_URL: each worker runs its own demo feed');
   }
-  stopping = true;
-  const started = Date.now();
-  const clients = streamer.hub.clientCount();
-  logger.info('shutting down', { signal, clients, timeoutMs: config.shutdownTimeoutMs });
-  const deadline = setTimeout(() => {
-    process.stderr.write(
-      `rx-streamer: shutdown took over ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting anyway\n`,
-    );
-    process.exit(1);
-  }, config.shutdownTimeoutMs);
-  deadline.unref();
-  // Not ready any more, a retry line to every SSE client, the server closed,
-  // statsd flushed and this node's status entry removed…
-  await streamer.close();
-  // …then Redis unsubscribed and quit (bounded: a Redis that is down never answers QUIT).
-  await bounded(stopSource(), 2_000);
-  logger.info('shut down', { signal, clients, durationMs: Date.now() - started });
-  await flushLogs();
-  process.exit(0);
+  superviseWorkers({
+    workers: config.workers,
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
+} else {
+  await serve();
 }
-process.on('SIGTERM', (s) => void shutdown(s));
-process.on('SIGINT', (s) => void shutdown(s));
+
+async function serve(): Promise<void> {
+  let source: PubSubSource;
+  let stopSource: () => Promise<void>;
+  // Commands (the score snapshot) cannot share the subscriber connection.
+  let commands: Redis | undefined;
+  if (config.redisUrl) {
+    const redis = new RedisPubSub(config.redisUrl, { graceMs: config.subscriptionGraceMs, logger });
+    const cmd = new Redis(config.redisUrl, {
+      connectionName: 'rx-streamer:commands',
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2_000,
+    });
+    cmd.on('error', (err: Error) =>
+      logger.debug('redis command connection', { error: err.message }),
+    );
+    commands = cmd;
+    source = redis;
+    stopSource = async () => {
+      await redis.close();
+      await cmd.quit().catch(() => cmd.disconnect());
+    };
+  } else {
+    const bus = new MemoryBus();
+    const feeding = demoFeed({ rate: config.demoRate }).subscribe((p) =>
+      bus.publish(p.channel, p.payload),
+    );
+    source = bus;
+    stopSource = () => {
+      feeding.unsubscribe();
+      return Promise.resolve();
+    };
+  }
+
+  const streamer = createStreamer({
+    config,
+    source,
+    logger,
+    keepScores: true,
+    ...(commands ? { scoreStore: commands } : {}),
+  });
+  const address = await streamer.listen();
+  const shownHost =
+    config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
+  logger.info(`rx-streamer listening on http://${shownHost}:${address.port}/`, {
+    port: address.port,
+    source: config.redisUrl ? 'redis' : `embedded demo feed at ${config.demoRate} updates/s`,
+  });
+
+  /** Resolves when `work` does or after `ms`, whichever is first: no step may hold up the exit. */
+  function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      void work
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+    });
+  }
+
+  function flushLogs(): Promise<void> {
+    const finished = new Promise<void>((resolve) => logger.once('finish', () => resolve()));
+    logger.end();
+    return bounded(finished, 1_000);
+  }
+
+  let stopping = false;
+  async function shutdown(signal: NodeJS.Signals): Promise<void> {
+    if (stopping) {
+      // A worker hears Ctrl-C from the terminal and again from its primary: not "now".
+      if (worker > 0) return;
+      // A second Ctrl-C means "now".
+      process.stderr.write(`rx-streamer: ${signal} again, exiting at once\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    const started = Date.now();
+    const clients = streamer.hub.clientCount();
+    logger.info('shutting down', { signal, clients, timeoutMs: config.shutdownTimeoutMs });
+    const deadline = setTimeout(() => {
+      process.stderr.write(
+        `rx-streamer: shutdown took over ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting anyway\n`,
+      );
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    // Not ready any more, a retry line to every SSE client, the server closed,
+    // statsd flushed and this node's status entry removed…
+    await streamer.close();
+    // …then Redis unsubscribed and quit (bounded: a Redis that is down never answers QUIT).
+    await bounded(stopSource(), 2_000);
+    logger.info('shut down', { signal, clients, durationMs: Date.now() - started });
+    await flushLogs();
+    process.exit(0);
+  }
+  process.on('SIGTERM', (s) => void shutdown(s));
+  process.on('SIGINT', (s) => void shutdown(s));
+}

@@ -1,5 +1,6 @@
 // The admin endpoints: /admin/status.json (the SPEC status document plus a few
 // operator fields) and the human page at /admin/, served from public/admin.
+import { workerId } from '../cluster.js';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 import type { SseHub } from '../sinks/SseHub.js';
@@ -18,6 +19,9 @@ export interface AdminStatusSource {
 
 /** The SPEC fields keep their exact shape; the rest are additions for people. */
 export interface AdminStatus extends StatusReport {
+  /** The cluster worker that answered (0 without WORKERS) and its process id. */
+  readonly worker: number;
+  readonly pid: number;
   readonly uptime_s: number;
   readonly ready: boolean;
   readonly msgs_in: number;
@@ -34,6 +38,8 @@ export function adminStatus(source: AdminStatusSource, now = Date.now()): AdminS
   const mem = process.memoryUsage();
   return {
     ...statusReport(hub, source.node, source.startedAt, now),
+    worker: workerId(),
+    pid: process.pid,
     uptime_s: Math.floor((now - source.startedAt) / 1000),
     ready: source.readiness().ready,
     msgs_in: source.messagesIn(),
