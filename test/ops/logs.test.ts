@@ -75,7 +75,7 @@ describe('logs', () => {
     await waitUntil(() => find('redis reconnecting') !== undefined, 10_000, 'reconnecting log');
     await redis.restart();
     await waitUntil(() => find('redis reconnected') !== undefined, 10_000, 'reconnected log');
-  });
+  }, 90_000);
 
   it('without VERBOSE: no per-connection lines', async () => {
     server = await startServerProcess({ PORT: '0', HOST: '127.0.0.1', REDIS_URL: redis.url });
@@ -85,5 +85,5 @@ describe('logs', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(find('CONNECT')).toBeUndefined();
     expect(find('DISCONNECT')).toBeUndefined();
-  });
+  }, 90_000);
 });

@@ -2,6 +2,7 @@
 // connected, SIGTERM makes every one of them receive a retry line and see its
 // stream end, the node leave the status hash, a last statsd sample go out, and
 // the process exit 0 within its bound. SIGINT does the same on the demo bus.
+// The generous test timeouts cover starting a process (tsx) on a busy machine.
 import { createSocket } from 'node:dgram';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -85,11 +86,13 @@ describe('shutdown', () => {
       const exit = await server.exited();
       const tookMs = Date.now() - signalledAt;
 
-      expect(exit).toEqual({ code: 0, signal: null });
+      expect({ ...exit, stderr: server.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
       expect(tookMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
       await Promise.all(clients.map((c) => c.ended()));
-      const withRetry = clients.filter((c) => c.text().endsWith('retry:2500\n\n')).length;
-      expect(withRetry).toBe(CLIENTS);
+      const tails = clients
+        .map((c) => c.text().slice(-40))
+        .filter((t) => !t.endsWith('retry:2500\n\n'));
+      expect(tails).toEqual([]);
 
       // Redis: the node's status entry is gone and so are its subscriptions.
       expect(await cmd.hexists('admin_stream_status', 'proc-node')).toBe(0);
@@ -106,20 +109,23 @@ describe('shutdown', () => {
       const start = logs.find((l) => l.message === 'shutting down');
       expect(start).toMatchObject({ signal: 'SIGTERM', clients: CLIENTS, node: 'proc-node' });
       expect(logs.find((l) => l.message === 'shut down')).toMatchObject({ signal: 'SIGTERM' });
-      expect(server.stderr()).toBe('');
       console.info(`SIGTERM with ${CLIENTS} SSE clients: exited 0 after ${tookMs} ms`);
     } finally {
       statsd.close();
     }
-  });
+  }, 90_000);
 
   it('on SIGINT, on the embedded demo bus, exits 0 too', async () => {
     server = await startServerProcess({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
     await connectMany(server.url, 30);
-    await waitUntil(() => clients.every((c) => c.text().includes('data:')), 10_000, 'demo data');
+    await waitUntil(() => clients.every((c) => c.text().includes('data:')), 30_000, 'demo data');
     server.child.kill('SIGINT');
-    expect(await server.exited()).toEqual({ code: 0, signal: null });
+    const exit = await server.exited();
+    expect({ ...exit, stderr: server.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
     await Promise.all(clients.map((c) => c.ended()));
-    expect(clients.every((c) => c.text().endsWith('retry:1000\n\n'))).toBe(true);
-  });
+    const tails = clients
+      .map((c) => c.text().slice(-40))
+      .filter((t) => !t.endsWith('retry:1000\n\n'));
+    expect(tails).toEqual([]);
+  }, 90_000);
 });

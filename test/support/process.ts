@@ -68,7 +68,7 @@ export async function startServerProcess(
   const exited = (): Promise<Exit> =>
     exit ? Promise.resolve(exit) : new Promise<Exit>((r) => exitWaiters.push(r));
 
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let port: number | undefined;
   while (port === undefined) {
     const line = logs.find((l) => typeof l.port === 'number' && l.message.includes('listening'));
