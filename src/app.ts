@@ -17,7 +17,7 @@ import { healthRouter } from './http/health.js';
 import type { Readiness } from './http/health.js';
 import { startOperations } from './operations.js';
 import type { Operations } from './operations.js';
-import { emojitrackRouter } from './protocols/emojitrack.js';
+import { emojitrackRouter, scoreRollups } from './protocols/emojitrack.js';
 import { emojitrackCleanup } from './protocols/emojitrackCleanup.js';
 import { scoresApi } from './protocols/scoresApi.js';
 import type { ScoreStore } from './protocols/scoresApi.js';
@@ -101,10 +101,13 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     res.setHeader('Access-Control-Max-Age', '86400');
     res.status(204).end();
   });
+  // One rollup of the score channel feeds both /subscribe/eps and the score board.
+  const rollups = scoreRollups(source, config.epsIntervalMs, deps.scheduler);
   app.use(
     emojitrackRouter({
       source,
       hub,
+      rollups,
       epsIntervalMs: config.epsIntervalMs,
       detailIdleMs: config.detailIdleMs,
       enableRawStream: config.enableRawStream,
@@ -148,6 +151,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     epsIntervalMs: config.epsIntervalMs,
     store: deps.scoreStore,
     keepScores: deps.keepScores,
+    rollups,
     logger,
     ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
   });

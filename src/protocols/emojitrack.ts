@@ -4,12 +4,13 @@
 // Composes sources, operators and the SSE hub; re-implements none of them.
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { finalize, map, mergeMap } from 'rxjs';
+import { finalize, map, mergeMap, share } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { StreamerError } from '../errors.js';
 import type { PubSubSource } from '../message.js';
 import { detailIdOf } from '../operators/filterDetail.js';
 import { rollupScores } from '../operators/rollupScores.js';
+import type { ScoreRollup } from '../operators/rollupScores.js';
 import { routeByNamespace } from '../operators/routeByNamespace.js';
 import type { SseFrame, SseHub, SseOpenOptions } from '../sinks/SseHub.js';
 import { rollupJson, sseMessage, sseRetry } from '../sinks/sseEncode.js';
@@ -27,6 +28,11 @@ export interface EmojitrackOptions {
   /** Told the number of live detail routes whenever it changes. */
   readonly onDetailRoutes?: (live: number) => void;
   readonly scheduler?: SchedulerLike;
+  /**
+   * The score rollups, when the app shares them with other consumers (the score
+   * board); by default the eps family rolls up the score channel itself.
+   */
+  readonly rollups?: Observable<ScoreRollup>;
 }
 
 /** Retry lines, the cleanup header and a maximum age; details have their own timings. */
@@ -55,6 +61,19 @@ export function validateEmojiId(id: string): string {
   );
 }
 
+/** The 60 Hz rollups of the score channel, shared by whoever subscribes while it runs. */
+export function scoreRollups(
+  source: PubSubSource,
+  epsIntervalMs: number,
+  scheduler?: SchedulerLike,
+): Observable<ScoreRollup> {
+  return source.channel(SCORE_CHANNEL).pipe(
+    map((m) => m.payload),
+    rollupScores(epsIntervalMs, scheduler),
+    share(),
+  );
+}
+
 /** The families' feeds, each encoded once per message. */
 export function emojitrackFeeds(
   options: EmojitrackOptions,
@@ -64,9 +83,7 @@ export function emojitrackFeeds(
   const scores$ = source.channel(SCORE_CHANNEL);
   return {
     raw: scores$.pipe(map((m) => ({ topic: '', bytes: sseMessage({ data: m.payload }) }))),
-    eps: scores$.pipe(
-      map((m) => m.payload),
-      rollupScores(epsIntervalMs, scheduler),
+    eps: (options.rollups ?? scoreRollups(source, epsIntervalMs, scheduler)).pipe(
       map((rollup) => ({ topic: '', bytes: sseMessage({ data: rollupJson(rollup) }) })),
     ),
     details: source.pattern(`${TWEET_CHANNEL_PREFIX}*`).pipe(

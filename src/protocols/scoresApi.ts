@@ -3,16 +3,16 @@
 // else from the totals of the score rollups this process has counted.
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { EMPTY, map } from 'rxjs';
-import type { SchedulerLike } from 'rxjs';
+import { EMPTY } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import { StreamerError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { PubSubSource } from '../message.js';
-import { rollupScores } from '../operators/rollupScores.js';
+import type { ScoreRollup } from '../operators/rollupScores.js';
+import { scoreRollups } from './emojitrack.js';
 import { ScoreBoard } from '../sinks/ScoreBoard.js';
 import type { Score } from '../sinks/ScoreBoard.js';
-import { SCORE_CHANNEL } from '../sources/demoFeed.js';
 
 export const SCORE_KEY = 'emojitrack_score';
 const MAX_LIMIT = 10_000;
@@ -33,6 +33,8 @@ export interface ScoresApiOptions {
    * it is off unless asked for (the service turns it on).
    */
   readonly keepScores?: boolean | undefined;
+  /** The rollups to count, shared with /subscribe/eps; by default its own. */
+  readonly rollups?: Observable<ScoreRollup> | undefined;
   readonly logger?: Logger;
   readonly scheduler?: SchedulerLike;
 }
@@ -48,10 +50,7 @@ export function scoresApi(options: ScoresApiOptions): ScoresApi {
   const log = (options.logger ?? silentLogger).child({ component: 'scores-api' });
   const board = new ScoreBoard(
     options.keepScores
-      ? source.channel(SCORE_CHANNEL).pipe(
-          map((m) => m.payload),
-          rollupScores(options.epsIntervalMs, options.scheduler),
-        )
+      ? (options.rollups ?? scoreRollups(source, options.epsIntervalMs, options.scheduler))
       : EMPTY,
     options.logger,
   );
