@@ -153,6 +153,7 @@ export class SseHub {
     );
     this.attach(family, connection);
     res.once('close', () => this.detach(family, connection));
+    releaseRequestState(req, res);
     if (options.maxAgeMs !== undefined) this.age(connection, options.maxAgeMs);
     return connection;
   }
@@ -317,4 +318,26 @@ export class SseHub {
   private sendKeepalive(): void {
     for (const c of this.connections) if (c.enqueue(KEEPALIVE, false)) this.markDirty(c);
   }
+}
+
+/**
+ * A stream outlives its request by hours: drop what the HTTP framework hung on
+ * the request for routing (its `next` closures, parsed URLs, params), which the
+ * stream never needs again. Measured at about a third of a connection's heap.
+ */
+function releaseRequestState(req: IncomingMessage, res: ServerResponse): void {
+  const r = req as unknown as Record<string, unknown>;
+  for (const key of [
+    'next',
+    'route',
+    'params',
+    'query',
+    '_parsedUrl',
+    '_parsedOriginalUrl',
+    'body',
+  ]) {
+    if (Object.hasOwn(r, key)) r[key] = undefined;
+  }
+  const o = res as unknown as Record<string, unknown>;
+  if (Object.hasOwn(o, 'locals')) o.locals = undefined;
 }
