@@ -117,7 +117,9 @@ async function runServer(
             feeder.send({ type: 'stats' } satisfies StatsRequest);
             return {
               connections: Array.isArray(connections) ? connections.length : null,
-              drops: dropCounter(doc) ?? server.matched(),
+              // With several workers the document may describe only the one that
+              // answered, while every worker logs its drops to the same output.
+              drops: Math.max(dropCounter(doc) ?? 0, server.matched()),
               extra: { ...extra, feeder: (await stats).stats },
             };
           },
