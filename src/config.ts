@@ -188,7 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     const name = String(issue?.path[0] ?? 'environment');
     throw new StreamerError(
       'RXS_ERR_CONFIG',
-      `${name}=${JSON.stringify(present[name] ?? '')} is not valid: expected ${issue?.message ?? 'a valid value'}`,
+      `${name}=${JSON.stringify(hideSecrets(present[name] ?? ''))} is not valid: expected ${issue?.message ?? 'a valid value'}`,
       500,
     );
   }
@@ -230,4 +230,9 @@ export function loadConfig(env: Env = process.env): Config {
     workers: e.WORKERS,
     shutdownRetryMs: e.SHUTDOWN_RETRY_MS,
   });
+}
+
+/** A URL's password never reaches a log line: `redis://u:pw@h` is shown as `redis://u:***@h`. */
+function hideSecrets(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }

@@ -12,8 +12,9 @@ const LINE_BREAK = /\r\n|\r|\n/;
 
 export function sseMessage(fields: SseFields): Buffer {
   let out = '';
-  if (fields.event !== undefined) out += `event:${fields.event}\n`;
-  if (fields.id !== undefined) out += `id:${fields.id}\n`;
+  // A line break in a field name would end the field and inject another: drop it.
+  if (fields.event !== undefined) out += `event:${oneLine(String(fields.event))}\n`;
+  if (fields.id !== undefined) out += `id:${oneLine(String(fields.id))}\n`;
   const data = fields.data;
   out += LINE_BREAK.test(data)
     ? data
@@ -22,6 +23,10 @@ export function sseMessage(fields: SseFields): Buffer {
         .join('')
     : `data:${data}\n`;
   return Buffer.from(`${out}\n`, 'utf8');
+}
+
+function oneLine(value: string): string {
+  return LINE_BREAK.test(value) ? value.replace(/[\r\n]+/g, '') : value;
 }
 
 /** A comment line (ignored by EventSource): used for the first byte and keepalives. */

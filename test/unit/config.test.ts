@@ -191,3 +191,11 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8001);
   });
 });
+
+describe('secrets in error messages', () => {
+  it('hides the password of a bad REDIS_URL', () => {
+    expect(() => loadConfig({ REDIS_URL: 'http://user:s3cret@host:6379' })).toThrow(
+      'REDIS_URL="http://user:***@host:6379" is not valid',
+    );
+  });
+});

@@ -119,3 +119,11 @@ describe('rollupJson', () => {
     );
   });
 });
+
+describe('field values that could break the framing', () => {
+  it('drops line breaks from event and id values', () => {
+    expect(sseMessage({ event: 'a\nevent:evil', id: '1\r\n2', data: 'x' }).toString()).toBe(
+      'event:aevent:evil\nid:12\ndata:x\n\n',
+    );
+  });
+});
