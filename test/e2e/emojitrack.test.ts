@@ -10,6 +10,7 @@ import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { getJson, openSse, waitUntil } from '../support/sse.js';
 import type { RawSse } from '../support/sse.js';
+import type { StatusDocument } from '../support/status.js';
 
 let redis: TestRedis;
 let pub: Redis;
@@ -238,21 +239,7 @@ describe('bad input', () => {
 });
 
 describe('status and lifecycle', () => {
-  interface Status {
-    node: string;
-    status: string;
-    reported_at: number;
-    startup_time: number;
-    msgs_broadcast: number;
-    connections: {
-      request_path: string;
-      namespace: string;
-      created_at: number;
-      client_ip: string;
-      user_agent: string;
-      msgs_sent: number;
-    }[];
-  }
+  type Status = StatusDocument;
 
   it('status.json lists connections with path, namespace, IP and user agent', async () => {
     await sse('/subscribe/eps', { 'User-Agent': 'test-agent/1.0' });

@@ -10,22 +10,9 @@ import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { openSse, waitUntil } from '../support/sse.js';
 import type { RawSse } from '../support/sse.js';
+import type { StatusDocument } from '../support/status.js';
 
-interface Status {
-  node: string;
-  status: string;
-  reported_at: number;
-  startup_time: number;
-  msgs_broadcast: number;
-  connections: {
-    request_path: string;
-    namespace: string;
-    created_at: number;
-    client_ip: string;
-    user_agent: string;
-    msgs_sent: number;
-  }[];
-}
+type Status = StatusDocument;
 
 let redis: TestRedis;
 let cmd: Redis;
