@@ -45,8 +45,12 @@ export function exited(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => proc.once('exit', () => resolve()));
 }
 
-export async function startRedis(): Promise<BenchRedis> {
-  const port = await freePort();
+/**
+ * Starts a redis-server without persistence on `port` and resolves once it answers
+ * PING; rejects, naming the package, when it cannot start. The test suite's
+ * servers are started the same way.
+ */
+export async function spawnRedisServer(port: number): Promise<ChildProcess> {
   const proc = spawn(
     'redis-server',
     [
@@ -78,6 +82,12 @@ export async function startRedis(): Promise<BenchRedis> {
   })();
   await Promise.race([ready, failed]);
   failed.catch(() => undefined);
+  return proc;
+}
+
+export async function startRedis(): Promise<BenchRedis> {
+  const port = await freePort();
+  const proc = await spawnRedisServer(port);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,

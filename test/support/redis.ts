@@ -1,8 +1,11 @@
 // Starts a real redis-server on a free port for a test file, and stops it after.
-import { spawn, spawnSync } from 'node:child_process';
+// The server is launched exactly as the benchmark launches its own.
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { exited, freePort, spawnRedisServer } from '../../bench/redisServer.js';
+
+export { freePort };
 
 export interface TestRedis {
   readonly port: number;
@@ -16,17 +19,6 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function assertInstalled(): void {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error) {
@@ -36,62 +28,20 @@ function assertInstalled(): void {
   }
 }
 
-async function waitReady(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return;
-    } catch {
-      probe.disconnect();
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 export async function startRedis(): Promise<TestRedis> {
   assertInstalled();
   const port = await freePort();
   let proc: ChildProcess | undefined;
   const clients: Redis[] = [];
   const launch = async () => {
-    proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--loglevel',
-        'warning',
-      ],
-      { stdio: 'ignore' },
-    );
-    await waitReady(port);
+    proc = await spawnRedisServer(port);
   };
   const kill = async (hard = false) => {
     const p = proc;
     proc = undefined;
     if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill(hard ? 'SIGKILL' : 'SIGTERM');
-    });
+    p.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    await exited(p);
   };
   await launch();
   return {
