@@ -13,11 +13,13 @@ import type { Logger } from './logger.js';
 import type { PubSubSource } from './message.js';
 import { adminRouter } from './http/admin.js';
 import { closeServer } from './http/closeServer.js';
+import { frontDoor } from './http/frontDoor.js';
+import { StreamRoutes } from './http/streamRoutes.js';
 import { healthRouter } from './http/health.js';
 import type { Readiness } from './http/health.js';
 import { startOperations } from './operations.js';
 import type { Operations } from './operations.js';
-import { emojitrackRouter, scoreRollups } from './protocols/emojitrack.js';
+import { EMOJITRACK_PREFIX, emojitrackStreams, scoreRollups } from './protocols/emojitrack.js';
 import { emojitrackCleanup } from './protocols/emojitrackCleanup.js';
 import { scoresApi } from './protocols/scoresApi.js';
 import type { ScoreStore } from './protocols/scoresApi.js';
@@ -31,9 +33,16 @@ export interface StreamerDeps {
   readonly source: PubSubSource;
   /**
    * Adds the application's own streams and routes: called with the express app,
-   * the SSE hub and the source, after the built-in routes and before the 404 handler.
+   * the SSE hub, the stream table and the source, after the built-in routes and
+   * before the 404 handler. Streams added to `streams` are answered on the bare
+   * socket (the least memory per client); `app` routes that call `hub.open` work too.
    */
-  readonly extend?: (parts: { app: Express; hub: SseHub; source: PubSubSource }) => void;
+  readonly extend?: (parts: {
+    app: Express;
+    hub: SseHub;
+    source: PubSubSource;
+    streams: StreamRoutes;
+  }) => void;
   readonly logger?: Logger;
   readonly scheduler?: SchedulerLike;
   /** A Redis command connection for the `emojitrack_score` snapshot (optional). */
@@ -103,8 +112,10 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   });
   // One rollup of the score channel feeds both /subscribe/eps and the score board.
   const rollups = scoreRollups(source, config.epsIntervalMs, deps.scheduler);
-  app.use(
-    emojitrackRouter({
+  const streams = new StreamRoutes();
+  streams.add(
+    EMOJITRACK_PREFIX,
+    emojitrackStreams({
       source,
       hub,
       rollups,
@@ -126,6 +137,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
       ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
     }),
   );
+  app.use(streams.handler(hub));
   app.use(emojitrackCleanup(hub));
   app.use(healthRouter(readiness));
   const status = {
@@ -157,11 +169,13 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   });
   app.use(scores.router);
   app.use(express.static(PUBLIC_DIR));
-  deps.extend?.({ app, hub, source });
+  deps.extend?.({ app, hub, source, streams });
   app.use(notFound);
   app.use(errorHandler(logger));
 
   const server = createServer(app);
+  // Streams are answered on their sockets, everything else by express.
+  const door = frontDoor(server, streams.frontDoor(hub, config.trustProxy));
   return {
     app,
     server,
@@ -181,8 +195,11 @@ export function createStreamer(deps: StreamerDeps): Streamer {
       new Promise<void>((resolve) => {
         stopping = true;
         hub.close(sseRetry(config.shutdownRetryMs));
+        door.destroyWaiting();
         scores.close();
-        void closeServer(server, Math.min(5_000, config.shutdownTimeoutMs / 2))
+        void closeServer(server, Math.min(5_000, config.shutdownTimeoutMs / 2), () => {
+          hub.destroyAll();
+        })
           .then(() => operations.close())
           .finally(resolve);
       }),

@@ -29,14 +29,30 @@ export { filterDetail, detailIdOf } from './operators/filterDetail.js';
 export { shareWithGrace } from './operators/shareWithGrace.js';
 
 export { SseHub } from './sinks/SseHub.js';
-export type { SseFrame, SseHubOptions, SseHubStats, SseOpenOptions } from './sinks/SseHub.js';
+export type {
+  SseFrame,
+  SseHubOptions,
+  SseHubStats,
+  SseOpenOptions,
+  SseRequest,
+} from './sinks/SseHub.js';
 export { SseConnection } from './sinks/SseConnection.js';
 export type { SseConnectionInfo } from './sinks/SseConnection.js';
 export { sseMessage, sseComment, sseRetry, rollupJson } from './sinks/sseEncode.js';
 export type { SseFields } from './sinks/sseEncode.js';
 export { ScoreBoard } from './sinks/ScoreBoard.js';
 
-export { emojitrackFeeds, emojitrackRouter, validateEmojiId } from './protocols/emojitrack.js';
+export {
+  EMOJITRACK_PREFIX,
+  emojitrackFeeds,
+  emojitrackStreams,
+  validateEmojiId,
+} from './protocols/emojitrack.js';
+export { StreamRoutes } from './http/streamRoutes.js';
+export type { StreamResolver } from './http/streamRoutes.js';
+export { frontDoor } from './http/frontDoor.js';
+export type { FrontDoorOptions } from './http/frontDoor.js';
+export type { RequestHead } from './http/requestHead.js';
 export { statusReport } from './statusReport.js';
 export type { StatusReport, ConnectionStatus } from './statusReport.js';
 export { createStreamer } from './app.js';

@@ -2,11 +2,10 @@
 // at 60 Hz, to /subscribe/eps; tweets routed by emoji id to /subscribe/details/:id;
 // kiosk requests to /subscribe/kiosk_interaction when enabled.
 // Composes sources, operators and the SSE hub; re-implements none of them.
-import { Router } from 'express';
-import type { Request, Response } from 'express';
 import { finalize, map, mergeMap, share } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { StreamerError } from '../errors.js';
+import type { StreamResolver } from '../http/streamRoutes.js';
 import type { PubSubSource } from '../message.js';
 import { detailIdOf } from '../operators/filterDetail.js';
 import { rollupScores } from '../operators/rollupScores.js';
@@ -107,14 +106,12 @@ export function emojitrackFeeds(
   };
 }
 
-function disabled(path: string, variable: string) {
-  return () => {
-    throw new StreamerError(
-      'RXS_ERR_DISABLED',
-      `${path} is disabled on this server (set ${variable}=true to enable it)`,
-      404,
-    );
-  };
+function disabled(path: string, variable: string): never {
+  throw new StreamerError(
+    'RXS_ERR_DISABLED',
+    `${path} is disabled on this server (set ${variable}=true to enable it)`,
+    404,
+  );
 }
 
 /** What forced refresh adds to a stream of each kind; nothing when it is off. */
@@ -133,42 +130,37 @@ function refreshOptions(
   };
 }
 
-export function emojitrackRouter(options: EmojitrackOptions): Router {
+export const EMOJITRACK_PREFIX = '/subscribe/';
+const DETAILS_PREFIX = '/subscribe/details/';
+
+/**
+ * Registers the families on the hub and resolves the endpoints' paths to their
+ * streams; add it to the app's StreamRoutes under EMOJITRACK_PREFIX.
+ */
+export function emojitrackStreams(options: EmojitrackOptions): StreamResolver {
   const { hub } = options;
   const { kiosk, ...feeds } = emojitrackFeeds(options);
   for (const [name, feed] of Object.entries(feeds)) hub.addFamily(name, feed);
   if (options.enableKioskInteractionStream) hub.addFamily('kiosk', kiosk);
   const refresh = refreshOptions(options.forceRefresh);
 
-  const router = Router();
-  const stream = (family: 'raw' | 'eps') => (req: Request, res: Response) => {
-    hub.open(req, res, { ...refresh.score, family, namespace: `/${family}` });
-  };
-  router.get(
-    '/subscribe/raw',
-    options.enableRawStream ? stream('raw') : disabled('/subscribe/raw', 'ENABLE_RAW_STREAM'),
-  );
-  router.get('/subscribe/eps', stream('eps'));
-  router.get('/subscribe/details/:id', (req: Request<{ id: string }>, res: Response) => {
-    const id = validateEmojiId(req.params.id);
-    hub.open(req, res, {
-      ...refresh.detail,
-      family: 'details',
-      topic: id,
-      namespace: `/details/${id}`,
-    });
-  });
-  router.get(
-    '/subscribe/kiosk_interaction',
-    options.enableKioskInteractionStream
-      ? (req: Request, res: Response) => {
-          hub.open(req, res, {
-            ...refresh.score,
-            family: 'kiosk',
-            namespace: '/kiosk_interaction',
-          });
+  return (path) => {
+    switch (path) {
+      case '/subscribe/eps':
+        return { ...refresh.score, family: 'eps', namespace: '/eps' };
+      case '/subscribe/raw':
+        if (!options.enableRawStream) disabled(path, 'ENABLE_RAW_STREAM');
+        return { ...refresh.score, family: 'raw', namespace: '/raw' };
+      case '/subscribe/kiosk_interaction':
+        if (!options.enableKioskInteractionStream) {
+          disabled(path, 'ENABLE_KIOSK_INTERACTION_STREAM');
         }
-      : disabled('/subscribe/kiosk_interaction', 'ENABLE_KIOSK_INTERACTION_STREAM'),
-  );
-  return router;
+        return { ...refresh.score, family: 'kiosk', namespace: '/kiosk_interaction' };
+    }
+    if (!path.startsWith(DETAILS_PREFIX)) return undefined;
+    const rawId = path.slice(DETAILS_PREFIX.length);
+    if (rawId === '' || rawId.includes('/')) return undefined;
+    const id = validateEmojiId(rawId);
+    return { ...refresh.detail, family: 'details', topic: id, namespace: `/details/${id}` };
+  };
 }

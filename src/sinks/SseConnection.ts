@@ -1,23 +1,8 @@
-// One SSE client. Messages arriving in the same event-loop turn are queued and
-// written together at the end of the turn (one socket write); a client whose
-// unsent bytes exceed the bound is dropped instead of growing memory.
+// One SSE client: where its bytes go, what it is, and how it ends. The hub
+// decides what to write and when; a connection only writes what it is handed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-
-/**
- * A message as it goes on the wire: the SSE bytes, and the same bytes framed as
- * one HTTP/1.1 chunk. Both are made once per message and shared by every client.
- */
-export interface WireMessage {
-  readonly raw: Buffer;
-  readonly chunk: Buffer;
-}
-
-const CRLF = Buffer.from('\r\n');
-
-export function wireMessage(raw: Buffer): WireMessage {
-  return { raw, chunk: Buffer.concat([Buffer.from(`${raw.length.toString(16)}\r\n`), raw, CRLF]) };
-}
+import type { Writable } from 'node:stream';
 
 export interface SseConnectionInfo {
   readonly requestPath: string;
@@ -28,114 +13,169 @@ export interface SseConnectionInfo {
   readonly userAgent: string;
 }
 
+/** Counts messages handed out to a topic; a connection's count is the difference since it joined. */
+export interface MessageCounter {
+  readonly sent: number;
+}
+
+const CRLF = Buffer.from('\r\n');
+/** The end of a chunked body. */
+export const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/** Bytes framed as one HTTP/1.1 chunk. */
+export function httpChunk(bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, CRLF]);
+}
+
 export class SseConnection {
-  msgsSent = 0;
-  bytesSent = 0;
   closed = false;
   /** When its unsent bytes went over the hub's bound; cleared when the socket drains. */
   overSince: number | undefined;
-  /** Bytes waiting for the end of this turn: one buffer, or several in order. */
-  private pending: Buffer | Buffer[] | undefined;
-  private pendingMessages = 0;
-  /**
-   * Set when the response is chunked and owns its socket (the usual case): the
-   * pre-framed chunks then go straight to the socket, skipping ServerResponse's
-   * per-write framing and bookkeeping. Otherwise (HTTP/1.0, a pipelined request)
-   * the raw bytes go through res.write.
-   */
-  private readonly socket: Socket | undefined;
+  private readonly joinedAt: number;
+  private sentWhenClosed: number | undefined;
 
-  constructor(
-    readonly res: ServerResponse,
+  private constructor(
+    /** The socket (chunks framed by the hub) or, when it cannot be, the response. */
+    private readonly out: Writable,
+    /** Whether `out` takes pre-framed HTTP chunks rather than the SSE bytes. */
+    readonly chunked: boolean,
+    private readonly res: ServerResponse | undefined,
     readonly info: SseConnectionInfo,
     readonly family: string,
     readonly topic: string,
+    private readonly counter: MessageCounter,
+    /** For a bare socket: passes the connection on once the stream has ended. */
+    private readonly release?: () => void,
   ) {
+    this.joinedAt = counter.sent;
+  }
+
+  /**
+   * A stream on a response whose headers are sent. When the response is chunked
+   * and owns its socket (the usual case), the hub's pre-framed chunks go straight
+   * to the socket, skipping ServerResponse's per-write framing and bookkeeping;
+   * otherwise (HTTP/1.0, a pipelined request) the SSE bytes go through res.write.
+   */
+  static onResponse(
+    res: ServerResponse,
+    info: SseConnectionInfo,
+    family: string,
+    topic: string,
+    counter: MessageCounter,
+  ): SseConnection {
     const socket = res.socket;
     // Node's own link from a socket to the response currently using it.
     const owner = (socket as { _httpMessage?: unknown } | null)?._httpMessage;
     const direct = socket !== null && res.headersSent && res.chunkedEncoding && owner === res;
-    this.socket = direct ? socket : undefined;
+    return direct
+      ? new SseConnection(socket, true, res, info, family, topic, counter)
+      : new SseConnection(res, false, res, info, family, topic, counter);
   }
 
-  /** Queues a message for this turn's write; true when the connection just became dirty. */
-  enqueue(message: WireMessage, isMessage = true): boolean {
-    if (this.closed) return false;
-    if (isMessage) this.pendingMessages++;
-    const bytes = this.socket ? message.chunk : message.raw;
-    const pending = this.pending;
-    if (pending === undefined) {
-      this.pending = bytes;
-      return true;
-    }
-    if (Array.isArray(pending)) pending.push(bytes);
-    else this.pending = [pending, bytes];
-    return false;
+  /**
+   * A stream whose chunked response head the hub wrote on the bare socket. When
+   * the server ends the stream, the connection stays open for the client's next
+   * request (the response said keep-alive) and goes to `release`; without one,
+   * it is closed.
+   */
+  static onSocket(
+    socket: Socket,
+    info: SseConnectionInfo,
+    family: string,
+    topic: string,
+    counter: MessageCounter,
+    release?: () => void,
+  ): SseConnection {
+    return new SseConnection(socket, true, undefined, info, family, topic, counter, release);
   }
 
-  /** Writes what this turn queued, as one writev. Returns the unsent bytes afterwards. */
-  flush(): number {
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending === undefined || this.closed) return 0;
-    const out = this.socket ?? this.res;
-    if (Array.isArray(pending)) {
-      out.cork();
-      for (const b of pending) {
-        out.write(b);
-        this.bytesSent += b.length;
-      }
-      out.uncork();
-    } else {
-      out.write(pending);
-      this.bytesSent += pending.length;
-    }
-    this.msgsSent += this.pendingMessages;
-    this.pendingMessages = 0;
-    return out.writableLength;
+  /** Messages this connection was handed. */
+  get msgsSent(): number {
+    return (this.sentWhenClosed ?? this.counter.sent) - this.joinedAt;
+  }
+
+  /** Whether the stream was answered on the bare socket, with no HTTP response object kept. */
+  get onBareSocket(): boolean {
+    return this.res === undefined;
+  }
+
+  /** Bytes written but not yet taken by the kernel. */
+  get unsentBytes(): number {
+    return this.out.writableLength;
+  }
+
+  /** Writes bytes (chunk-framed when `chunked`); returns the unsent bytes afterwards. */
+  write(bytes: Buffer): number {
+    if (this.closed) return 0;
+    this.out.write(bytes);
+    return this.out.writableLength;
   }
 
   /** Notes that the client is over its bound, until its socket drains. */
   markOver(now: number): number {
     if (this.overSince === undefined) {
       this.overSince = now;
-      (this.socket ?? this.res).once('drain', () => (this.overSince = undefined));
+      this.out.once('drain', () => (this.overSince = undefined));
     }
     return now - this.overSince;
   }
 
-  /** Ends the stream after writing `last` (e.g. a retry line); releases what it held. */
+  /** Ends the stream after writing `last` (e.g. a retry line). */
   end(last?: Buffer): void {
     if (this.closed) return;
-    this.closed = true;
-    this.pending = undefined;
-    if (last) this.res.end(last);
-    else this.res.end();
+    this.markClosed();
+    if (this.res) {
+      if (last) this.res.end(last);
+      else this.res.end();
+      return;
+    }
+    const tail = last ? Buffer.concat([httpChunk(last), LAST_CHUNK]) : LAST_CHUNK;
+    if (this.release) {
+      this.out.write(tail);
+      this.release();
+    } else {
+      this.out.end(tail);
+    }
   }
 
   /** Drops the socket at once, discarding unsent bytes. */
   destroy(): void {
+    this.markClosed();
+    (this.res ?? this.out).destroy();
+  }
+
+  /** Stops counting: called when the stream ends, however it ends. */
+  markClosed(): void {
+    if (this.closed) return;
     this.closed = true;
-    this.pending = undefined;
-    this.res.destroy();
+    this.sentWhenClosed = this.counter.sent;
   }
 }
 
 export function connectionInfo(req: IncomingMessage, namespace?: string): SseConnectionInfo {
   // Express keeps the full path in originalUrl and the proxy-aware address in ip.
-  const { originalUrl, ip: proxiedIp } = req as IncomingMessage & {
-    originalUrl?: string;
-    ip?: string;
-  };
-  const url = originalUrl ?? req.url ?? '/';
-  const q = url.indexOf('?');
-  const requestPath = q === -1 ? url : url.slice(0, q);
-  const ip = proxiedIp ?? req.socket.remoteAddress ?? '';
-  return {
+  const { originalUrl, ip } = req as IncomingMessage & { originalUrl?: string; ip?: string };
+  const requestPath = pathOf(originalUrl ?? req.url ?? '/');
+  return streamInfo({
     requestPath,
     namespace: namespace ?? requestPath,
+    clientIp: ip ?? req.socket.remoteAddress ?? '',
+    userAgent: req.headers['user-agent'] ?? '',
+  });
+}
+
+/** A stream's description, stamped now; IPv4-mapped addresses shown as IPv4. */
+export function streamInfo(parts: Omit<SseConnectionInfo, 'createdAt'>): SseConnectionInfo {
+  const ip = parts.clientIp;
+  return {
+    ...parts,
     createdAt: Date.now(),
     clientIp: ip.startsWith('::ffff:') ? ip.slice(7) : ip,
-    userAgent: req.headers['user-agent'] ?? '',
   };
+}
+
+/** A request target without its query. */
+export function pathOf(target: string): string {
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
 }

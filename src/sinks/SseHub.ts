@@ -1,16 +1,26 @@
 // The SSE fan-out hub. Streams are organised in families (raw, eps, details…);
 // a family's feed is an Observable of frames, each addressed to a topic (a
 // detail id, or '' for a family with one topic) and already encoded. The hub
-// subscribes a family's feed while it has clients, finds a frame's clients in
-// O(1), writes at most once per client per event-loop turn, sends one shared
-// keepalive, and drops clients that stop reading.
+// subscribes a family's feed while it has clients, finds a frame's topic in
+// O(1), writes each topic's messages of an event-loop turn to each of its
+// clients once, sends one shared keepalive, and drops clients that stop reading.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Subject } from 'rxjs';
 import type { Observable, Subscription } from 'rxjs';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
-import { SseConnection, connectionInfo, wireMessage } from './SseConnection.js';
+import {
+  LAST_CHUNK,
+  SseConnection,
+  connectionInfo,
+  httpChunk,
+  streamInfo,
+} from './SseConnection.js';
+import type { SseConnectionInfo } from './SseConnection.js';
+import { SseTopic } from './SseTopic.js';
+import { StreamAges } from './StreamAges.js';
 import { sseComment } from './sseEncode.js';
 
 export interface SseFrame {
@@ -59,13 +69,16 @@ export interface SseHubStats {
 
 interface Family {
   readonly feed: Observable<SseFrame>;
-  readonly topics: Map<string, Set<SseConnection>>;
+  readonly topics: Map<string, SseTopic>;
   clients: number;
   subscription: Subscription | undefined;
 }
 
+/** What a stream on a bare socket needs to know of its request. */
+export type SseRequest = Omit<SseConnectionInfo, 'createdAt' | 'namespace'>;
+
 const OK = sseComment('ok');
-const KEEPALIVE = wireMessage(sseComment(''));
+const KEEPALIVE = sseComment('');
 
 export class SseHub {
   readonly connections = new Set<SseConnection>();
@@ -81,23 +94,21 @@ export class SseHub {
   readonly fanoutMs$: Observable<number>;
 
   private readonly families = new Map<string, Family>();
-  private dirty: SseConnection[] = [];
+  private dirty: SseTopic[] = [];
   private flushScheduled = false;
   private readonly keepalive: NodeJS.Timeout;
   private readonly maxBufferBytes: number;
   private readonly slowClientTimeoutMs: number;
   private readonly headers: Readonly<Record<string, string>>;
+  /** The response head's header lines for a stream on a bare socket, with the default headers. */
+  private readonly headerLines: string;
   private readonly verbose: boolean;
   private readonly log: Logger;
   private readonly fanoutTimes = new Subject<number>();
-  /**
-   * Streams with a maximum age, per age. A Set keeps insertion order, and streams
-   * of one age are opened in deadline order, so each Set's first entry is next
-   * due: one timer, armed for the earliest of those, serves every stream.
-   */
-  private readonly aging = new Map<number, Set<SseConnection>>();
-  private ageTimer: NodeJS.Timeout | undefined;
-  private ageTimerAt = Infinity;
+  private readonly ages = new StreamAges((c) => {
+    this.stats.streamsExpired++;
+    c.end();
+  });
   private closing: { last: Buffer | undefined } | undefined;
 
   constructor(options: SseHubOptions = {}) {
@@ -112,6 +123,7 @@ export class SseHub {
       'Access-Control-Allow-Origin': options.corsOrigin ?? '*',
       'X-Accel-Buffering': 'no',
     };
+    this.headerLines = headerLines(this.headers);
     this.keepalive = setInterval(() => this.sendKeepalive(), options.keepaliveMs ?? 15_000);
     this.keepalive.unref();
     this.fanoutMs$ = this.fanoutTimes.asObservable();
@@ -129,8 +141,7 @@ export class SseHub {
     res: ServerResponse,
     options: SseOpenOptions,
   ): SseConnection | undefined {
-    const family = this.families.get(options.family);
-    if (!family) throw new Error(`SSE family "${options.family}" is not registered`);
+    const family = this.family(options.family);
     res.writeHead(200, options.headers ? { ...this.headers, ...options.headers } : this.headers);
     if (req.method === 'HEAD') {
       res.end();
@@ -144,30 +155,77 @@ export class SseHub {
     // Headers and the first byte go out through the response, before the
     // connection decides whether it can write to the socket directly.
     res.write(options.preamble ?? OK);
-    const topic = options.topic ?? '';
-    const connection = new SseConnection(
-      res,
-      connectionInfo(req, options.namespace),
-      options.family,
-      topic,
-    );
-    this.attach(family, connection);
+    const topic = this.topic(family, options);
+    const info = connectionInfo(req, options.namespace);
+    const connection = SseConnection.onResponse(res, info, options.family, topic.key, topic);
     res.once('close', () => this.detach(family, connection));
     releaseRequestState(req, res);
-    if (options.maxAgeMs !== undefined) this.age(connection, options.maxAgeMs);
-    return connection;
+    return this.attach(family, topic, connection, options);
   }
 
-  /** Hands an encoded frame to every client of the family's topic. */
-  broadcast(familyName: string, topic: string, bytes: Buffer): number {
-    const family = this.families.get(familyName);
-    const clients = family?.topics.get(topic);
-    if (!clients) return 0;
+  /**
+   * Answers a GET on a bare socket (see http/frontDoor): writes a chunked
+   * response head and the first byte at once, with nothing of Node's HTTP
+   * machinery kept for the stream's life. `release` takes the connection back
+   * when the server ends the stream, for the client's next request.
+   */
+  openOnSocket(
+    socket: Socket,
+    request: SseRequest,
+    options: SseOpenOptions,
+    release?: () => void,
+  ): SseConnection | undefined {
+    const family = this.family(options.family);
+    const lines = options.headers
+      ? headerLines({ ...this.headers, ...options.headers })
+      : this.headerLines;
+    const head = Buffer.from(
+      `HTTP/1.1 200 OK\r\n${lines}Date: ${new Date().toUTCString()}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      'latin1',
+    );
+    if (this.closing) {
+      socket.end(Buffer.concat([head, httpChunk(this.closing.last ?? OK), LAST_CHUNK]));
+      return undefined;
+    }
+    socket.write(Buffer.concat([head, httpChunk(options.preamble ?? OK)]));
+    const topic = this.topic(family, options);
+    const info = streamInfo({ ...request, namespace: options.namespace ?? request.requestPath });
+    const detach = () => this.detach(family, connection);
+    // The client's end of the connection ends the stream, as in Node's server.
+    const onEnd = () => {
+      connection.markClosed();
+      socket.end();
+    };
+    const onError = (err: Error) => this.log.debug('stream socket', { error: err.message });
+    const handBack =
+      release &&
+      (() => {
+        socket.off('end', onEnd).off('error', onError).off('finish', detach).off('close', detach);
+        detach();
+        release();
+      });
+    const connection = SseConnection.onSocket(
+      socket,
+      info,
+      options.family,
+      topic.key,
+      topic,
+      handBack,
+    );
+    // Whatever the client sends after its request is read and dropped. A stream
+    // that ends is gone once its last bytes are out, even if the client stays.
+    socket.on('end', onEnd).on('error', onError).once('finish', detach).once('close', detach);
+    socket.resume();
+    return this.attach(family, topic, connection, options);
+  }
+
+  /** Hands an encoded frame to every client of the family's topic, at the end of this turn. */
+  broadcast(familyName: string, topicKey: string, bytes: Buffer): number {
+    const topic = this.families.get(familyName)?.topics.get(topicKey);
+    if (!topic) return 0;
     this.stats.msgsBroadcast++;
-    this.stats.deliveries += clients.size;
-    const message = wireMessage(bytes);
-    for (const c of clients) if (c.enqueue(message)) this.markDirty(c);
-    return clients.size;
+    this.queue(topic, bytes, true);
+    return topic.clients.size;
   }
 
   /** Clients of a family, or of all families. */
@@ -192,18 +250,38 @@ export class SseHub {
   close(last?: Buffer): void {
     this.closing = { last };
     clearInterval(this.keepalive);
-    clearTimeout(this.ageTimer);
-    this.aging.clear();
+    this.ages.clear();
     for (const c of this.connections) c.end(last);
     this.fanoutTimes.complete();
   }
 
-  private attach(family: Family, connection: SseConnection): void {
+  /** Drops every stream's socket at once: for clients that did not go after close(). */
+  destroyAll(): void {
+    for (const c of this.connections) c.destroy();
+  }
+
+  private family(name: string): Family {
+    const family = this.families.get(name);
+    if (!family) throw new Error(`SSE family "${name}" is not registered`);
+    return family;
+  }
+
+  private topic(family: Family, options: SseOpenOptions): SseTopic {
+    const key = options.topic ?? '';
+    let topic = family.topics.get(key);
+    if (!topic) family.topics.set(key, (topic = new SseTopic(options.family, key)));
+    return topic;
+  }
+
+  private attach(
+    family: Family,
+    topic: SseTopic,
+    connection: SseConnection,
+    options: SseOpenOptions,
+  ): SseConnection {
     this.connections.add(connection);
     this.stats.connectionsOpened++;
-    let set = family.topics.get(connection.topic);
-    if (!set) family.topics.set(connection.topic, (set = new Set()));
-    set.add(connection);
+    topic.clients.add(connection);
     if (family.clients++ === 0) {
       const name = connection.family;
       family.subscription = family.feed.subscribe({
@@ -211,24 +289,26 @@ export class SseHub {
         error: (err: unknown) => {
           this.log.error('feed failed; closing its streams', { family: name, error: String(err) });
           family.subscription = undefined;
-          for (const set of family.topics.values()) for (const c of set) c.end();
+          for (const t of family.topics.values()) for (const c of t.clients) c.end();
         },
       });
     }
+    if (options.maxAgeMs !== undefined) this.ages.track(connection, options.maxAgeMs);
     if (this.verbose) this.log.info('CONNECT', { ...connection.info, family: connection.family });
+    return connection;
   }
 
   private detach(family: Family, connection: SseConnection): void {
     if (!this.connections.delete(connection)) return;
-    connection.closed = true;
-    const set = family.topics.get(connection.topic);
-    set?.delete(connection);
-    if (set?.size === 0) family.topics.delete(connection.topic);
+    connection.markClosed();
+    const topic = family.topics.get(connection.topic);
+    topic?.clients.delete(connection);
+    if (topic?.clients.size === 0) family.topics.delete(connection.topic);
     if (--family.clients === 0) {
       family.subscription?.unsubscribe();
       family.subscription = undefined;
     }
-    for (const set of this.aging.values()) if (set.delete(connection)) break;
+    this.ages.forget(connection);
     if (this.verbose) {
       this.log.info('DISCONNECT', {
         ...connection.info,
@@ -238,8 +318,9 @@ export class SseHub {
     }
   }
 
-  private markDirty(connection: SseConnection): void {
-    this.dirty.push(connection);
+  private queue(topic: SseTopic, bytes: Buffer, isMessage: boolean): void {
+    if (!topic.add(bytes, isMessage)) return;
+    this.dirty.push(topic);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -253,54 +334,23 @@ export class SseHub {
     const timed = this.fanoutTimes.observed;
     const started = timed ? performance.now() : 0;
     let now = 0;
-    for (const c of dirty) {
-      const before = c.bytesSent;
-      const unsent = c.flush();
-      this.stats.bytesWritten += c.bytesSent - before;
-      if (unsent <= this.maxBufferBytes) continue;
-      now ||= Date.now();
-      const overForMs = c.markOver(now);
-      if (unsent > 4 * this.maxBufferBytes || overForMs > this.slowClientTimeoutMs) {
-        this.dropSlow(c, unsent);
+    for (const topic of dirty) {
+      const turn = topic.take();
+      if (!turn) continue;
+      this.stats.deliveries += turn.messages * topic.clients.size;
+      for (const c of topic.clients) {
+        const bytes = c.chunked ? turn.chunk : turn.raw;
+        const unsent = c.write(bytes);
+        this.stats.bytesWritten += bytes.length;
+        if (unsent <= this.maxBufferBytes) continue;
+        now ||= Date.now();
+        const overForMs = c.markOver(now);
+        if (unsent > 4 * this.maxBufferBytes || overForMs > this.slowClientTimeoutMs) {
+          this.dropSlow(c, unsent);
+        }
       }
     }
     if (timed) this.fanoutTimes.next(performance.now() - started);
-  }
-
-  private age(connection: SseConnection, maxAgeMs: number): void {
-    let set = this.aging.get(maxAgeMs);
-    if (!set) this.aging.set(maxAgeMs, (set = new Set()));
-    set.add(connection);
-    this.armAgeTimer(connection.info.createdAt + maxAgeMs);
-  }
-
-  private armAgeTimer(at: number): void {
-    if (at >= this.ageTimerAt) return;
-    clearTimeout(this.ageTimer);
-    this.ageTimerAt = at;
-    this.ageTimer = setTimeout(() => this.expire(), Math.max(0, at - Date.now()));
-    this.ageTimer.unref();
-  }
-
-  private expire(): void {
-    this.ageTimer = undefined;
-    this.ageTimerAt = Infinity;
-    const now = Date.now();
-    let next = Infinity;
-    for (const [maxAgeMs, set] of this.aging) {
-      for (const c of set) {
-        const due = c.info.createdAt + maxAgeMs;
-        if (due > now) {
-          next = Math.min(next, due);
-          break;
-        }
-        set.delete(c);
-        this.stats.streamsExpired++;
-        c.end();
-      }
-      if (set.size === 0) this.aging.delete(maxAgeMs);
-    }
-    if (next !== Infinity) this.armAgeTimer(next);
   }
 
   private dropSlow(connection: SseConnection, unsent: number): void {
@@ -316,8 +366,16 @@ export class SseHub {
   }
 
   private sendKeepalive(): void {
-    for (const c of this.connections) if (c.enqueue(KEEPALIVE, false)) this.markDirty(c);
+    for (const family of this.families.values()) {
+      for (const topic of family.topics.values()) this.queue(topic, KEEPALIVE, false);
+    }
   }
+}
+
+function headerLines(headers: Readonly<Record<string, string>>): string {
+  let out = '';
+  for (const [name, value] of Object.entries(headers)) out += `${name}: ${value}\r\n`;
+  return out;
 }
 
 /**

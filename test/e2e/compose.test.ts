@@ -24,7 +24,7 @@ beforeAll(async () => {
   streamer = createStreamer({
     config,
     source: bus,
-    extend: ({ app, hub, source }) => {
+    extend: ({ hub, source, streams }) => {
       // Hearts only, rolled up once a second.
       const hearts$ = source.channel('stream.score_updates').pipe(
         map((m) => m.payload),
@@ -33,7 +33,7 @@ beforeAll(async () => {
         map((rollup) => ({ topic: '', bytes: sseMessage({ data: rollupJson(rollup) }) })),
       );
       hub.addFamily('hearts', hearts$);
-      app.get('/subscribe/hearts', (req, res) => hub.open(req, res, { family: 'hearts' }));
+      streams.add('/subscribe/hearts', () => ({ family: 'hearts' }));
     },
   });
   // ---
@@ -51,6 +51,7 @@ it('serves the composed stream beside the built-in ones', async () => {
   for (const id of ['2665', '1F602', '2764', '2665']) bus.publish('stream.score_updates', id);
   await s.waitFor((events) => events.length === 1, 3_000);
   expect(s.events()[0]?.data).toBe('{"2665":2,"2764":1}');
+  expect([...streamer.hub.connections].map((c) => c.onBareSocket)).toEqual([true]);
   s.close();
   const res = await fetch(`${url}/subscribe/nope`);
   expect(res.status).toBe(404);

@@ -326,7 +326,7 @@ describe('status and lifecycle', () => {
       );
       expect(small.streamer.hub.clientCount('details')).toBe(1);
       for (const c of small.streamer.hub.connections)
-        expect(c.res.writableLength).toBeLessThanOrEqual(4 * 65536);
+        expect(c.unsentBytes).toBeLessThanOrEqual(4 * 65536);
       stalled.destroy();
       reader.close();
     } finally {

@@ -1,0 +1,26 @@
+// The client's address behind the configured proxies, as express's `req.ip`
+// works it out, for requests answered before express sees them.
+import type { Socket } from 'node:net';
+import proxyaddr from 'proxy-addr';
+
+export type TrustProxy = boolean | number | string;
+export type TrustFunction = (address: string, hop: number) => boolean;
+
+/** Express's reading of a `trust proxy` setting. */
+export function trustFunction(setting: TrustProxy): TrustFunction {
+  if (setting === true) return () => true;
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  const list = typeof setting === 'string' ? setting.split(',').map((s) => s.trim()) : [];
+  return proxyaddr.compile(list);
+}
+
+export function clientAddress(
+  socket: Socket,
+  forwardedFor: string | undefined,
+  trust: TrustFunction,
+): string {
+  const headers = forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor };
+  // proxy-addr reads only the socket's address and this header.
+  const req = { socket, headers } as unknown as Parameters<typeof proxyaddr>[0];
+  return proxyaddr(req, trust);
+}
