@@ -20,6 +20,7 @@ import type { Readiness } from './http/health.js';
 import { startOperations } from './operations.js';
 import type { Operations } from './operations.js';
 import { EMOJITRACK_PREFIX, emojitrackStreams, scoreRollups } from './protocols/emojitrack.js';
+import type { ClockCounts } from './protocols/emojitrack.js';
 import { emojitrackCleanup } from './protocols/emojitrackCleanup.js';
 import { scoresApi } from './protocols/scoresApi.js';
 import type { ScoreStore } from './protocols/scoresApi.js';
@@ -111,7 +112,8 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     res.status(204).end();
   });
   // One rollup of the score channel feeds both /subscribe/eps and the score board.
-  const rollups = scoreRollups(source, config.epsIntervalMs, deps.scheduler);
+  const epsClock: ClockCounts = { ticks: 0, missed: 0 };
+  const rollups = scoreRollups(source, config.epsIntervalMs, deps.scheduler, epsClock);
   const streams = new StreamRoutes();
   streams.add(
     EMOJITRACK_PREFIX,
@@ -145,6 +147,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     node: config.nodeName,
     startedAt,
     messagesIn: () => source.received,
+    epsClock,
     readiness,
   };
   app.use(adminRouter(status));
@@ -155,6 +158,8 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     totals: () => ({
       'stream.messages.in': source.received,
       'redis.reconnects': redis?.reconnects ?? 0,
+      'stream.eps.ticks': epsClock.ticks,
+      'stream.eps.ticks_missed': epsClock.missed,
     }),
     gauges: () => ({ 'stream.detail.routes': detailRoutes }),
   });

@@ -14,6 +14,8 @@ export interface AdminStatusSource {
   readonly startedAt: number;
   /** Messages taken in from the bus so far. */
   readonly messagesIn: () => number;
+  /** The eps clock's ticks, and those missed while the process was too busy. */
+  readonly epsClock: { readonly ticks: number; readonly missed: number };
   readonly readiness: () => Readiness;
 }
 
@@ -27,6 +29,7 @@ export interface AdminStatus extends StatusReport {
   readonly msgs_in: number;
   readonly bytes_written: number;
   readonly slow_clients_dropped: number;
+  readonly eps_ticks: { readonly run: number; readonly missed: number };
   readonly clients_by_family: Record<string, number>;
   readonly memory: { rss: number; heap_used: number; heap_total: number; external: number };
 }
@@ -45,6 +48,7 @@ export function adminStatus(source: AdminStatusSource, now = Date.now()): AdminS
     msgs_in: source.messagesIn(),
     bytes_written: hub.stats.bytesWritten,
     slow_clients_dropped: hub.stats.slowClientsDropped,
+    eps_ticks: { run: source.epsClock.ticks, missed: source.epsClock.missed },
     clients_by_family: clients,
     memory: {
       rss: mem.rss,

@@ -1,18 +1,25 @@
 // The score rollup: atomic score updates (one emoji id each) counted per window
-// of `intervalMs` (60 Hz by default). An empty window emits nothing; ids come out
-// sorted, and the counts over all rollups add up to the updates received.
-import { asyncScheduler, bufferTime, filter, map, pipe } from 'rxjs';
-import type { OperatorFunction, SchedulerLike } from 'rxjs';
+// of `intervalMs` (60 Hz by default), on a clock that keeps its rate (see
+// steadyTicks). An empty window emits nothing; ids come out sorted, and the
+// counts over all rollups add up to the updates received.
+import { asyncScheduler, buffer, filter, map, pipe } from 'rxjs';
+import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
+import { steadyTicks } from '../sources/steadyTicks.js';
 
 /** Ids in code-unit order, each with how often it was seen in the window. */
 export type ScoreRollup = ReadonlyMap<string, number>;
 
+/**
+ * `every` is the window length in ms, or the clock itself: an Observable whose
+ * every value closes a window (an instrumented steadyTicks, say).
+ */
 export function rollupScores(
-  intervalMs: number = 1000 / 60,
+  every: number | Observable<unknown> = 1000 / 60,
   scheduler: SchedulerLike = asyncScheduler,
 ): OperatorFunction<string, ScoreRollup> {
+  const windowEnds = typeof every === 'number' ? steadyTicks(every, scheduler) : every;
   return pipe(
-    bufferTime<string>(intervalMs, scheduler),
+    buffer(windowEnds),
     filter((ids) => ids.length > 0),
     map(countSorted),
   );

@@ -2,7 +2,7 @@
 // at 60 Hz, to /subscribe/eps; tweets routed by emoji id to /subscribe/details/:id;
 // kiosk requests to /subscribe/kiosk_interaction when enabled.
 // Composes sources, operators and the SSE hub; re-implements none of them.
-import { finalize, map, mergeMap, share } from 'rxjs';
+import { finalize, map, mergeMap, share, tap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { StreamerError } from '../errors.js';
 import type { StreamResolver } from '../http/streamRoutes.js';
@@ -14,6 +14,7 @@ import { routeByNamespace } from '../operators/routeByNamespace.js';
 import type { SseFrame, SseHub, SseOpenOptions } from '../sinks/SseHub.js';
 import { rollupJson, sseMessage, sseRetry } from '../sinks/sseEncode.js';
 import { SCORE_CHANNEL, TWEET_CHANNEL_PREFIX } from '../sources/demoFeed.js';
+import { steadyTicks } from '../sources/steadyTicks.js';
 
 export interface EmojitrackOptions {
   readonly source: PubSubSource;
@@ -60,15 +61,33 @@ export function validateEmojiId(id: string): string {
   );
 }
 
-/** The 60 Hz rollups of the score channel, shared by whoever subscribes while it runs. */
+/** What the eps clock did: ticks run, and ticks skipped while the process was too busy. */
+export interface ClockCounts {
+  ticks: number;
+  missed: number;
+}
+
+/**
+ * The 60 Hz rollups of the score channel, shared by whoever subscribes while it
+ * runs. A busy process slows the clock rather than queueing ticks: the rollup
+ * after a gap holds every update of it, and `counts` records the ticks missed.
+ */
 export function scoreRollups(
   source: PubSubSource,
   epsIntervalMs: number,
   scheduler?: SchedulerLike,
+  counts?: ClockCounts,
 ): Observable<ScoreRollup> {
+  const clock = steadyTicks(epsIntervalMs, scheduler).pipe(
+    tap((tick) => {
+      if (!counts) return;
+      counts.ticks++;
+      counts.missed += tick.missed;
+    }),
+  );
   return source.channel(SCORE_CHANNEL).pipe(
     map((m) => m.payload),
-    rollupScores(epsIntervalMs, scheduler),
+    rollupScores(clock),
     share(),
   );
 }

@@ -260,4 +260,31 @@ describe('rollupScores', () => {
     // The window closing at 66.67 was empty, so the next thing is the completion.
     expect(completedAt).toBe(70);
   });
+
+  it('closes windows on a given clock: a late tick makes one rollup of the whole gap', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+      // The clock ticks at 10, then not until 40 (a busy process), then at 50.
+      const clock = hot('  10ms t 29ms t 9ms t');
+      const source = hot(' -a-b- 10ms a-b-a 10ms -c- 5ms a 11ms |', {
+        a: '1F602',
+        b: '2665',
+        c: '2764',
+      });
+      // Updates at 1 and 3; at 15, 17, 19, 31 and 38; none after 40.
+      const expected = '   10ms x 29ms y 9ms |';
+      expectObservable(source.pipe(rollupScores(clock), entries)).toBe(expected, {
+        x: [
+          ['1F602', 1],
+          ['2665', 1],
+        ],
+        y: [
+          ['1F602', 3],
+          ['2665', 1],
+          ['2764', 1],
+        ],
+      });
+      expectSubscriptions(clock.subscriptions).toBe('^ 49ms !');
+    });
+  });
 });

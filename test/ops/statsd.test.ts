@@ -129,6 +129,22 @@ describe('statsd metrics', () => {
         5_000,
         'bytes counter',
       );
+      // The eps clock runs while eps is watched; its ticks and missed ticks are counted.
+      await waitUntil(
+        () => sum(statsd.lines, 'test.streamer.stream.eps.ticks') >= 6,
+        5_000,
+        'eps clock ticks',
+      );
+      const status = (await (await fetch(`${app.url}/admin/status.json`)).json()) as {
+        eps_ticks: { run: number; missed: number };
+      };
+      expect(status.eps_ticks.run).toBeGreaterThanOrEqual(6);
+      expect(status.eps_ticks.missed).toBeGreaterThanOrEqual(0);
+      expect(
+        statsd.lines
+          .filter((l) => l.name.startsWith('test.streamer.stream.eps.ticks'))
+          .every((l) => l.type === 'c'),
+      ).toBe(true);
       const timings = lines.filter((l) => l.name === 'test.streamer.stream.fanout');
       expect(timings.length).toBeGreaterThan(0);
       expect(timings.every((l) => l.type === 'ms' && l.value >= 0)).toBe(true);

@@ -1,0 +1,127 @@
+// Marble tests for steadyTicks: ticks at exact multiples of the period, missed
+// ticks reported instead of queued, and the usual ending cases.
+import { Subscription, map, take } from 'rxjs';
+import type { SchedulerAction, SchedulerLike } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { steadyTicks } from '../../src/sources/steadyTicks.js';
+import type { Tick } from '../../src/sources/steadyTicks.js';
+import { testScheduler } from './testScheduler.js';
+
+describe('steadyTicks', () => {
+  it('ticks at every multiple of the period, numbered from 1', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ expectObservable }) => {
+      const ticks = steadyTicks(10, scheduler).pipe(map((t) => t.index));
+      expectObservable(ticks, '^ 45ms !').toBe('10ms a 9ms b 9ms c 9ms d', {
+        a: 1,
+        b: 2,
+        c: 3,
+        d: 4,
+      });
+    });
+  });
+
+  it('reports on-time ticks as neither late nor missed', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ expectObservable }) => {
+      expectObservable(steadyTicks(5, scheduler).pipe(take(2))).toBe('5ms a 4ms (b|)', {
+        a: { index: 1, lateMs: 0, missed: 0 },
+        b: { index: 2, lateMs: 0, missed: 0 },
+      });
+    });
+  });
+
+  it('keeps a fractional period exactly: 60 ticks in 1000 ms at 1000/60', () => {
+    const scheduler = testScheduler();
+    const at: number[] = [];
+    scheduler.run(() => {
+      steadyTicks(1000 / 60, scheduler)
+        .pipe(take(60))
+        .subscribe(() => at.push(scheduler.now()));
+    });
+    expect(at).toHaveLength(60);
+    at.forEach((frame, i) => expect(frame).toBeCloseTo(((i + 1) * 1000) / 60, 6));
+  });
+
+  it('does not drift when a tick runs late, and skips the ticks it missed', () => {
+    const scheduler = new BusyScheduler();
+    const ticks: Tick[] = [];
+    const sub = steadyTicks(10, scheduler).subscribe((t) => ticks.push(t));
+    expect(scheduler.runNextAt(10)).toBe(10);
+    expect(scheduler.runNextAt(25)).toBe(20); // 5 ms late
+    expect(scheduler.runNextAt(57)).toBe(30); // 27 ms late: ticks 3 and 4 passed
+    expect(scheduler.nextDue()).toBe(60); // still on the grid
+    sub.unsubscribe();
+    expect(scheduler.nextDue()).toBeUndefined();
+    expect(ticks).toEqual([
+      { index: 1, lateMs: 0, missed: 0 },
+      { index: 2, lateMs: 5, missed: 0 },
+      { index: 5, lateMs: 7, missed: 2 },
+    ]);
+  });
+
+  it('completes never, and stops ticking on unsubscribe', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ expectObservable }) => {
+      expectObservable(steadyTicks(20, scheduler).pipe(map(() => 'x')), '^ 30ms !').toBe('20ms x');
+    });
+  });
+
+  it('refuses a period that is not positive', () => {
+    expect(() => steadyTicks(0)).toThrow(/period must be > 0 ms, not 0/);
+    expect(() => steadyTicks(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+/** A scheduler whose actions run when the test says, at or after they fall due. */
+class BusyScheduler implements SchedulerLike {
+  private clock = 0;
+  private queue: { at: number; action: BusyAction }[] = [];
+
+  now(): number {
+    return this.clock;
+  }
+
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T) {
+    return new BusyAction(this, work).schedule(state, delay);
+  }
+
+  enqueue(action: BusyAction, delay: number): void {
+    this.queue.push({ at: this.clock + delay, action });
+  }
+
+  cancel(action: BusyAction): void {
+    this.queue = this.queue.filter((q) => q.action !== action);
+  }
+
+  nextDue(): number | undefined {
+    return this.queue[0]?.at;
+  }
+
+  /** Runs the first queued action at `time`, and returns when it was due. */
+  runNextAt(time: number): number {
+    const next = this.queue.shift();
+    if (!next || time < next.at) throw new Error(`nothing due by ${time}`);
+    this.clock = time;
+    next.action.run();
+    return next.at;
+  }
+}
+
+class BusyAction extends Subscription implements SchedulerAction<unknown> {
+  constructor(
+    private readonly scheduler: BusyScheduler,
+    private readonly work: (this: SchedulerAction<unknown>) => void,
+  ) {
+    super(() => scheduler.cancel(this));
+  }
+
+  schedule(_state?: unknown, delay = 0): Subscription {
+    this.scheduler.enqueue(this, delay);
+    return this;
+  }
+
+  run(): void {
+    this.work.call(this);
+  }
+}
