@@ -1,4 +1,5 @@
 // The benchmark's command line: `npm run bench -- --clients 1000 --rate 400 …`.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 export interface BenchArgs {
@@ -18,6 +19,8 @@ export interface BenchArgs {
   readonly build: boolean;
   readonly floor: boolean;
   readonly cpuProf: boolean;
+  /** Node options for the server process: those of `npm start` unless given. */
+  readonly nodeArgs: readonly string[];
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -33,7 +36,22 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-build         run dist/ as it is, even when src/ is newer
   --no-floor         skip the floor run
   --cpu-prof         run the server and the floor under node --cpu-prof (bench/results/profiles)
+  --node-args "…"    node options for the server (default: those of npm start; "" for none)
   --help`;
+
+/** The node options `npm start` runs the server with, so the benchmark runs the same. */
+export function startNodeArgs(packageJson: string): string[] {
+  const pkg = JSON.parse(readFileSync(packageJson, 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  const node = words.indexOf('node');
+  if (node === -1) return [];
+  const args: string[] = [];
+  for (const word of words.slice(node + 1)) {
+    if (!word.startsWith('-')) break;
+    args.push(word);
+  }
+  return args;
+}
 
 function number(
   values: Record<string, string | boolean | undefined>,
@@ -59,7 +77,10 @@ function number(
 }
 
 /** Parses the options; returns undefined when --help was asked for. */
-export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
+export function parseBenchArgs(
+  argv: string[],
+  defaultNodeArgs: readonly string[] = [],
+): BenchArgs | undefined {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -76,6 +97,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
       'no-build': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
+      'node-args': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -93,5 +115,9 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
     build: !values['no-build'] && values.dist === undefined,
     floor: !values['no-floor'],
     cpuProf: values['cpu-prof'] ?? false,
+    nodeArgs:
+      values['node-args'] === undefined
+        ? defaultNodeArgs
+        : values['node-args'].split(/\s+/).filter((a) => a !== ''),
   };
 }

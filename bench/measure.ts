@@ -18,6 +18,8 @@ export interface Target {
   readonly helpers: Readonly<Record<string, number>>;
   /** Counters only the target knows, read right after the window. */
   serverSide(): Promise<ServerSide>;
+  /** Running counters the target keeps, read at both ends of the window. */
+  counters?(): Promise<Readonly<Record<string, number>>>;
 }
 
 export interface ServerSide {
@@ -69,6 +71,8 @@ export interface TargetResult {
   readonly drops: number | null;
   readonly disconnects: number;
   readonly serverSide: ServerSide;
+  /** How much each of the target's own counters grew in the window. */
+  readonly counters: Readonly<Record<string, number>>;
   /** Share of one core used by each client process, the feeder, redis and this runner. */
   readonly loadGenCorePercent: Readonly<Record<string, number>>;
   readonly machine: {
@@ -89,6 +93,7 @@ interface Snapshot {
   readonly runnerCpu: number;
   readonly machine: MachineCpu;
   readonly clients: ClientSnapshot[];
+  readonly counters: Readonly<Record<string, number>>;
 }
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
@@ -106,7 +111,10 @@ async function snapshot(
   const request: ToClients = { type: 'snapshot', resetLatency };
   const answers = clients.map((c) => nextMessage<FromClients, 'snapshot'>(c, 'snapshot'));
   for (const c of clients) c.send(request);
-  const snaps = (await Promise.all(answers)).map((m) => m.snapshot);
+  const [snaps, counters] = await Promise.all([
+    Promise.all(answers).then((all) => all.map((m) => m.snapshot)),
+    target.counters?.() ?? {},
+  ]);
   const usage = process.cpuUsage();
   return {
     at: performance.now(),
@@ -118,6 +126,7 @@ async function snapshot(
     runnerCpu: (usage.user + usage.system) / 1e6,
     machine: machineCpu(),
     clients: snaps,
+    counters,
   };
 }
 
@@ -249,6 +258,9 @@ export async function measure(target: Target, workload: Workload): Promise<Targe
       drops: serverSide.drops,
       disconnects: sum(b.clients.map((c) => c.disconnects)),
       serverSide,
+      counters: Object.fromEntries(
+        Object.entries(b.counters).map(([name, value]) => [name, value - (a.counters[name] ?? 0)]),
+      ),
       loadGenCorePercent: loadGen,
       machine,
       warnings,

@@ -35,6 +35,11 @@ interface Row {
 
 const MB = 1024 * 1024;
 
+function perSecond(r: TargetResult, counter: string): number | undefined {
+  const value = r.counters[counter];
+  return value === undefined ? undefined : value / r.windowS;
+}
+
 const ROWS: Row[] = [
   { label: 'clients connected', pick: (r) => r.connected, digits: 0 },
   { label: 'deliveries/s', pick: (r) => r.deliveriesPerS, digits: 0, ratio: true },
@@ -64,6 +69,8 @@ const ROWS: Row[] = [
   },
   { label: 'errors', pick: (r) => r.errors, digits: 0 },
   { label: 'drops (server-side)', pick: (r) => r.drops, digits: 0 },
+  { label: 'eps ticks/s (server)', pick: (r) => perSecond(r, 'epsTicks'), digits: 2 },
+  { label: 'eps ticks missed', pick: (r) => r.counters.epsTicksMissed, digits: 0 },
   { label: 'disconnects', pick: (r) => r.disconnects, digits: 0 },
   {
     label: 'client CPU % of a core',
@@ -93,7 +100,8 @@ export function formatTable(result: BenchResult): string {
   const lines = [
     `rx-streamer bench: ${args.clients} clients (${eps} eps, ${args.clients - eps} details/${result.detailId}), ` +
       `${args.rate} uses/s, workers ${args.workers}, client procs ${args.clientProcs}, ` +
-      `window ${rx.windowS.toFixed(1)} s after ${args.warmupS} s warm-up`,
+      `window ${rx.windowS.toFixed(1)} s after ${args.warmupS} s warm-up, ` +
+      `server node options: ${args.nodeArgs.join(' ') || 'none'}`,
     `revision ${result.revision}, node ${result.host.node}, ${result.host.cpus} × ${result.host.cpuModel}, load average at start ${result.host.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
     '',
     `${''.padEnd(24)}${'rx'.padStart(12)}${'floor'.padStart(12)}${'rx/floor'.padStart(10)}`,

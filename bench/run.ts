@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseBenchArgs, USAGE } from './args.js';
+import { parseBenchArgs, startNodeArgs, USAGE } from './args.js';
 import type { BenchArgs } from './args.js';
 import { buildChildren, forkBench, nextMessage, startServer, stopChild } from './children.js';
 import { ROOT, loadDemo, mostPopularId } from './demo.js';
@@ -88,7 +88,10 @@ async function runServer(
       dist,
       redisUrl: redis.url,
       workers: args.workers,
-      nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+      nodeArgs: [
+        ...args.nodeArgs,
+        ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+      ],
       countPattern: SLOW_CLIENT_LOG,
     });
     const feederPlan: FeederPlan = {
@@ -109,6 +112,13 @@ async function runServer(
           pid: server.pid,
           port: server.port,
           helpers: { feeder: feeder.pid as number, redis: redis.pid },
+          async counters(): Promise<Record<string, number>> {
+            const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
+            const doc = (await res.json()) as { eps_ticks?: { run: number; missed: number } };
+            return doc.eps_ticks
+              ? { epsTicks: doc.eps_ticks.run, epsTicksMissed: doc.eps_ticks.missed }
+              : {};
+          },
           async serverSide(): Promise<ServerSide> {
             const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
             const doc = (await res.json()) as Record<string, unknown>;
@@ -178,7 +188,7 @@ async function runFloor(
 }
 
 async function main(): Promise<void> {
-  const args = parseBenchArgs(process.argv.slice(2));
+  const args = parseBenchArgs(process.argv.slice(2), startNodeArgs(join(ROOT, 'package.json')));
   if (!args) {
     process.stdout.write(`${USAGE}\n`);
     return;

@@ -23,7 +23,7 @@ export interface FrontDoorOptions {
    * A taken connection whose response is complete but still open (keep-alive)
    * goes on to the HTTP server through `release`.
    */
-  readonly take: (head: RequestHead, socket: Socket, release: () => void) => boolean;
+  readonly take: (head: RequestHead, socket: Socket, release: (socket: Socket) => void) => boolean;
   /** Time to receive a whole head; the default is the server's headersTimeout. */
   readonly headTimeoutMs?: number;
 }
@@ -51,10 +51,13 @@ export function frontDoor(server: Server, options: FrontDoorOptions): FrontDoor 
     for (const listener of serverListeners) listener.call(server, socket);
     socket.resume();
   };
+  // A stream the server ended leaves its connection to the server, for the next request.
+  const release = (socket: Socket): void => handOver(socket, undefined);
 
   server.on('connection', (socket: Socket) => {
     let received: Buffer | undefined;
     const done = () => {
+      received = undefined;
       waiting.delete(socket);
       socket.removeListener('data', onData);
       socket.removeListener('end', onEnd);
@@ -74,16 +77,16 @@ export function frontDoor(server: Server, options: FrontDoorOptions): FrontDoor 
     };
     const onData = (chunk: Buffer) => {
       received = received ? Buffer.concat([received, chunk]) : chunk;
-      if (!prefixes.some((p) => couldBegin(received as Buffer, p))) {
+      const bytes = received;
+      if (!prefixes.some((p) => couldBegin(bytes, p))) {
         done();
-        return handOver(socket, received);
+        return handOver(socket, bytes);
       }
-      const head = parseRequestHead(received, maxHeaderSize);
+      const head = parseRequestHead(bytes, maxHeaderSize);
       if (head === PARTIAL) return;
       done();
-      const release = () => handOver(socket, undefined);
       if (head === UNSUPPORTED || !plainGet(head) || !options.take(head, socket, release)) {
-        handOver(socket, received);
+        handOver(socket, bytes);
       }
     };
     waiting.add(socket);

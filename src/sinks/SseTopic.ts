@@ -1,7 +1,8 @@
-// The clients of one topic, and what was broadcast to them in this event-loop
-// turn. At the end of the turn the turn's messages are joined and framed once,
-// and those same bytes go to every client in one write: the work per message
-// does not grow with the number of clients.
+// The clients of one topic, and what was broadcast to them. A turn's messages
+// are joined and framed once, and those same bytes go to every client in one
+// write each: the work per message does not grow with the number of clients.
+// A large topic is written a slice at a time (see SseHub), so a topic's turn
+// stays in `writing` until its last client has it.
 import { httpChunk } from './SseConnection.js';
 import type { MessageCounter, SseConnection } from './SseConnection.js';
 
@@ -10,9 +11,10 @@ export interface TurnBytes {
   readonly raw: Buffer;
   /** The same bytes as one HTTP/1.1 chunk, for clients written on their socket. */
   readonly chunk: Buffer;
-  /** How many of the turn's writes were messages (not keepalives). */
-  readonly messages: number;
 }
+
+/** Told of each client that a write left over the hub's bound, with its unsent bytes. */
+export type OverBound = (connection: SseConnection, unsent: number) => void;
 
 export class SseTopic implements MessageCounter {
   readonly clients = new Set<SseConnection>();
@@ -20,28 +22,69 @@ export class SseTopic implements MessageCounter {
   sent = 0;
   private pending: Buffer[] = [];
   private pendingMessages = 0;
+  private writing: { turn: TurnBytes; clients: SseConnection[]; next: number } | undefined;
 
   constructor(
     readonly family: string,
     readonly key: string,
   ) {}
 
-  /** Queues encoded bytes for this turn; true when the topic just became dirty. */
+  /** Queues encoded bytes; true when the topic just got something to write. */
   add(bytes: Buffer, isMessage: boolean): boolean {
     this.pending.push(bytes);
     if (isMessage) this.pendingMessages++;
     return this.pending.length === 1;
   }
 
-  /** Takes this turn's bytes, joined once; undefined when nothing was queued. */
-  take(): TurnBytes | undefined {
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  get isWriting(): boolean {
+    return this.writing !== undefined;
+  }
+
+  /** Clients still to be written the current turn. */
+  get remaining(): number {
+    return this.writing ? this.writing.clients.length - this.writing.next : 0;
+  }
+
+  /**
+   * Starts a turn: joins what was queued, once, for the clients there are now.
+   * Returns the deliveries (messages times clients) it stands for.
+   */
+  begin(): number {
     const pending = this.pending;
-    if (pending.length === 0) return undefined;
+    if (this.writing || pending.length === 0) return 0;
     const messages = this.pendingMessages;
     this.pending = [];
     this.pendingMessages = 0;
     this.sent += messages;
     const raw = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-    return { raw, chunk: httpChunk(raw), messages };
+    const clients = [...this.clients];
+    this.writing = { turn: { raw, chunk: httpChunk(raw) }, clients, next: 0 };
+    return messages * clients.length;
+  }
+
+  /**
+   * Writes the current turn to up to `budget` more clients. Returns the bytes
+   * written; the turn ends when its last client is written.
+   */
+  writeSome(budget: number, overBound: number, onOver: OverBound): number {
+    const w = this.writing;
+    if (!w) return 0;
+    const end = Math.min(w.clients.length, w.next + budget);
+    let written = 0;
+    for (let i = w.next; i < end; i++) {
+      const c = w.clients[i] as SseConnection;
+      if (c.closed) continue;
+      const bytes = c.chunked ? w.turn.chunk : w.turn.raw;
+      const unsent = c.write(bytes);
+      written += bytes.length;
+      if (unsent > overBound) onOver(c, unsent);
+    }
+    w.next = end;
+    if (end === w.clients.length) this.writing = undefined;
+    return written;
   }
 }
