@@ -23,11 +23,13 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Field content: visible characters, obs-text, spaces and tabs; no controls.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/** `searchFrom`: where the blank line could start, when earlier bytes were already searched. */
 export function parseRequestHead(
   bytes: Buffer,
   maxBytes: number,
+  searchFrom = 0,
 ): RequestHead | typeof PARTIAL | typeof UNSUPPORTED {
-  const end = bytes.indexOf(HEAD_END);
+  const end = bytes.indexOf(HEAD_END, searchFrom);
   if (end === -1) return bytes.length < maxBytes ? PARTIAL : UNSUPPORTED;
   if (end + HEAD_END.length > maxBytes) return UNSUPPORTED;
   const lines = bytes.toString('latin1', 0, end).split('\r\n');
@@ -53,4 +55,44 @@ export function parseRequestHead(
 export function couldBegin(bytes: Buffer, prefix: Buffer): boolean {
   const n = Math.min(bytes.length, prefix.length);
   return bytes.compare(prefix, 0, n, 0, n) === 0;
+}
+
+/**
+ * The bytes of a head as they arrive, kept in one buffer that grows by copying
+ * each chunk once, so a head sent a byte at a time costs no more than one sent
+ * whole. Past `maxBytes` it stops growing: such a head is not one to take.
+ */
+export class HeadBytes {
+  private buffer: Buffer | undefined;
+  private length = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Where the blank line could begin now that `chunk` has been added. */
+  searchFrom = 0;
+
+  /** Adds a chunk and returns everything received so far. */
+  add(chunk: Buffer): Buffer {
+    this.searchFrom = Math.max(0, this.length - (HEAD_END.length - 1));
+    if (this.buffer === undefined) {
+      this.buffer = chunk;
+      this.length = chunk.length;
+    } else if (this.length + chunk.length > this.maxBytes) {
+      this.buffer = Buffer.concat([this.bytes(), chunk]);
+      this.length = this.buffer.length;
+    } else {
+      if (this.buffer.length < this.maxBytes) {
+        const grown = Buffer.allocUnsafe(this.maxBytes);
+        this.buffer.copy(grown, 0, 0, this.length);
+        this.buffer = grown;
+      }
+      chunk.copy(this.buffer, this.length);
+      this.length += chunk.length;
+    }
+    return this.bytes();
+  }
+
+  bytes(): Buffer {
+    return this.buffer === undefined ? Buffer.alloc(0) : this.buffer.subarray(0, this.length);
+  }
 }

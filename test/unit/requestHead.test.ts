@@ -1,7 +1,13 @@
 // The strict request-head reader: it takes the plain heads browsers send and
 // calls everything else unsupported, so Node's own parser gets those.
 import { describe, expect, it } from 'vitest';
-import { PARTIAL, UNSUPPORTED, couldBegin, parseRequestHead } from '../../src/http/requestHead.js';
+import {
+  HeadBytes,
+  PARTIAL,
+  UNSUPPORTED,
+  couldBegin,
+  parseRequestHead,
+} from '../../src/http/requestHead.js';
 
 const head = (text: string, max = 16_384) => parseRequestHead(Buffer.from(text, 'latin1'), max);
 
@@ -76,5 +82,38 @@ describe('couldBegin', () => {
     expect(couldBegin(Buffer.from('P'), prefix)).toBe(false);
     expect(couldBegin(Buffer.from('GET /api/scores'), prefix)).toBe(false);
     expect(couldBegin(Buffer.from('HEAD /subscribe/eps'), prefix)).toBe(false);
+  });
+});
+
+describe('HeadBytes', () => {
+  const text = 'GET /subscribe/eps HTTP/1.1\r\nHost: x\r\n\r\n';
+
+  it('gathers a head sent a byte at a time, and says where the blank line can start', () => {
+    const head = new HeadBytes(1024);
+    let bytes: Buffer = Buffer.alloc(0);
+    for (let i = 0; i < text.length; i++) {
+      bytes = head.add(Buffer.from(text[i] as string, 'latin1'));
+      expect(head.searchFrom).toBe(Math.max(0, i - 3));
+      if (i < text.length - 1) expect(parseRequestHead(bytes, 1024, head.searchFrom)).toBe(PARTIAL);
+    }
+    expect(bytes.toString('latin1')).toBe(text);
+    expect(parseRequestHead(bytes, 1024, head.searchFrom)).toMatchObject({
+      target: '/subscribe/eps',
+    });
+  });
+
+  it('keeps a first chunk as it is, and goes past the limit only to hand the bytes on', () => {
+    const head = new HeadBytes(16);
+    const first = Buffer.from('GET / HTTP/1.1\r\n');
+    const kept = head.add(first);
+    // The same memory, not a copy.
+    expect([kept.buffer, kept.byteOffset, kept.length]).toEqual([
+      first.buffer,
+      first.byteOffset,
+      first.length,
+    ]);
+    const all = head.add(Buffer.from('X: 1\r\n\r\n'));
+    expect(all.toString()).toBe('GET / HTTP/1.1\r\nX: 1\r\n\r\n');
+    expect(parseRequestHead(all, 16, head.searchFrom)).toBe(UNSUPPORTED);
   });
 });
