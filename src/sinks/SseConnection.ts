@@ -62,11 +62,14 @@ export class SseConnection {
     family: string,
     topic: string,
     counter: MessageCounter,
+    /** Called once the stream is over, however it ends. */
+    done: () => void,
   ): SseConnection {
     const socket = res.socket;
     // Node's own link from a socket to the response currently using it.
     const owner = (socket as { _httpMessage?: unknown } | null)?._httpMessage;
     const direct = socket !== null && res.headersSent && res.chunkedEncoding && owner === res;
+    res.once('close', done);
     return direct
       ? new SseConnection(socket, true, res, info, family, topic, counter)
       : new SseConnection(res, false, res, info, family, topic, counter);
@@ -76,7 +79,8 @@ export class SseConnection {
    * A stream whose chunked response head the hub wrote on the bare socket. When
    * the server ends the stream, the connection stays open for the client's next
    * request (the response said keep-alive) and goes to `release`; without one,
-   * it is closed.
+   * it is closed. The client's end of the connection ends the stream, as in
+   * Node's server; whatever the client sends after its request is read and dropped.
    */
   static onSocket(
     socket: Socket,
@@ -84,9 +88,36 @@ export class SseConnection {
     family: string,
     topic: string,
     counter: MessageCounter,
-    release?: () => void,
+    /** Called once the stream is over: its last bytes out, or the socket gone. */
+    done: () => void,
+    release?: (socket: Socket) => void,
   ): SseConnection {
-    return new SseConnection(socket, true, undefined, info, family, topic, counter, release);
+    const onEnd = () => {
+      connection.markClosed();
+      socket.end();
+    };
+    // A reset is a client gone; 'close' follows.
+    const onError = () => {};
+    const handBack =
+      release &&
+      (() => {
+        socket.off('end', onEnd).off('error', onError).off('finish', done).off('close', done);
+        done();
+        release(socket);
+      });
+    const connection = new SseConnection(
+      socket,
+      true,
+      undefined,
+      info,
+      family,
+      topic,
+      counter,
+      handBack,
+    );
+    socket.on('end', onEnd).on('error', onError).once('finish', done).once('close', done);
+    socket.resume();
+    return connection;
   }
 
   /** Messages this connection was handed. */

@@ -2,12 +2,10 @@
 // a family's feed is an Observable of frames, each addressed to a topic (a
 // detail id, or '' for a family with one topic) and already encoded. The hub
 // subscribes a family's feed while it has clients, finds a frame's topic in
-// O(1), writes each topic's messages of an event-loop turn to each of its
-// clients once, sends one shared keepalive, and drops clients that stop reading.
+// O(1) and queues it there for the TopicWriter, which writes each topic's turn
+// to each of its clients once; one shared timer sends the keepalives.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { Subject } from 'rxjs';
 import type { Observable, Subscription } from 'rxjs';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
@@ -21,6 +19,7 @@ import {
 import type { SseConnectionInfo } from './SseConnection.js';
 import { SseTopic } from './SseTopic.js';
 import { StreamAges } from './StreamAges.js';
+import { TopicWriter } from './TopicWriter.js';
 import { sseComment } from './sseEncode.js';
 
 export interface SseFrame {
@@ -100,21 +99,13 @@ export class SseHub {
   readonly fanoutMs$: Observable<number>;
 
   private readonly families = new Map<string, Family>();
-  /** Topics with queued bytes and no turn being written. */
-  private dirty: SseTopic[] = [];
-  /** Topics whose turn is being written, a slice per loop turn. */
-  private writing: SseTopic[] = [];
-  private readonly maxWritesPerTurn: number;
-  private flushScheduled = false;
+  private readonly writer: TopicWriter;
   private readonly keepalive: NodeJS.Timeout;
-  private readonly maxBufferBytes: number;
-  private readonly slowClientTimeoutMs: number;
   private readonly headers: Readonly<Record<string, string>>;
   /** The response head's header lines for a stream on a bare socket, with the default headers. */
   private readonly headerLines: string;
   private readonly verbose: boolean;
   private readonly log: Logger;
-  private readonly fanoutTimes = new Subject<number>();
   private readonly ages = new StreamAges((c) => {
     this.stats.streamsExpired++;
     c.end();
@@ -122,11 +113,15 @@ export class SseHub {
   private closing: { last: Buffer | undefined } | undefined;
 
   constructor(options: SseHubOptions = {}) {
-    this.maxBufferBytes = options.maxBufferBytes ?? 512 * 1024;
-    this.slowClientTimeoutMs = options.slowClientTimeoutMs ?? 5_000;
-    this.maxWritesPerTurn = options.maxWritesPerTurn ?? 256;
     this.verbose = options.verbose ?? false;
     this.log = (options.logger ?? silentLogger).child({ component: 'sse' });
+    this.writer = new TopicWriter({
+      maxWritesPerTurn: options.maxWritesPerTurn ?? 256,
+      maxBufferBytes: options.maxBufferBytes ?? 512 * 1024,
+      slowClientTimeoutMs: options.slowClientTimeoutMs ?? 5_000,
+      stats: this.stats,
+      log: this.log,
+    });
     this.headers = {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache',
@@ -137,7 +132,7 @@ export class SseHub {
     this.headerLines = headerLines(this.headers);
     this.keepalive = setInterval(() => this.sendKeepalive(), options.keepaliveMs ?? 15_000);
     this.keepalive.unref();
-    this.fanoutMs$ = this.fanoutTimes.asObservable();
+    this.fanoutMs$ = this.writer.turnMs.asObservable();
   }
 
   /** Registers a family; its feed is subscribed only while the family has clients. */
@@ -168,8 +163,9 @@ export class SseHub {
     res.write(options.preamble ?? OK);
     const topic = this.topic(family, options);
     const info = connectionInfo(req, options.namespace);
-    const connection = SseConnection.onResponse(res, info, options.family, topic.key, topic);
-    res.once('close', () => this.detach(family, connection));
+    const connection = SseConnection.onResponse(res, info, options.family, topic.key, topic, () =>
+      this.detach(family, connection),
+    );
     releaseRequestState(req, res);
     return this.attach(family, topic, connection, options);
   }
@@ -201,32 +197,15 @@ export class SseHub {
     socket.write(Buffer.concat([head, httpChunk(options.preamble ?? OK)]));
     const topic = this.topic(family, options);
     const info = streamInfo({ ...request, namespace: options.namespace ?? request.requestPath });
-    const detach = () => this.detach(family, connection);
-    // The client's end of the connection ends the stream, as in Node's server.
-    const onEnd = () => {
-      connection.markClosed();
-      socket.end();
-    };
-    const onError = (err: Error) => this.log.debug('stream socket', { error: err.message });
-    const handBack =
-      release &&
-      (() => {
-        socket.off('end', onEnd).off('error', onError).off('finish', detach).off('close', detach);
-        detach();
-        release(socket);
-      });
     const connection = SseConnection.onSocket(
       socket,
       info,
       options.family,
       topic.key,
       topic,
-      handBack,
+      () => this.detach(family, connection),
+      release,
     );
-    // Whatever the client sends after its request is read and dropped. A stream
-    // that ends is gone once its last bytes are out, even if the client stays.
-    socket.on('end', onEnd).on('error', onError).once('finish', detach).once('close', detach);
-    socket.resume();
     return this.attach(family, topic, connection, options);
   }
 
@@ -235,7 +214,7 @@ export class SseHub {
     const topic = this.families.get(familyName)?.topics.get(topicKey);
     if (!topic) return 0;
     this.stats.msgsBroadcast++;
-    this.queue(topic, bytes, true);
+    this.writer.queue(topic, bytes, true);
     return topic.clients.size;
   }
 
@@ -263,7 +242,7 @@ export class SseHub {
     clearInterval(this.keepalive);
     this.ages.clear();
     for (const c of this.connections) c.end(last);
-    this.fanoutTimes.complete();
+    this.writer.turnMs.complete();
   }
 
   /** Drops every stream's socket at once: for clients that did not go after close(). */
@@ -329,78 +308,9 @@ export class SseHub {
     }
   }
 
-  private queue(topic: SseTopic, bytes: Buffer, isMessage: boolean): void {
-    if (topic.add(bytes, isMessage) && !topic.isWriting) this.markDirty(topic);
-  }
-
-  private markDirty(topic: SseTopic): void {
-    this.dirty.push(topic);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  /**
-   * Writes what the topics queued, at most `maxWritesPerTurn` client writes per
-   * event-loop turn, fewest remaining clients first: a tweet for two hundred
-   * clients does not wait behind an eps tick for thousands, and the loop reads
-   * the sockets between slices. A client gets a topic's turns in order, and at
-   * most one write per loop turn.
-   */
-  private flush(): void {
-    this.flushScheduled = false;
-    const timed = this.fanoutTimes.observed;
-    const started = timed ? performance.now() : 0;
-    for (const topic of this.dirty) {
-      const deliveries = topic.begin();
-      if (deliveries === 0 && !topic.isWriting) continue;
-      this.stats.deliveries += deliveries;
-      this.writing.push(topic);
-    }
-    this.dirty = [];
-    this.writing.sort((a, b) => a.remaining - b.remaining);
-    let budget = this.maxWritesPerTurn;
-    let now = 0;
-    const onOver = (c: SseConnection, unsent: number) => {
-      now ||= Date.now();
-      const overForMs = c.markOver(now);
-      if (unsent > 4 * this.maxBufferBytes || overForMs > this.slowClientTimeoutMs) {
-        this.dropSlow(c, unsent);
-      }
-    };
-    while (budget > 0 && this.writing.length > 0) {
-      const topic = this.writing[0] as SseTopic;
-      const slice = Math.min(budget, topic.remaining);
-      this.stats.bytesWritten += topic.writeSome(slice, this.maxBufferBytes, onOver);
-      budget -= slice;
-      if (topic.isWriting) break;
-      this.writing.shift();
-      // What arrived while the turn was being written goes out next loop turn.
-      if (topic.hasPending) this.dirty.push(topic);
-    }
-    if (this.writing.length > 0 || this.dirty.length > 0) this.scheduleFlush();
-    if (timed) this.fanoutTimes.next(performance.now() - started);
-  }
-
-  private dropSlow(connection: SseConnection, unsent: number): void {
-    this.stats.slowClientsDropped++;
-    this.log.warn('slow client dropped', {
-      requestPath: connection.info.requestPath,
-      clientIp: connection.info.clientIp,
-      unsentBytes: unsent,
-      limitBytes: this.maxBufferBytes,
-      overForMs: Date.now() - (connection.overSince ?? Date.now()),
-    });
-    connection.destroy();
-  }
-
   private sendKeepalive(): void {
     for (const family of this.families.values()) {
-      for (const topic of family.topics.values()) this.queue(topic, KEEPALIVE, false);
+      for (const topic of family.topics.values()) this.writer.queue(topic, KEEPALIVE, false);
     }
   }
 }
