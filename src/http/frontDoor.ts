@@ -22,9 +22,14 @@ export interface FrontDoorOptions {
    * Answers a GET on the socket and returns true, or returns false to leave it
    * to the HTTP server. Offered only HTTP/1.1 GETs with no body and no upgrade.
    * A taken connection whose response is complete but still open (keep-alive)
-   * goes on to the HTTP server through `release`.
+   * goes on to the HTTP server through `release` (absent when the client asked
+   * for `Connection: close`). A throw counts as false.
    */
-  readonly take: (head: RequestHead, socket: Socket, release: (socket: Socket) => void) => boolean;
+  readonly take: (
+    head: RequestHead,
+    socket: Socket,
+    release: ((socket: Socket) => void) | undefined,
+  ) => boolean;
   /** Time to receive a whole head; the default is the server's headersTimeout. */
   readonly headTimeoutMs?: number;
 }
@@ -44,7 +49,9 @@ export function frontDoor(server: Server, options: FrontDoorOptions): FrontDoor 
   const serverListeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   const prefixes = options.prefixes.map((p) => Buffer.from(p, 'latin1'));
-  const waiting = new Set<Socket>();
+  /** Connections still sending their first head, in arrival order, with their deadlines. */
+  const waiting = new Map<Socket, { deadline: number; stop: () => void }>();
+  let sweep: NodeJS.Timeout | undefined;
 
   const handOver = (socket: Socket, received: Buffer | undefined): void => {
     socket.pause();
@@ -55,56 +62,82 @@ export function frontDoor(server: Server, options: FrontDoorOptions): FrontDoor 
   // A stream the server ended leaves its connection to the server, for the next request.
   const release = (socket: Socket): void => handOver(socket, undefined);
 
+  // One timer for every connection's head deadline (a whole head within the
+  // timeout, however slowly its bytes trickle in), like Node's own check.
+  const sweepEvery = () => Math.max(10, Math.min(1_000, headTimeoutMs() / 4));
+  const headTimeoutMs = () => options.headTimeoutMs ?? server.headersTimeout;
+  const expire = () => {
+    const now = Date.now();
+    for (const [socket, entry] of waiting) {
+      if (entry.deadline > now) break;
+      entry.stop();
+      closeWith(socket, TIMEOUT_RESPONSE);
+    }
+    if (waiting.size === 0) {
+      clearInterval(sweep);
+      sweep = undefined;
+    }
+  };
+
   server.on('connection', (socket: Socket) => {
     let received: HeadBytes | undefined = new HeadBytes(maxHeaderSize);
-    const done = () => {
+    const stop = () => {
       received = undefined;
       waiting.delete(socket);
       socket.removeListener('data', onData);
       socket.removeListener('end', onEnd);
-      socket.removeListener('error', onError);
-      socket.removeListener('timeout', onTimeout);
-      socket.setTimeout(0);
+      socket.removeListener('error', onEnd);
     };
     // Gone before its request was whole: nothing to answer.
     const onEnd = () => {
-      done();
+      stop();
       socket.destroy();
-    };
-    const onError = onEnd;
-    const onTimeout = () => {
-      done();
-      socket.end(TIMEOUT_RESPONSE);
     };
     const onData = (chunk: Buffer) => {
       if (!received) return;
       const bytes = received.add(chunk);
       if (!prefixes.some((p) => couldBegin(bytes, p))) {
-        done();
+        stop();
         return handOver(socket, bytes);
       }
       const head = parseRequestHead(bytes, maxHeaderSize, received.searchFrom);
       if (head === PARTIAL) return;
-      done();
-      if (head === UNSUPPORTED || !plainGet(head) || !options.take(head, socket, release)) {
-        handOver(socket, bytes);
+      stop();
+      // A pipelined request after it stays with Node's server, which answers in order.
+      if (head === UNSUPPORTED || head.length !== bytes.length || !plainGet(head)) {
+        return handOver(socket, bytes);
       }
+      const keepAlive = !/\bclose\b/i.test(head.headers.get('connection') ?? '');
+      let taken = false;
+      try {
+        taken = options.take(head, socket, keepAlive ? release : undefined);
+      } catch {
+        // Node's server and the app's routes answer it, an error included.
+      }
+      if (!taken) handOver(socket, bytes);
     };
-    waiting.add(socket);
+    waiting.set(socket, { deadline: Date.now() + headTimeoutMs(), stop });
     socket.on('data', onData);
     socket.on('end', onEnd);
-    socket.on('error', onError);
-    socket.on('timeout', onTimeout);
-    const headTimeoutMs = options.headTimeoutMs ?? server.headersTimeout;
-    if (headTimeoutMs > 0) socket.setTimeout(headTimeoutMs);
+    socket.on('error', onEnd);
+    if (headTimeoutMs() > 0) sweep ??= setInterval(expire, sweepEvery()).unref();
   });
 
   return {
     destroyWaiting: () => {
-      for (const socket of waiting) socket.destroy();
-      waiting.clear();
+      for (const [socket, entry] of waiting) {
+        entry.stop();
+        socket.destroy();
+      }
     },
   };
+}
+
+/** Answers and closes a connection the server will not serve. */
+function closeWith(socket: Socket, response: string): void {
+  // The client may reset instead of reading: that is not the server's error.
+  socket.on('error', () => {});
+  socket.end(response, () => socket.destroy());
 }
 
 /** A GET that a response on the socket can answer completely: no body to read, no upgrade. */
@@ -113,6 +146,7 @@ function plainGet(head: RequestHead): boolean {
   return (
     head.method === 'GET' &&
     head.version === '1.1' &&
+    h.has('host') &&
     !h.has('transfer-encoding') &&
     (h.get('content-length') ?? '0') === '0' &&
     !h.has('upgrade') &&

@@ -10,6 +10,8 @@ export interface RequestHead {
   readonly version: '1.0' | '1.1';
   /** Header values by lower-case name. */
   readonly headers: ReadonlyMap<string, string>;
+  /** Bytes of the head, blank line included: whatever follows is the next request's. */
+  readonly length: number;
 }
 
 /** Not yet a whole head: more bytes may complete it. */
@@ -18,12 +20,19 @@ export const PARTIAL = 'partial';
 export const UNSUPPORTED = 'unsupported';
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+const CRLF = Buffer.from('\r\n');
+const COLON = 0x3a;
 const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Field content: visible characters, obs-text, spaces and tabs; no controls.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** `searchFrom`: where the blank line could start, when earlier bytes were already searched. */
+/**
+ * `searchFrom`: where the blank line could start, when earlier bytes were
+ * already searched. Each value is decoded on its own from the bytes, so a
+ * string kept for a stream's life (its path, its user agent) holds no part of
+ * the rest of the head.
+ */
 export function parseRequestHead(
   bytes: Buffer,
   maxBytes: number,
@@ -32,24 +41,36 @@ export function parseRequestHead(
   const end = bytes.indexOf(HEAD_END, searchFrom);
   if (end === -1) return bytes.length < maxBytes ? PARTIAL : UNSUPPORTED;
   if (end + HEAD_END.length > maxBytes) return UNSUPPORTED;
-  const lines = bytes.toString('latin1', 0, end).split('\r\n');
-  const request = REQUEST_LINE.exec(lines[0] ?? '');
+  let lineEnd = bytes.indexOf(CRLF);
+  const request = REQUEST_LINE.exec(bytes.toString('latin1', 0, lineEnd));
   if (!request) return UNSUPPORTED;
   const headers = new Map<string, string>();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    const colon = line.indexOf(':');
-    if (colon <= 0) return UNSUPPORTED;
-    const name = line.slice(0, colon);
-    const value = line.slice(colon + 1).replace(/^[\t ]+|[\t ]+$/g, '');
+  for (let start = lineEnd + CRLF.length; start < end; start = lineEnd + CRLF.length) {
+    lineEnd = bytes.indexOf(CRLF, start);
+    const colon = bytes.indexOf(COLON, start);
+    if (colon <= start || colon > lineEnd) return UNSUPPORTED;
+    let from = colon + 1;
+    let to = lineEnd;
+    while (from < to && isOws(bytes[from])) from++;
+    while (to > from && isOws(bytes[to - 1])) to--;
+    const name = bytes.toString('latin1', start, colon);
+    const value = bytes.toString('latin1', from, to);
     if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return UNSUPPORTED;
     const key = name.toLowerCase();
     if (headers.has(key)) return UNSUPPORTED;
     headers.set(key, value);
   }
   const [, method = '', target = '', minor] = request;
-  return { method, target, version: minor === '0' ? '1.0' : '1.1', headers };
+  return {
+    method,
+    target,
+    version: minor === '0' ? '1.0' : '1.1',
+    headers,
+    length: end + HEAD_END.length,
+  };
 }
+
+const isOws = (byte: number | undefined) => byte === 0x20 || byte === 0x09;
 
 /** Whether the bytes received so far could still begin `prefix`. */
 export function couldBegin(bytes: Buffer, prefix: Buffer): boolean {

@@ -4,7 +4,6 @@
 // the front door leaves to the HTTP server (HEAD, HTTP/1.0, a request on a
 // connection that already carried another). Both read one table, so both
 // answer a path the same way.
-import type { Socket } from 'node:net';
 import type { RequestHandler } from 'express';
 import type { SseHub, SseOpenOptions } from '../sinks/SseHub.js';
 import { pathOf } from '../sinks/SseConnection.js';
@@ -55,7 +54,7 @@ export class StreamRoutes {
     const trust = trustFunction(trustProxy);
     return {
       prefixes: this.routes.map((r) => `GET ${r.path}`),
-      take: (head, socket: Socket, release) => {
+      take: (head, socket, release) => {
         const requestPath = pathOf(head.target);
         let options: SseOpenOptions | undefined;
         try {

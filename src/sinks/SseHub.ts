@@ -191,7 +191,10 @@ export class SseHub {
       'latin1',
     );
     if (this.closing) {
-      socket.end(Buffer.concat([head, httpChunk(this.closing.last ?? OK), LAST_CHUNK]));
+      // Closed once written; a client that resets instead of reading is no error.
+      socket.on('error', () => {});
+      const last = Buffer.concat([head, httpChunk(this.closing.last ?? OK), LAST_CHUNK]);
+      socket.end(last, () => socket.destroy());
       return undefined;
     }
     socket.write(Buffer.concat([head, httpChunk(options.preamble ?? OK)]));

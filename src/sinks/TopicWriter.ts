@@ -1,7 +1,8 @@
 // Writes what the topics queued: each topic's turn to each of its clients, at
 // most `maxWritesPerTurn` client writes per event-loop turn, fewest remaining
-// clients first. A tweet for two hundred clients so never waits behind an eps
-// tick for thousands, and the loop reads its sockets between slices. A client
+// clients first (after a share for the oldest unfinished turn). A tweet for two
+// hundred clients so never waits behind an eps tick for thousands, and the loop
+// reads its sockets between slices. A client
 // gets its topic's turns in order, one write per loop turn at the most, and a
 // client that stops reading is dropped instead of holding memory.
 import { performance } from 'node:perf_hooks';
@@ -47,9 +48,10 @@ export class TopicWriter {
 
   private run(): void {
     this.scheduled = false;
-    const { stats, maxBufferBytes, slowClientTimeoutMs } = this.options;
+    const { stats, maxBufferBytes, slowClientTimeoutMs, maxWritesPerTurn } = this.options;
     const timed = this.turnMs.observed;
     const started = timed ? performance.now() : 0;
+    const carried = this.writing.length;
     for (const topic of this.dirty) {
       const deliveries = topic.begin();
       if (deliveries === 0 && !topic.isWriting) continue;
@@ -57,24 +59,32 @@ export class TopicWriter {
       this.writing.push(topic);
     }
     this.dirty = [];
-    this.writing.sort((a, b) => a.remaining - b.remaining);
     let now = 0;
     const onOver = (c: SseConnection, unsent: number) => {
       now ||= Date.now();
       const overForMs = c.markOver(now);
       if (unsent > 4 * maxBufferBytes || overForMs > slowClientTimeoutMs) this.drop(c, unsent);
     };
-    let budget = this.options.maxWritesPerTurn;
-    while (budget > 0 && this.writing.length > 0) {
-      const topic = this.writing[0] as SseTopic;
-      const slice = Math.min(budget, topic.remaining);
-      stats.bytesWritten += topic.writeSome(slice, maxBufferBytes, onOver);
-      budget -= slice;
-      if (topic.isWriting) break;
-      this.writing.shift();
+    let budget = maxWritesPerTurn;
+    const write = (topic: SseTopic, clients: number) => {
+      const n = Math.min(clients, topic.remaining);
+      stats.bytesWritten += topic.writeSome(n, maxBufferBytes, onOver);
+      budget -= n;
+    };
+    // The oldest turn still being written gets a quarter of every loop turn, so
+    // a steady run of small turns cannot hold a large one back for ever.
+    const oldest = carried > 0 ? this.writing[0] : undefined;
+    if (oldest) write(oldest, Math.ceil(maxWritesPerTurn / 4));
+    for (const topic of [...this.writing].sort((a, b) => a.remaining - b.remaining)) {
+      if (budget <= 0) break;
+      if (topic.isWriting) write(topic, budget);
+    }
+    this.writing = this.writing.filter((topic) => {
+      if (topic.isWriting) return true;
       // What arrived while the turn was being written goes out next loop turn.
       if (topic.hasPending) this.dirty.push(topic);
-    }
+      return false;
+    });
     if (this.writing.length > 0 || this.dirty.length > 0) this.schedule();
     if (timed) this.turnMs.next(performance.now() - started);
   }

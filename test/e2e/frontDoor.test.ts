@@ -14,8 +14,8 @@ let app: TestApp;
 const sockets: Socket[] = [];
 
 /** A raw client: writes what it is given and keeps every byte it receives. */
-function rawClient(port = app.port) {
-  const socket = connect(port, '127.0.0.1');
+function rawClient(options: { allowHalfOpen?: boolean } = {}) {
+  const socket = connect({ port: app.port, host: '127.0.0.1', ...options });
   sockets.push(socket);
   let received = '';
   let closed = false;
@@ -38,6 +38,17 @@ function rawClient(port = app.port) {
 
 const GET_EPS = 'GET /subscribe/eps HTTP/1.1\r\nHost: x\r\nUser-Agent: raw-test\r\n\r\n';
 const bodyOf = (text: string) => text.slice(text.indexOf('\r\n\r\n') + 4);
+async function withHeadersTimeout(ms: number, body: () => Promise<void>): Promise<void> {
+  const server = app.streamer.server;
+  const before = server.headersTimeout;
+  server.headersTimeout = ms;
+  try {
+    await body();
+  } finally {
+    server.headersTimeout = before;
+  }
+}
+
 const streamsOnBareSocket = () => [...app.streamer.hub.connections].map((c) => c.onBareSocket);
 
 beforeAll(async () => {
@@ -171,29 +182,91 @@ describe('everything else goes to the HTTP server', () => {
   });
 
   it('a head that never completes is answered 408 after headersTimeout', async () => {
-    const server = app.streamer.server;
-    const before = server.headersTimeout;
-    server.headersTimeout = 200;
-    try {
+    await withHeadersTimeout(200, async () => {
       const c = rawClient();
       c.send('GET /subscribe/eps HTTP/1.1\r\nHost: x\r\n');
       await c.until('the timeout', () => c.closed());
       expect(c.text()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
-    } finally {
-      server.headersTimeout = before;
-    }
+    });
+  });
+
+  it('the deadline is for the whole head: trickling bytes does not extend it', async () => {
+    await withHeadersTimeout(300, async () => {
+      const c = rawClient();
+      const started = Date.now();
+      const head = GET_EPS.slice(0, -2);
+      let i = 0;
+      const drip = setInterval(() => i < head.length && c.send(head[i++] as string), 50);
+      try {
+        await c.until('the timeout', () => c.closed());
+      } finally {
+        clearInterval(drip);
+      }
+      expect(c.text()).toMatch(/^HTTP\/1\.1 408 /);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(i).toBeLessThan(head.length);
+    });
+  });
+
+  it('a client that resets instead of reading its 408 harms nobody', async () => {
+    const reader = rawClient();
+    reader.send(GET_EPS);
+    await waitUntil(() => app.streamer.hub.clientCount('eps') === 1, 5_000, 'the reader');
+    await withHeadersTimeout(100, async () => {
+      for (let n = 0; n < 3; n++) {
+        // Half-open: it keeps its side open after the server's, then resets.
+        const c = rawClient({ allowHalfOpen: true });
+        c.send('GET /subscribe/eps HTTP/1.1\r\n');
+        await c.until('the 408', (t) => t.startsWith('HTTP/1.1 408'));
+        c.socket.resetAndDestroy();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    });
+    bus.publish('stream.score_updates', '2665');
+    await reader.until('the message', (t) => t.includes('data:{"2665":1}'));
+  });
+
+  it('a request pipelined behind a stream request is left to the HTTP server', async () => {
+    const c = rawClient();
+    c.send(`${GET_EPS}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await c.until('the stream', (t) => t.endsWith('5\r\n:ok\n\n\r\n'));
+    expect(streamsOnBareSocket()).toEqual([false]);
+  });
+
+  it("a request with no Host gets Node's 400", async () => {
+    const c = rawClient();
+    c.send('GET /subscribe/eps HTTP/1.1\r\nUser-Agent: x\r\n\r\n');
+    await c.until('the answer', (t) => t.startsWith('HTTP/1.1 400'));
+    expect(app.streamer.hub.clientCount()).toBe(0);
+  });
+
+  it('a stream asked for with Connection: close is closed when the server ends it', async () => {
+    const c = rawClient();
+    c.send('GET /subscribe/eps HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await waitUntil(() => app.streamer.hub.clientCount('eps') === 1, 5_000, 'the stream');
+    expect(streamsOnBareSocket()).toEqual([true]);
+    await fetch(`${app.url}/subscribe/cleanup/scores`, { method: 'POST' });
+    await c.until('the connection closed', () => c.closed());
+    expect(c.text().endsWith('0\r\n\r\n')).toBe(true);
   });
 
   it('other clients keep their streams while bad requests come and go', async () => {
     const reader = rawClient();
     reader.send(GET_EPS);
     await waitUntil(() => app.streamer.hub.clientCount('eps') === 1, 5_000, 'the reader');
-    for (const junk of ['\x16\x03\x01\x02\x00', 'GET / HTTP/9.9\r\n\r\n', 'GET /subscribe/x\n\n']) {
+    const junk = [
+      '\x16\x03\x01\x02\x00',
+      'GET / HTTP/9.9\r\n\r\n',
+      'GET /subscribe/x\n\n\r\n\r\n',
+    ].map((bytes) => {
       const c = rawClient();
-      c.send(junk);
-    }
+      c.send(bytes);
+      return c;
+    });
     bus.publish('stream.score_updates', '1F602');
     await reader.until('the message', (t) => t.includes('data:{"1F602":1}'));
     expect(app.streamer.hub.clientCount('eps')).toBe(1);
+    // Node's parser answers each with a 400 and closes it.
+    for (const c of junk) await c.until('the answer', (t) => t.startsWith('HTTP/1.1 400'));
   });
 });

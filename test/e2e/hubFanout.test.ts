@@ -64,6 +64,22 @@ it('delivers every message in order to every client, three writes a turn', async
   for (const c of [...big, ...small]) c.close();
 });
 
+it('a large turn still finishes while small turns keep coming, every loop turn', async () => {
+  const big = await Promise.all(Array.from({ length: 12 }, () => openSse(`${url}/big`)));
+  const small = await Promise.all(Array.from({ length: 3 }, () => openSse(`${url}/small`)));
+  await waitUntil(() => hub.clientCount('f') === 15, 5_000, 'fifteen clients');
+  feed.next(frame('big', 0));
+  // Three small writes every loop turn use the whole budget of three.
+  let turns = 0;
+  for (; turns < 400 && !big.every((c) => c.count() >= 1); turns++) {
+    feed.next(frame('small', turns));
+    await new Promise((r) => setImmediate(r));
+  }
+  expect(turns).toBeLessThan(400);
+  for (const c of small) await c.waitFor((events) => events.length === turns);
+  for (const c of [...big, ...small]) c.close();
+});
+
 it('a client that joins mid-stream counts exactly the messages it got', async () => {
   const first = await Promise.all(Array.from({ length: 6 }, () => openSse(`${url}/big`)));
   await waitUntil(() => hub.clientCount('f') === 6, 5_000, 'six clients');

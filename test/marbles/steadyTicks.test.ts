@@ -60,6 +60,23 @@ describe('steadyTicks', () => {
     ]);
   });
 
+  it('keeps ticking when the clock steps back, instead of waiting out the step', () => {
+    const scheduler = new BusyScheduler();
+    const ticks: Tick[] = [];
+    const sub = steadyTicks(10, scheduler).subscribe((t) => ticks.push(t));
+    scheduler.runNextAt(10);
+    // Due at 20, but the clock now reads 20 - 1000 (stepped back by a second).
+    scheduler.runNextAt(20, -980);
+    expect(scheduler.nextDue()).toBe(-970); // one period on, by the new clock
+    scheduler.runNextAt(-970);
+    sub.unsubscribe();
+    expect(ticks.map((t) => [t.index, t.missed])).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ]);
+  });
+
   it('completes never, and stops ticking on unsubscribe', () => {
     const scheduler = testScheduler();
     scheduler.run(({ expectObservable }) => {
@@ -88,6 +105,7 @@ class BusyScheduler implements SchedulerLike {
 
   enqueue(action: BusyAction, delay: number): void {
     this.queue.push({ at: this.clock + delay, action });
+    this.queue.sort((a, b) => a.at - b.at);
   }
 
   cancel(action: BusyAction): void {
@@ -98,11 +116,14 @@ class BusyScheduler implements SchedulerLike {
     return this.queue[0]?.at;
   }
 
-  /** Runs the first queued action at `time`, and returns when it was due. */
-  runNextAt(time: number): number {
+  /**
+   * Runs the first queued action at `time`, and returns when it was due;
+   * `clockReads` is what now() says then, when the clock has been stepped.
+   */
+  runNextAt(time: number, clockReads = time): number {
     const next = this.queue.shift();
     if (!next || time < next.at) throw new Error(`nothing due by ${time}`);
-    this.clock = time;
+    this.clock = clockReads;
     next.action.run();
     return next.at;
   }
