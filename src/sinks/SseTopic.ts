@@ -23,6 +23,8 @@ export class SseTopic implements MessageCounter {
   private pending: Buffer[] = [];
   private pendingMessages = 0;
   private writing: { turn: TurnBytes; clients: SseConnection[]; next: number } | undefined;
+  /** Loop turns the current turn has been written in so far. */
+  turnsWriting = 0;
 
   constructor(
     readonly family: string,
@@ -63,6 +65,7 @@ export class SseTopic implements MessageCounter {
     const raw = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
     const clients = [...this.clients];
     this.writing = { turn: { raw, chunk: httpChunk(raw) }, clients, next: 0 };
+    this.turnsWriting = 0;
     return messages * clients.length;
   }
 

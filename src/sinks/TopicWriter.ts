@@ -1,10 +1,10 @@
 // Writes what the topics queued: each topic's turn to each of its clients, at
 // most `maxWritesPerTurn` client writes per event-loop turn, fewest remaining
-// clients first (after a share for the oldest unfinished turn). A tweet for two
-// hundred clients so never waits behind an eps tick for thousands, and the loop
-// reads its sockets between slices. A client
-// gets its topic's turns in order, one write per loop turn at the most, and a
-// client that stops reading is dropped instead of holding memory.
+// clients first (a turn overtaken for long gets a share of each). A tweet for
+// two hundred clients so never waits behind an eps tick for thousands, and the
+// loop reads its sockets between slices. A client gets its topic's turns in
+// order, one write per loop turn at the most, and a client that stops reading
+// is dropped instead of holding memory.
 import { performance } from 'node:perf_hooks';
 import { Subject } from 'rxjs';
 import type { Logger } from '../logger.js';
@@ -21,6 +21,9 @@ export interface TopicWriterOptions {
   readonly stats: { deliveries: number; bytesWritten: number; slowClientsDropped: number };
   readonly log: Logger;
 }
+
+/** Loop turns a turn may be overtaken by smaller ones before it gets a share of each. */
+const OVERTAKEN_TURNS = 8;
 
 export class TopicWriter {
   /** How long each loop turn's writing took (ms); measured only while observed. */
@@ -71,15 +74,18 @@ export class TopicWriter {
       stats.bytesWritten += topic.writeSome(n, maxBufferBytes, onOver);
       budget -= n;
     };
-    // The oldest turn still being written gets a quarter of every loop turn, so
-    // a steady run of small turns cannot hold a large one back for ever.
+    // A turn still unfinished after several loop turns gets a quarter of every
+    // one from then on, so a steady run of small turns cannot hold it back for ever.
     const oldest = carried > 0 ? this.writing[0] : undefined;
-    if (oldest) write(oldest, Math.ceil(maxWritesPerTurn / 4));
+    if (oldest && oldest.turnsWriting >= OVERTAKEN_TURNS) {
+      write(oldest, Math.ceil(maxWritesPerTurn / 4));
+    }
     for (const topic of [...this.writing].sort((a, b) => a.remaining - b.remaining)) {
       if (budget <= 0) break;
       if (topic.isWriting) write(topic, budget);
     }
     this.writing = this.writing.filter((topic) => {
+      topic.turnsWriting++;
       if (topic.isWriting) return true;
       // What arrived while the turn was being written goes out next loop turn.
       if (topic.hasPending) this.dirty.push(topic);
