@@ -202,9 +202,9 @@ export function createStreamer(deps: StreamerDeps): Streamer {
         hub.close(sseRetry(config.shutdownRetryMs));
         door.destroyWaiting();
         scores.close();
-        void closeServer(server, Math.min(5_000, config.shutdownTimeoutMs / 2), () => {
-          hub.destroyAll();
-        })
+        void closeServer(server, Math.min(5_000, config.shutdownTimeoutMs / 2), () =>
+          hub.destroyAll(),
+        )
           .then(() => operations.close())
           .finally(resolve);
       }),

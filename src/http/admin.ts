@@ -3,6 +3,7 @@
 import { workerId } from '../cluster.js';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
+import type { ClockCounts } from '../protocols/emojitrack.js';
 import type { SseHub } from '../sinks/SseHub.js';
 import { statusReport } from '../statusReport.js';
 import type { StatusReport } from '../statusReport.js';
@@ -14,8 +15,7 @@ export interface AdminStatusSource {
   readonly startedAt: number;
   /** Messages taken in from the bus so far. */
   readonly messagesIn: () => number;
-  /** The eps clock's ticks, and those missed while the process was too busy. */
-  readonly epsClock: { readonly ticks: number; readonly missed: number };
+  readonly epsClock: Readonly<ClockCounts>;
   readonly readiness: () => Readiness;
 }
 

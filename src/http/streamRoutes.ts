@@ -63,7 +63,7 @@ export class StreamRoutes {
           return false; // express answers it, with the error's status and JSON body
         }
         if (!options) return false;
-        hub.openOnSocket(
+        const connection = hub.openOnSocket(
           socket,
           {
             requestPath,
@@ -73,7 +73,7 @@ export class StreamRoutes {
           options,
           release,
         );
-        return true;
+        return connection !== undefined;
       },
     };
   }

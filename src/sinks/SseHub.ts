@@ -9,13 +9,7 @@ import type { Socket } from 'node:net';
 import type { Observable, Subscription } from 'rxjs';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
-import {
-  LAST_CHUNK,
-  SseConnection,
-  connectionInfo,
-  httpChunk,
-  streamInfo,
-} from './SseConnection.js';
+import { SseConnection, connectionInfo, httpChunk, streamInfo } from './SseConnection.js';
 import type { SseConnectionInfo } from './SseConnection.js';
 import { SseTopic } from './SseTopic.js';
 import { StreamAges } from './StreamAges.js';
@@ -174,7 +168,9 @@ export class SseHub {
    * Answers a GET on a bare socket (see http/frontDoor): writes a chunked
    * response head and the first byte at once, with nothing of Node's HTTP
    * machinery kept for the stream's life. `release` takes the connection back
-   * when the server ends the stream, for the client's next request.
+   * when the server ends the stream, for the client's next request. Returns
+   * undefined, with the socket untouched, once the hub is closing: `open`
+   * answers such a request.
    */
   openOnSocket(
     socket: Socket,
@@ -183,6 +179,7 @@ export class SseHub {
     release?: (socket: Socket) => void,
   ): SseConnection | undefined {
     const family = this.family(options.family);
+    if (this.closing) return undefined;
     const lines = options.headers
       ? headerLines({ ...this.headers, ...options.headers })
       : this.headerLines;
@@ -190,13 +187,6 @@ export class SseHub {
       `HTTP/1.1 200 OK\r\n${lines}Date: ${new Date().toUTCString()}\r\nTransfer-Encoding: chunked\r\n\r\n`,
       'latin1',
     );
-    if (this.closing) {
-      // Closed once written; a client that resets instead of reading is no error.
-      socket.on('error', () => {});
-      const last = Buffer.concat([head, httpChunk(this.closing.last ?? OK), LAST_CHUNK]);
-      socket.end(last, () => socket.destroy());
-      return undefined;
-    }
     socket.write(Buffer.concat([head, httpChunk(options.preamble ?? OK)]));
     const topic = this.topic(family, options);
     const info = streamInfo({ ...request, namespace: options.namespace ?? request.requestPath });

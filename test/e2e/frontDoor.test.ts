@@ -3,6 +3,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sseRetry } from '../../src/sinks/sseEncode.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
@@ -14,7 +15,7 @@ let app: TestApp;
 const sockets: Socket[] = [];
 
 /** A raw client: writes what it is given and keeps every byte it receives. */
-function rawClient(options: { allowHalfOpen?: boolean } = {}) {
+function rawClient(options: { allowHalfOpen?: boolean; port?: number } = {}) {
   const socket = connect({ port: app.port, host: '127.0.0.1', ...options });
   sockets.push(socket);
   let received = '';
@@ -268,5 +269,22 @@ describe('everything else goes to the HTTP server', () => {
     expect(app.streamer.hub.clientCount('eps')).toBe(1);
     // Node's parser answers each with a 400 and closes it.
     for (const c of junk) await c.until('the answer', (t) => t.startsWith('HTTP/1.1 400'));
+  });
+});
+
+describe('while the hub is closing', () => {
+  it('a new stream gets the last bytes (a retry line) and ends at once', async () => {
+    const closing = await startApp({ source: new MemoryBus() });
+    try {
+      closing.streamer.hub.close(sseRetry(1000));
+      const c = rawClient({ port: closing.port });
+      c.send(GET_EPS);
+      await c.until('the end of the body', (t) => t.endsWith('0\r\n\r\n'));
+      expect(c.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(bodyOf(c.text())).toBe('c\r\nretry:1000\n\n\r\n0\r\n\r\n');
+      expect(closing.streamer.hub.clientCount()).toBe(0);
+    } finally {
+      await closing.close();
+    }
   });
 });

@@ -77,7 +77,7 @@ describe('steadyTicks', () => {
     ]);
   });
 
-  it('completes never, and stops ticking on unsubscribe', () => {
+  it('never completes: it ticks until unsubscribed', () => {
     const scheduler = testScheduler();
     scheduler.run(({ expectObservable }) => {
       expectObservable(steadyTicks(20, scheduler).pipe(map(() => 'x')), '^ 30ms !').toBe('20ms x');
