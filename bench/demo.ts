@@ -3,16 +3,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type * as DemoFeed from '../src/sources/demoFeed.js';
+import type * as DemoFeed from '../src/protocols/emojitrack/demoFeed.js';
 
 export type DemoModule = typeof DemoFeed;
 
 /** The repository root, as seen from bench/ (the runner); children get it in their plan. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** Where builds keep the generator: the emojitrack protocol's folder, or (older builds) sources/. */
+const DEMO_FILES = [
+  ['protocols', 'emojitrack', 'demoFeed.js'],
+  ['sources', 'demoFeed.js'],
+];
+
 export async function loadDemo(dist: string): Promise<DemoModule> {
-  const file = join(dist, 'sources', 'demoFeed.js');
-  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
+  const file = DEMO_FILES.map((parts) => join(dist, ...parts)).find((f) => existsSync(f));
+  if (!file) throw new Error(`${join(dist, ...DEMO_FILES[0]!)} is missing: run npm run build`);
   return (await import(pathToFileURL(file).href)) as DemoModule;
 }
 

@@ -4,7 +4,7 @@
 // SIGINT, passes the signal on and exits once every worker has shut down.
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
-import type { Logger } from './logger.js';
+import type { Logger } from './core/logger.js';
 
 export interface SuperviseOptions {
   readonly workers: number;

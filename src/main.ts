@@ -3,16 +3,16 @@
 // demo bus, serves, and shuts down cleanly on SIGTERM/SIGINT.
 import cluster from 'node:cluster';
 import { Redis } from 'ioredis';
-import { loadConfig } from './config.js';
-import type { Config } from './config.js';
+import { loadConfig } from './core/config.js';
+import type { Config } from './core/config.js';
 import { createStreamer } from './app.js';
 import { superviseWorkers, workerId } from './cluster.js';
-import { StreamerError } from './errors.js';
-import { createLogger } from './logger.js';
-import type { PubSubSource } from './message.js';
+import { StreamerError } from './core/errors.js';
+import { createLogger } from './core/logger.js';
+import type { PubSubSource } from './core/message.js';
 import { MemoryBus } from './sources/MemoryBus.js';
 import { RedisPubSub } from './sources/RedisPubSub.js';
-import { demoFeed } from './sources/demoFeed.js';
+import { demoFeed } from './protocols/emojitrack/demoFeed.js';
 
 function configOrExit(): Config {
   try {

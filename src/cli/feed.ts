@@ -5,9 +5,9 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { bufferTime, filter } from 'rxjs';
-import { loadConfig } from '../config.js';
-import { StreamerError } from '../errors.js';
-import { SCORE_CHANNEL, demoFeed } from '../sources/demoFeed.js';
+import { loadConfig } from '../core/config.js';
+import { StreamerError } from '../core/errors.js';
+import { SCORE_CHANNEL, demoFeed } from '../protocols/emojitrack/demoFeed.js';
 
 const USAGE = `usage: npm run feed -- [--rate N] [--redis URL] [--seconds N] [--seed N]
   --rate     emoji uses per second (default 250)

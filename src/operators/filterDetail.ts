@@ -2,7 +2,7 @@
 // (`stream.tweet_updates.2665` matches `2665`, never `26`).
 import { filter } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
-import type { BusMessage } from '../message.js';
+import type { BusMessage } from '../core/message.js';
 
 /** The third dot-separated part of a channel name: `stream.tweet_updates.1F602` → `1F602`. */
 export function detailIdOf(channel: string): string {

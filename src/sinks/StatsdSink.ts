@@ -4,9 +4,9 @@
 import StatsDClient from 'hot-shots';
 import type { StatsD } from 'hot-shots';
 import type { Observer } from 'rxjs';
-import { silentLogger } from '../logger.js';
-import type { Logger } from '../logger.js';
-import type { MetricSample } from '../sources/metricSamples.js';
+import { silentLogger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
+import type { MetricSample } from '../ops/metricSamples.js';
 
 export interface StatsdSinkOptions {
   readonly host: string;

@@ -4,8 +4,8 @@
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { Observer } from 'rxjs';
-import { silentLogger } from '../logger.js';
-import type { Logger } from '../logger.js';
+import { silentLogger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
 
 export const STATUS_HASH_KEY = 'admin_stream_status';
 

@@ -2,7 +2,7 @@
 // metric. Each channel or pattern is counted once however many streams use it.
 import { share, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { BusMessage, PubSubSource } from '../message.js';
+import type { BusMessage, PubSubSource } from '../core/message.js';
 
 export class CountedSource implements PubSubSource {
   /** Messages received on every channel and pattern in use (as Redis delivers them). */

@@ -2,7 +2,7 @@
 // for running without Redis (the demo) and for composing streams inside one process.
 import { Observable } from 'rxjs';
 import type { Subscriber } from 'rxjs';
-import type { BusMessage, PubSubSource } from '../message.js';
+import type { BusMessage, PubSubSource } from '../core/message.js';
 import { globToRegExp } from './globToRegExp.js';
 
 interface PatternEntry {

@@ -7,9 +7,9 @@ import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { BehaviorSubject, Observable, asyncScheduler } from 'rxjs';
 import type { SchedulerLike, Subscriber } from 'rxjs';
-import { silentLogger } from '../logger.js';
-import type { Logger } from '../logger.js';
-import type { BusMessage, PubSubSource } from '../message.js';
+import { silentLogger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
+import type { BusMessage, PubSubSource } from '../core/message.js';
 import { shareWithGrace } from '../operators/shareWithGrace.js';
 
 export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closed';

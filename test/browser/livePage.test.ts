@@ -8,9 +8,9 @@ import type { Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamer } from '../../src/app.js';
 import type { Streamer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/config.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
-import { demoFeed } from '../../src/sources/demoFeed.js';
+import { demoFeed } from '../../src/protocols/emojitrack/demoFeed.js';
 import { launchBrowser } from '../support/browser.js';
 import type { TestBrowser } from '../support/browser.js';
 

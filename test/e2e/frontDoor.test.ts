@@ -3,7 +3,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sseRetry } from '../../src/sinks/sseEncode.js';
+import { sseRetry } from '../../src/transports/sse/sseEncode.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';

@@ -5,9 +5,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Subject } from 'rxjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SseHub } from '../../src/sinks/SseHub.js';
-import type { SseFrame } from '../../src/sinks/SseHub.js';
-import { sseMessage } from '../../src/sinks/sseEncode.js';
+import { SseHub } from '../../src/fanout/Hub.js';
+import type { SseFrame } from '../../src/fanout/Hub.js';
+import { sseMessage } from '../../src/transports/sse/sseEncode.js';
 import { openSse, waitUntil } from '../support/sse.js';
 import type { RawSse } from '../support/sse.js';
 

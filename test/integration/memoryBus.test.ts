@@ -1,6 +1,6 @@
 // The in-process bus: Redis pub/sub semantics without Redis.
 import { describe, expect, it } from 'vitest';
-import type { BusMessage } from '../../src/message.js';
+import type { BusMessage } from '../../src/core/message.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 
 describe('MemoryBus', () => {

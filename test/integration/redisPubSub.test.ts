@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BusMessage } from '../../src/message.js';
+import type { BusMessage } from '../../src/core/message.js';
 import { RedisPubSub } from '../../src/sources/RedisPubSub.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';

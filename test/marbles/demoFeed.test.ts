@@ -9,8 +9,8 @@ import {
   TWEET_CHANNEL_PREFIX,
   demoFeed,
   emojiChar,
-} from '../../src/sources/demoFeed.js';
-import type { DemoFeedOptions, Publication } from '../../src/sources/demoFeed.js';
+} from '../../src/protocols/emojitrack/demoFeed.js';
+import type { DemoFeedOptions, Publication } from '../../src/protocols/emojitrack/demoFeed.js';
 import { testScheduler } from './testScheduler.js';
 
 /** Every publication of the first `seconds` of a feed, with the frame it went out at. */

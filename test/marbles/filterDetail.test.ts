@@ -2,7 +2,7 @@
 // channel naming exactly its id, never a prefix or an extension of it.
 import { describe, expect, it } from 'vitest';
 import { detailIdOf, filterDetail } from '../../src/operators/filterDetail.js';
-import type { BusMessage } from '../../src/message.js';
+import type { BusMessage } from '../../src/core/message.js';
 import { testScheduler } from './testScheduler.js';
 
 const tweet = (channel: string): BusMessage => ({ channel, payload: '{}', receivedAt: 0 });

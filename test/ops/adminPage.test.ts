@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import type { Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
-import { demoFeed } from '../../src/sources/demoFeed.js';
+import { demoFeed } from '../../src/protocols/emojitrack/demoFeed.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { launchBrowser } from '../support/browser.js';

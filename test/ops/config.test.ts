@@ -1,7 +1,7 @@
 // The operations settings of SPEC §4: defaults, accepted spellings, and errors
 // that name the variable and what it accepts.
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/config.js';
 
 describe('operations configuration', () => {
   it('has the documented defaults', () => {

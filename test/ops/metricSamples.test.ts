@@ -2,9 +2,9 @@
 // real hub with no clients, so every sample is known exactly.
 import { NEVER, Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SseHub } from '../../src/sinks/SseHub.js';
-import { metricSamples } from '../../src/sources/metricSamples.js';
-import type { MetricSample } from '../../src/sources/metricSamples.js';
+import { SseHub } from '../../src/fanout/Hub.js';
+import { metricSamples } from '../../src/ops/metricSamples.js';
+import type { MetricSample } from '../../src/ops/metricSamples.js';
 
 let hub: SseHub;
 afterEach(() => hub.close());

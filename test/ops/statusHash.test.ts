@@ -3,7 +3,7 @@
 // dashboard would, and removed when the node shuts down.
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/config.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { startRedis } from '../support/redis.js';

@@ -1,9 +1,9 @@
 // Starts the streamer in-process on a free port, on a real Redis or the in-process bus.
 import { createStreamer } from '../../src/app.js';
 import type { Streamer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import type { Config, Env } from '../../src/config.js';
-import type { PubSubSource } from '../../src/message.js';
+import { loadConfig } from '../../src/core/config.js';
+import type { Config, Env } from '../../src/core/config.js';
+import type { PubSubSource } from '../../src/core/message.js';
 import { RedisPubSub } from '../../src/sources/RedisPubSub.js';
 
 export interface TestApp {

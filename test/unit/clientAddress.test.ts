@@ -2,7 +2,7 @@
 // of TRUST_PROXY, as express's req.ip gives it for the same request.
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { clientAddress, trustFunction } from '../../src/http/clientAddress.js';
+import { clientAddress, trustFunction } from '../../src/transports/http/clientAddress.js';
 
 const from = (remoteAddress: string) => ({ remoteAddress }) as unknown as Socket;
 const chain = '198.51.100.7, 203.0.113.9, 10.0.0.2';

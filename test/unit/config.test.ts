@@ -2,9 +2,9 @@
 // error for a bad value that names the variable, the value and what is accepted.
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import type { Config, Env } from '../../src/config.js';
-import { StreamerError } from '../../src/errors.js';
+import { loadConfig } from '../../src/core/config.js';
+import type { Config, Env } from '../../src/core/config.js';
+import { StreamerError } from '../../src/core/errors.js';
 
 /** The StreamerError loadConfig throws for `env`. */
 function configError(env: Env): StreamerError {

@@ -7,7 +7,7 @@ import {
   UNSUPPORTED,
   couldBegin,
   parseRequestHead,
-} from '../../src/http/requestHead.js';
+} from '../../src/transports/http/requestHead.js';
 
 const head = (text: string, max = 16_384) => parseRequestHead(Buffer.from(text, 'latin1'), max);
 

@@ -3,10 +3,10 @@
 import { workerId } from '../cluster.js';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
-import type { ClockCounts } from '../protocols/emojitrack.js';
-import type { SseHub } from '../sinks/SseHub.js';
-import { statusReport } from '../statusReport.js';
-import type { StatusReport } from '../statusReport.js';
+import type { ClockCounts } from '../protocols/emojitrack/feeds.js';
+import type { SseHub } from '../fanout/Hub.js';
+import { statusReport } from './statusReport.js';
+import type { StatusReport } from './statusReport.js';
 import type { Readiness } from './health.js';
 
 export interface AdminStatusSource {

@@ -3,11 +3,11 @@
 // streams (same client IP) are closed, so nobody can close anyone else's.
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { StreamerError } from '../errors.js';
-import { connectionInfo } from '../sinks/SseConnection.js';
-import type { SseConnection } from '../sinks/SseConnection.js';
-import type { SseHub } from '../sinks/SseHub.js';
-import { validateEmojiId } from './emojitrack.js';
+import { StreamerError } from '../../core/errors.js';
+import { connectionInfo } from '../../transports/sse/SseConnection.js';
+import type { SseConnection } from '../../transports/sse/SseConnection.js';
+import type { SseHub } from '../../fanout/Hub.js';
+import { validateEmojiId } from './feeds.js';
 
 const PATHS = ['/subscribe/cleanup/scores', '/subscribe/cleanup/details/:id'];
 

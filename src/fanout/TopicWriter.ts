@@ -7,9 +7,9 @@
 // is dropped instead of holding memory.
 import { performance } from 'node:perf_hooks';
 import { Subject } from 'rxjs';
-import type { Logger } from '../logger.js';
-import type { SseConnection } from './SseConnection.js';
-import type { SseTopic } from './SseTopic.js';
+import type { Logger } from '../core/logger.js';
+import type { SseConnection } from '../transports/sse/SseConnection.js';
+import type { SseTopic } from './Topic.js';
 
 export interface TopicWriterOptions {
   readonly maxWritesPerTurn: number;

@@ -2,7 +2,7 @@
 // age are added in deadline order, and a Set keeps insertion order, so each
 // age's first entry is the next due: one timer, armed for the earliest of
 // those, serves every stream however many there are.
-import type { SseConnection } from './SseConnection.js';
+import type { SseConnection } from '../transports/sse/SseConnection.js';
 
 export class StreamAges {
   private readonly byAge = new Map<number, Set<SseConnection>>();

@@ -3,8 +3,8 @@
 // write each: the work per message does not grow with the number of clients.
 // A large topic is written a slice at a time (see SseHub), so a topic's turn
 // stays in `writing` until its last client has it.
-import { httpChunk } from './SseConnection.js';
-import type { MessageCounter, SseConnection } from './SseConnection.js';
+import { httpChunk } from '../transports/sse/SseConnection.js';
+import type { MessageCounter, SseConnection } from '../transports/sse/SseConnection.js';
 
 export interface TurnBytes {
   /** The turn's SSE bytes, for clients written through their response. */

@@ -5,11 +5,11 @@
 // connection that already carried another). Both read one table, so both
 // answer a path the same way.
 import type { RequestHandler } from 'express';
-import type { SseHub, SseOpenOptions } from '../sinks/SseHub.js';
-import { pathOf } from '../sinks/SseConnection.js';
-import { clientAddress, trustFunction } from './clientAddress.js';
-import type { TrustProxy } from './clientAddress.js';
-import type { FrontDoorOptions } from './frontDoor.js';
+import type { SseHub, SseOpenOptions } from '../../fanout/Hub.js';
+import { pathOf } from './SseConnection.js';
+import { clientAddress, trustFunction } from '../http/clientAddress.js';
+import type { TrustProxy } from '../http/clientAddress.js';
+import type { FrontDoorOptions } from '../http/frontDoor.js';
 
 /**
  * The stream a path opens, or undefined when the path is not this resolver's.

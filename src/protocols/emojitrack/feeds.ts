@@ -4,17 +4,17 @@
 // Composes sources, operators and the SSE hub; re-implements none of them.
 import { finalize, map, mergeMap, share, tap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
-import { StreamerError } from '../errors.js';
-import type { StreamResolver } from '../http/streamRoutes.js';
-import type { PubSubSource } from '../message.js';
-import { detailIdOf } from '../operators/filterDetail.js';
-import { rollupScores } from '../operators/rollupScores.js';
-import type { ScoreRollup } from '../operators/rollupScores.js';
-import { routeByNamespace } from '../operators/routeByNamespace.js';
-import type { SseFrame, SseHub, SseOpenOptions } from '../sinks/SseHub.js';
-import { rollupJson, sseMessage, sseRetry } from '../sinks/sseEncode.js';
-import { SCORE_CHANNEL, TWEET_CHANNEL_PREFIX } from '../sources/demoFeed.js';
-import { steadyTicks } from '../sources/steadyTicks.js';
+import { StreamerError } from '../../core/errors.js';
+import type { StreamResolver } from '../../transports/sse/StreamRoutes.js';
+import type { PubSubSource } from '../../core/message.js';
+import { detailIdOf } from '../../operators/filterDetail.js';
+import { rollupScores } from '../../operators/rollupScores.js';
+import type { ScoreRollup } from '../../operators/rollupScores.js';
+import { routeByNamespace } from '../../operators/routeByNamespace.js';
+import type { SseFrame, SseHub, SseOpenOptions } from '../../fanout/Hub.js';
+import { rollupJson, sseMessage, sseRetry } from '../../transports/sse/sseEncode.js';
+import { SCORE_CHANNEL, TWEET_CHANNEL_PREFIX } from './demoFeed.js';
+import { steadyTicks } from '../../sources/steadyTicks.js';
 
 export interface EmojitrackOptions {
   readonly source: PubSubSource;

@@ -1,6 +1,6 @@
 // The status document of SPEC §1: served at /admin/status.json and written to
 // the Redis status hash, so admin dashboards can collect every node.
-import type { SseHub } from './sinks/SseHub.js';
+import type { SseHub } from '../fanout/Hub.js';
 
 export interface ConnectionStatus {
   readonly request_path: string;

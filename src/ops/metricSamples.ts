@@ -3,7 +3,7 @@
 // hub's fan-out timings. A sink (statsd) subscribes to it like to any other stream.
 import { Observable, asyncScheduler, interval, map, merge, mergeMap } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
-import type { SseHub } from '../sinks/SseHub.js';
+import type { SseHub } from '../fanout/Hub.js';
 
 export interface MetricSample {
   readonly type: 'gauge' | 'increment' | 'timing';

@@ -7,14 +7,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Observable, Subscription } from 'rxjs';
-import { silentLogger } from '../logger.js';
-import type { Logger } from '../logger.js';
-import { SseConnection, connectionInfo, httpChunk, streamInfo } from './SseConnection.js';
-import type { SseConnectionInfo } from './SseConnection.js';
-import { SseTopic } from './SseTopic.js';
+import { silentLogger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
+import { SseConnection, connectionInfo, httpChunk, streamInfo } from '../transports/sse/SseConnection.js';
+import type { SseConnectionInfo } from '../transports/sse/SseConnection.js';
+import { SseTopic } from './Topic.js';
 import { StreamAges } from './StreamAges.js';
 import { TopicWriter } from './TopicWriter.js';
-import { sseComment } from './sseEncode.js';
+import { sseComment } from '../transports/sse/sseEncode.js';
 
 export interface SseFrame {
   readonly topic: string;

@@ -2,14 +2,14 @@
 // document to the Redis status hash, each only when configured.
 import { Subject, endWith, interval, map, takeUntil, timer } from 'rxjs';
 import { Subscription } from 'rxjs';
-import type { Config } from './config.js';
-import { adminStatus } from './http/admin.js';
-import type { AdminStatusSource } from './http/admin.js';
-import type { Logger } from './logger.js';
-import { StatsdSink } from './sinks/StatsdSink.js';
-import { statusHash } from './sinks/statusHash.js';
-import type { StatusHashSink } from './sinks/statusHash.js';
-import { metricSamples } from './sources/metricSamples.js';
+import type { Config } from '../core/config.js';
+import { adminStatus } from './admin.js';
+import type { AdminStatusSource } from './admin.js';
+import type { Logger } from '../core/logger.js';
+import { StatsdSink } from '../sinks/StatsdSink.js';
+import { statusHash } from '../sinks/statusHash.js';
+import type { StatusHashSink } from '../sinks/statusHash.js';
+import { metricSamples } from './metricSamples.js';
 
 export interface OperationsDeps extends AdminStatusSource {
   readonly config: Config;

@@ -1,9 +1,9 @@
 // Running totals per emoji id, folded from the score rollups this process has
 // seen since it started: the fallback behind the /api/scores snapshot.
 import type { Observable, Subscription } from 'rxjs';
-import { silentLogger } from '../logger.js';
-import type { Logger } from '../logger.js';
-import type { ScoreRollup } from '../operators/rollupScores.js';
+import { silentLogger } from '../../core/logger.js';
+import type { Logger } from '../../core/logger.js';
+import type { ScoreRollup } from '../../operators/rollupScores.js';
 
 export interface Score {
   readonly id: string;

@@ -1,7 +1,7 @@
 // JSON answers for what no route handled (404) and for errors a route threw.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { StreamerError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { StreamerError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 
 export const notFound: RequestHandler = (req, _res, next) => {
   next(
