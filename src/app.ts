@@ -1,191 +1,194 @@
-// Wiring only: a source, the protocol modules and the sinks, behind one HTTP server.
+// Wiring only: the shared parts (source, hub, SSE transport, stream table,
+// metrics), the protocol modules started on them, and the operational sinks,
+// behind one HTTP server.
 import { createServer } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import { fileURLToPath } from 'node:url';
+import express, { Router } from 'express';
 import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import { asyncScheduler } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
 import type { Config } from './core/config.js';
-import { errorHandler, notFound } from './transports/http/errorHandlers.js';
+import { StreamerError } from './core/errors.js';
 import { silentLogger } from './core/logger.js';
 import type { Logger } from './core/logger.js';
-import type { PubSubSource } from './core/message.js';
+import type { Publisher, PubSubSource } from './core/message.js';
+import { MetricsRegistry } from './core/metrics.js';
+import { protocolConfig } from './core/protocol.js';
+import type { ProtocolHandle, ProtocolModule, Readiness } from './core/protocol.js';
+import { Hub } from './fanout/Hub.js';
 import { adminRouter } from './ops/admin.js';
-import { closeServer } from './transports/http/closeServer.js';
-import { frontDoor } from './transports/http/frontDoor.js';
-import { StreamRoutes } from './transports/sse/StreamRoutes.js';
 import { healthRouter } from './ops/health.js';
-import type { Readiness } from './ops/health.js';
 import { startOperations } from './ops/operations.js';
 import type { Operations } from './ops/operations.js';
-import { EMOJITRACK_PREFIX, emojitrackStreams, scoreRollups } from './protocols/emojitrack/feeds.js';
-import type { ClockCounts } from './protocols/emojitrack/feeds.js';
-import { emojitrackCleanup } from './protocols/emojitrack/cleanup.js';
-import { scoresApi } from './protocols/emojitrack/scoresApi.js';
-import type { ScoreStore } from './protocols/emojitrack/scoresApi.js';
-import { SseHub } from './fanout/Hub.js';
-import { sseRetry } from './transports/sse/sseEncode.js';
+import { prometheusRouter } from './ops/prometheus.js';
+import { builtInProtocols } from './protocols/index.js';
 import { CountedSource } from './sources/CountedSource.js';
-import { RedisPubSub } from './sources/RedisPubSub.js';
+import { closeServer } from './transports/http/closeServer.js';
+import { corsHeaders, corsMiddleware } from './transports/http/cors.js';
+import { errorHandler, notFound } from './transports/http/errorHandlers.js';
+import { frontDoor } from './transports/http/frontDoor.js';
+import { SseTransport } from './transports/sse/SseTransport.js';
+import { StreamRoutes } from './transports/sse/StreamRoutes.js';
+import { sseRetry } from './transports/sse/sseEncode.js';
 
 export interface StreamerDeps {
   readonly config: Config;
   readonly source: PubSubSource;
-  /**
-   * Adds the application's own streams and routes: called with the express app,
-   * the SSE hub, the stream table and the source, after the built-in routes and
-   * before the 404 handler. Streams added to `streams` are answered on the bare
-   * socket (the least memory per client); `app` routes that call `hub.open` work too.
-   */
-  readonly extend?: (parts: {
-    app: Express;
-    hub: SseHub;
-    source: PubSubSource;
-    streams: StreamRoutes;
-  }) => void;
+  /** The protocol modules to offer (`PROTOCOLS` picks among them); the built-in ones by default. */
+  readonly protocols?: readonly ProtocolModule[];
+  /** Publishes to the source's bus; the source itself when it can (the embedded bus). */
+  readonly publisher?: Publisher;
+  /** A Redis command connection, for protocols that read or write Redis keys. */
+  readonly redis?: Redis;
+  /** On the embedded bus: protocols feed it their demo traffic. */
+  readonly demo?: boolean;
   readonly logger?: Logger;
   readonly scheduler?: SchedulerLike;
-  /** A Redis command connection for the `emojitrack_score` snapshot (optional). */
-  readonly scoreStore?: ScoreStore;
-  /** Count score updates for /api/scores from the start, not only while /eps is watched. */
-  readonly keepScores?: boolean;
+}
+
+export interface Streamer {
+  readonly app: Express;
+  readonly server: Server;
+  readonly hub: Hub;
+  readonly metrics: MetricsRegistry;
+  readonly startedAt: number;
+  /** The started protocols, by name. */
+  readonly protocols: ReadonlyMap<string, ProtocolHandle>;
+  /** Listens on the configured port (0 picks a free one). */
+  listen(): Promise<AddressInfo>;
+  /** The statsd and status hash sinks, when configured. */
+  readonly operations: Operations;
+  /** What /readyz answers: the source and every protocol ready, and not shutting down. */
+  readiness(): Readiness;
+  /**
+   * Stops being ready, tells every client to reconnect (an SSE retry line) and
+   * ends its stream, closes the protocols and the server (bounded), then flushes
+   * the operational sinks. The source is the caller's to close.
+   */
+  close(): Promise<void>;
 }
 
 /** The live page; `../public` from both src/ and dist/. */
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
-export interface Streamer {
-  readonly app: Express;
-  readonly server: Server;
-  readonly hub: SseHub;
-  readonly startedAt: number;
-  /** Listens on the configured port (0 picks a free one). */
-  listen(): Promise<AddressInfo>;
-  /** The statsd and status hash sinks, when configured. */
-  readonly operations: Operations;
-  /** What /readyz answers: Redis ready and not shutting down. */
-  readiness(): Readiness;
-  /**
-   * Stops being ready, tells every SSE client to reconnect (a retry line) and
-   * ends its stream, closes the server (bounded), then flushes the operational
-   * sinks. The source is the caller's to close.
-   */
-  close(): Promise<void>;
+/** The modules `PROTOCOLS` names, each with its configuration parsed; a StreamerError for a bad one. */
+function selectProtocols(
+  config: Config,
+  offered: readonly ProtocolModule[],
+): { module: ProtocolModule; config: unknown }[] {
+  const byName = new Map(offered.map((m) => [m.name, m]));
+  const names = config.protocols ?? [...byName.keys()];
+  return names.map((name) => {
+    const module = byName.get(name);
+    if (!module) {
+      throw new StreamerError(
+        'RXS_ERR_CONFIG',
+        `PROTOCOLS=${JSON.stringify(config.protocols?.join(','))} is not valid: expected a comma-separated list of ${[...byName.keys()].join(', ')}`,
+        500,
+      );
+    }
+    return { module, config: protocolConfig(module, config.env) };
+  });
 }
 
 export function createStreamer(deps: StreamerDeps): Streamer {
   const { config } = deps;
+  const selected = selectProtocols(config, deps.protocols ?? builtInProtocols());
+  const logger = deps.logger ?? silentLogger;
+  const scheduler = deps.scheduler ?? asyncScheduler;
+  const startedAt = Date.now();
+  const metrics = new MetricsRegistry();
   // Counted once per message for the "messages in" metric.
   const source = new CountedSource(deps.source);
-  const redis = deps.source instanceof RedisPubSub ? deps.source : undefined;
-  const logger = deps.logger ?? silentLogger;
-  const startedAt = Date.now();
-  const hub = new SseHub({
+  source.instrument(metrics);
+  const publisher = deps.publisher ?? (isPublisher(deps.source) ? deps.source : undefined);
+  const hub = new Hub({
     keepaliveMs: config.keepaliveMs,
     maxBufferBytes: config.sseMaxBufferBytes,
     slowClientTimeoutMs: config.slowClientTimeoutMs,
-    corsOrigin: config.corsOrigin,
     verbose: config.verbose,
     logger,
+    metrics,
   });
-
-  let stopping = false;
-  let detailRoutes = 0;
-  function readiness(): Readiness {
-    if (stopping) return { ready: false, reason: 'shutting down' };
-    const state = redis?.state$.value;
-    if (state !== undefined && state !== 'ready') return { ready: false, reason: `redis ${state}` };
-    return { ready: true };
-  }
+  const sse = new SseTransport({
+    hub,
+    headers: corsHeaders(config.corsOrigin),
+    farewell: sseRetry(config.shutdownRetryMs),
+  });
+  const streams = new StreamRoutes();
 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', config.trustProxy);
-  app.use((req, res, next) => {
-    res.setHeader('Access-Control-Allow-Origin', config.corsOrigin);
-    if (req.method !== 'OPTIONS') return next();
-    res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
-    res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Last-Event-ID, Cache-Control');
-    res.setHeader('Access-Control-Max-Age', '86400');
-    res.status(204).end();
-  });
-  // One rollup of the score channel feeds both /subscribe/eps and the score board.
-  const epsClock: ClockCounts = { ticks: 0, missed: 0 };
-  const rollups = scoreRollups(source, config.epsIntervalMs, deps.scheduler, epsClock);
-  const streams = new StreamRoutes();
-  streams.add(
-    EMOJITRACK_PREFIX,
-    emojitrackStreams({
-      source,
-      hub,
-      rollups,
-      epsIntervalMs: config.epsIntervalMs,
-      detailIdleMs: config.detailIdleMs,
-      enableRawStream: config.enableRawStream,
-      enableKioskInteractionStream: config.enableKioskInteractionStream,
-      ...(config.sseForceRefresh
-        ? {
-            forceRefresh: {
-              retryMs: config.sseRetryMs,
-              detailRetryMs: config.sseDetailRetryMs,
-              maxAgeMs: config.sseMaxAgeMs,
-              detailMaxAgeMs: config.sseDetailMaxAgeMs,
-            },
-          }
-        : {}),
-      onDetailRoutes: (live) => (detailRoutes = live),
-      ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
-    }),
-  );
-  app.use(streams.handler(hub));
-  app.use(emojitrackCleanup(hub));
-  app.use(healthRouter(readiness));
+  app.use(corsMiddleware(config.corsOrigin));
+  app.use(streams.handler(sse));
+
+  const protocols = new Map<string, ProtocolHandle>();
+  for (const { module, config: own } of selected) {
+    const router = Router();
+    protocols.set(
+      module.name,
+      module.start(
+        {
+          source,
+          publisher,
+          redis: deps.redis,
+          demo: deps.demo ?? false,
+          hub,
+          streams,
+          sse,
+          router,
+          metrics,
+          logger: logger.child({ protocol: module.name }),
+          scheduler,
+          config,
+        },
+        own,
+      ),
+    );
+    app.use(router);
+  }
+
+  let stopping = false;
+  function readiness(): Readiness {
+    if (stopping) return { ready: false, reason: 'shutting down' };
+    const parts = [source.readiness(), ...[...protocols.values()].map((p) => p.ready?.())];
+    return parts.find((r) => r && !r.ready) ?? { ready: true };
+  }
   const status = {
     hub,
     node: config.nodeName,
     startedAt,
-    messagesIn: () => source.received,
-    epsClock,
+    metrics,
     readiness,
+    protocols: () =>
+      Object.fromEntries([...protocols].map(([name, handle]) => [name, handle.status?.() ?? {}])),
   };
+  app.use(healthRouter(readiness));
   app.use(adminRouter(status));
-  const operations = startOperations({
-    ...status,
-    config,
-    logger,
-    totals: () => ({
-      'stream.messages.in': source.received,
-      'redis.reconnects': redis?.reconnects ?? 0,
-      'stream.eps.ticks': epsClock.ticks,
-      'stream.eps.ticks_missed': epsClock.missed,
-    }),
-    gauges: () => ({ 'stream.detail.routes': detailRoutes }),
-  });
-  const scores = scoresApi({
-    source,
-    epsIntervalMs: config.epsIntervalMs,
-    store: deps.scoreStore,
-    keepScores: deps.keepScores,
-    rollups,
-    logger,
-    ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
-  });
-  app.use(scores.router);
+  app.use(prometheusRouter(metrics));
   app.use(express.static(PUBLIC_DIR));
-  deps.extend?.({ app, hub, source, streams });
   app.use(notFound);
   app.use(errorHandler(logger));
+  const operations = startOperations({ ...status, config, logger, registry: metrics });
 
   const server = createServer(app);
   // Streams are answered on their sockets, everything else by express.
-  const door = frontDoor(server, streams.frontDoor(hub, config.trustProxy));
+  const door = frontDoor(server, {
+    ...streams.frontDoor(sse, config.trustProxy),
+    onError: (error) => logger.error('resolving a stream failed', { error: String(error) }),
+  });
   return {
     app,
     server,
     hub,
+    metrics,
     startedAt,
+    protocols,
     operations,
     readiness,
     listen: () =>
@@ -196,17 +199,28 @@ export function createStreamer(deps: StreamerDeps): Streamer {
           resolve(server.address() as AddressInfo);
         });
       }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        stopping = true;
-        hub.close(sseRetry(config.shutdownRetryMs));
-        door.destroyWaiting();
-        scores.close();
-        void closeServer(server, Math.min(5_000, config.shutdownTimeoutMs / 2), () =>
-          hub.destroyAll(),
-        )
-          .then(() => operations.close())
-          .finally(resolve);
-      }),
+    close: async () => {
+      stopping = true;
+      hub.close();
+      door.destroyWaiting();
+      await Promise.all(
+        [...protocols].map(async ([name, handle]) => {
+          try {
+            await handle.close?.();
+          } catch (err) {
+            logger.error('closing a protocol failed', { protocol: name, error: String(err) });
+          }
+        }),
+      );
+      await closeServer(server, Math.min(5_000, config.shutdownTimeoutMs / 2), () =>
+        hub.destroyAll(),
+      );
+      await operations.close();
+      metrics.close();
+    },
   };
+}
+
+function isPublisher(source: PubSubSource): source is PubSubSource & Publisher {
+  return typeof (source as Partial<Publisher>).publish === 'function';
 }

@@ -28,28 +28,41 @@ export { routeByNamespace } from './operators/routeByNamespace.js';
 export { filterDetail, detailIdOf } from './operators/filterDetail.js';
 export { shareWithGrace } from './operators/shareWithGrace.js';
 
-export { SseHub } from './fanout/Hub.js';
-export type {
-  SseFrame,
-  SseHubOptions,
-  SseHubStats,
-  SseOpenOptions,
-  SseRequest,
-} from './fanout/Hub.js';
+export { Hub } from './fanout/Hub.js';
+export type { AttachOptions, FamilyFeed, FamilySpec, HubOptions, HubStats } from './fanout/Hub.js';
+export { Connection } from './fanout/Connection.js';
+export type { ConnectionInfo } from './fanout/Connection.js';
+export type { Encoders, Framing } from './fanout/framing.js';
 export { SseConnection } from './transports/sse/SseConnection.js';
-export type { SseConnectionInfo } from './transports/sse/SseConnection.js';
+export { SseTransport } from './transports/sse/SseTransport.js';
+export type { SseStream, SseTransportOptions } from './transports/sse/SseTransport.js';
+export { SSE_CHUNKED, SSE_PLAIN, httpChunk } from './transports/sse/sseFraming.js';
 export { sseMessage, sseComment, sseRetry, rollupJson } from './transports/sse/sseEncode.js';
 export type { SseFields } from './transports/sse/sseEncode.js';
-export { ScoreBoard } from './protocols/emojitrack/ScoreBoard.js';
+export type { StreamRequest } from './transports/http/StreamRequest.js';
 
+export { defineProtocol, protocolConfig } from './core/protocol.js';
+export type {
+  ProtocolContext,
+  ProtocolHandle,
+  ProtocolModule,
+  Readiness,
+} from './core/protocol.js';
+export { MetricsRegistry } from './core/metrics.js';
+export type { Counter, Timing } from './core/metrics.js';
+export { bool, int, positive, url, parseEnv } from './core/env.js';
+export { builtInProtocols } from './protocols/index.js';
 export {
+  emojitrack,
+  emojitrackProtocol,
   EMOJITRACK_PREFIX,
-  emojitrackFeeds,
-  emojitrackStreams,
   validateEmojiId,
-} from './protocols/emojitrack/feeds.js';
+} from './protocols/emojitrack/index.js';
+export type { EmojitrackConfig, EmojitrackOptions } from './protocols/emojitrack/index.js';
+export { emojitrackFeeds } from './protocols/emojitrack/feeds.js';
+export { ScoreBoard } from './protocols/emojitrack/ScoreBoard.js';
 export { StreamRoutes } from './transports/sse/StreamRoutes.js';
-export type { StreamResolver } from './transports/sse/StreamRoutes.js';
+export type { StreamGuard, StreamResolver } from './transports/sse/StreamRoutes.js';
 export { frontDoor } from './transports/http/frontDoor.js';
 export type { FrontDoorOptions } from './transports/http/frontDoor.js';
 export type { RequestHead } from './transports/http/requestHead.js';

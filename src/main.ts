@@ -6,13 +6,14 @@ import { Redis } from 'ioredis';
 import { loadConfig } from './core/config.js';
 import type { Config } from './core/config.js';
 import { createStreamer } from './app.js';
+import type { Streamer } from './app.js';
 import { superviseWorkers, workerId } from './cluster.js';
 import { StreamerError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
 import type { PubSubSource } from './core/message.js';
 import { MemoryBus } from './sources/MemoryBus.js';
+import { builtInProtocols } from './protocols/index.js';
 import { RedisPubSub } from './sources/RedisPubSub.js';
-import { demoFeed } from './protocols/emojitrack/demoFeed.js';
 
 function configOrExit(): Config {
   try {
@@ -49,7 +50,7 @@ if (config.workers > 1 && cluster.isPrimary) {
 async function serve(): Promise<void> {
   let source: PubSubSource;
   let stopSource: () => Promise<void>;
-  // Commands (the score snapshot) cannot share the subscriber connection.
+  // Commands (the score snapshot, key look-ups) cannot share the subscriber connection.
   let commands: Redis | undefined;
   if (config.redisUrl) {
     const redis = new RedisPubSub(config.redisUrl, { graceMs: config.subscriptionGraceMs, logger });
@@ -68,30 +69,35 @@ async function serve(): Promise<void> {
       await cmd.quit().catch(() => cmd.disconnect());
     };
   } else {
-    const bus = new MemoryBus();
-    const feeding = demoFeed({ rate: config.demoRate }).subscribe((p) =>
-      bus.publish(p.channel, p.payload),
-    );
-    source = bus;
-    stopSource = () => {
-      feeding.unsubscribe();
-      return Promise.resolve();
-    };
+    // The embedded bus: each protocol feeds it demo traffic of its own.
+    source = new MemoryBus();
+    stopSource = () => Promise.resolve();
   }
 
-  const streamer = createStreamer({
-    config,
-    source,
-    logger,
-    keepScores: true,
-    ...(commands ? { scoreStore: commands } : {}),
-  });
+  let streamer: Streamer;
+  try {
+    streamer = createStreamer({
+      config,
+      source,
+      logger,
+      demo: !config.redisUrl,
+      protocols: builtInProtocols({ emojitrack: { keepScores: true } }),
+      ...(commands ? { redis: commands, publisher: commands } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof StreamerError)) throw err;
+    // A protocol's own variable is as bad a start as a core one.
+    process.stderr.write(`rx-streamer: ${err.message}\n`);
+    await stopSource();
+    process.exit(1);
+  }
   const address = await streamer.listen();
   const shownHost =
     config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
   logger.info(`rx-streamer listening on http://${shownHost}:${address.port}/`, {
     port: address.port,
-    source: config.redisUrl ? 'redis' : `embedded demo feed at ${config.demoRate} updates/s`,
+    source: config.redisUrl ? 'redis' : 'embedded bus with demo feeds',
+    protocols: [...streamer.protocols.keys()],
   });
 
   /** Resolves when `work` does or after `ms`, whichever is first: no step may hold up the exit. */

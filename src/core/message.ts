@@ -1,4 +1,8 @@
-// The one message shape every source emits and every operator passes along.
+// The one message shape every source emits and every operator passes along, and
+// what a source and a publisher offer.
+import type { Observable } from 'rxjs';
+import type { MetricsRegistry } from './metrics.js';
+import type { Readiness } from './protocol.js';
 
 /** A message on the bus. The payload is kept exactly as received, never re-serialised. */
 export interface BusMessage {
@@ -11,7 +15,16 @@ export interface BusMessage {
 /** What every pub/sub source offers: cold, shared streams of a channel or a glob pattern. */
 export interface PubSubSource {
   /** Messages published to exactly this channel (Redis SUBSCRIBE). */
-  channel(name: string): import('rxjs').Observable<BusMessage>;
+  channel(name: string): Observable<BusMessage>;
   /** Messages on every channel matching a Redis glob pattern (Redis PSUBSCRIBE). */
-  pattern(glob: string): import('rxjs').Observable<BusMessage>;
+  pattern(glob: string): Observable<BusMessage>;
+  /** Whether it delivers now (a Redis connection that is up); absent means always. */
+  readiness?(): Readiness;
+  /** Registers the source's own metrics (reconnects…). */
+  instrument?(metrics: MetricsRegistry): void;
+}
+
+/** Publishes to the bus a source reads: Redis PUBLISH, or the embedded bus. */
+export interface Publisher {
+  publish(channel: string, payload: string): unknown;
 }

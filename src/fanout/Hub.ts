@@ -1,27 +1,39 @@
-// The SSE fan-out hub. Streams are organised in families (raw, eps, details…);
-// a family's feed is an Observable of frames, each addressed to a topic (a
-// detail id, or '' for a family with one topic) and already encoded. The hub
-// subscribes a family's feed while it has clients, finds a frame's topic in
-// O(1) and queues it there for the TopicWriter, which writes each topic's turn
-// to each of its clients once; one shared timer sends the keepalives.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Observable, Subscription } from 'rxjs';
+// The fan-out hub, for any transport. Clients are organised in families (raw,
+// eps, details, a user's channels…) and topics (a detail id, a channel). A
+// family's feed is either shared — one topic, or one topic per group of a
+// `groupBy` — and subscribed while the family has clients, or per topic and
+// subscribed while that topic has clients. Messages are queued on their topic
+// unencoded; the TopicWriter encodes and frames each turn once per framing and
+// writes the same bytes to every client. A feed that errors or completes is
+// subscribed again for the clients that remain or come.
+import type { GroupedObservable, Observable, Subscription } from 'rxjs';
+import { finalize, mergeMap, tap } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
-import { SseConnection, connectionInfo, httpChunk, streamInfo } from '../transports/sse/SseConnection.js';
-import type { SseConnectionInfo } from '../transports/sse/SseConnection.js';
-import { SseTopic } from './Topic.js';
+import type { MetricsRegistry } from '../core/metrics.js';
+import type { Connection } from './Connection.js';
+import type { Encoders } from './framing.js';
 import { StreamAges } from './StreamAges.js';
+import { Topic } from './Topic.js';
 import { TopicWriter } from './TopicWriter.js';
-import { sseComment } from '../transports/sse/sseEncode.js';
 
-export interface SseFrame {
-  readonly topic: string;
-  readonly bytes: Buffer;
-}
+/** Where a family's messages come from. */
+export type FamilyFeed<M> =
+  /** One shared feed, every message to the family's one topic (''). */
+  | { readonly feed: Observable<M> }
+  /** One shared feed routed by resource: each group feeds the topic named by its key. */
+  | { readonly routes: Observable<GroupedObservable<string, M>> }
+  /** A feed per topic, subscribed while the topic has clients and released after. */
+  | { readonly topicFeed: (topic: string) => Observable<M> };
 
-export interface SseHubOptions {
+export type FamilySpec<M> = FamilyFeed<M> & {
+  /** The family's encoders, one per encoding its transports use (`sse`, `ws`…). */
+  readonly encode: Encoders<M>;
+  /** Its name in metrics, `stream.<metricName>.clients`; the family's name by default. */
+  readonly metricName?: string;
+};
+
+export interface HubOptions {
   readonly keepaliveMs?: number;
   /** Unsent bytes a client may hold before it is dropped as too slow. */
   readonly maxBufferBytes?: number;
@@ -37,177 +49,187 @@ export interface SseHubOptions {
    * millisecond.
    */
   readonly maxWritesPerTurn?: number;
-  readonly corsOrigin?: string;
+  /** How long after a feed errors or completes it is subscribed again (ms). */
+  readonly feedRetryMs?: number;
   /** Log CONNECT and DISCONNECT lines. */
   readonly verbose?: boolean;
   readonly logger?: Logger;
+  /** Where the hub registers its metrics (clients per family, deliveries…). */
+  readonly metrics?: MetricsRegistry;
 }
 
-export interface SseOpenOptions {
-  readonly family: string;
-  readonly topic?: string;
-  readonly namespace?: string;
-  /** Written right after the headers; `:ok` by default. */
-  readonly preamble?: Buffer;
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Ends the stream this long after it opened (legacy forced refresh). */
-  readonly maxAgeMs?: number;
-}
-
-export interface SseHubStats {
-  /** Frames the hub fanned out to at least one client. */
+export interface HubStats {
+  /** Messages queued for a topic with at least one client. */
   msgsBroadcast: number;
-  /** Frames times clients: every message handed to a connection. */
+  /** Messages times clients: every message written to a connection. */
   deliveries: number;
   bytesWritten: number;
   slowClientsDropped: number;
   connectionsOpened: number;
   /** Streams ended because they reached their maximum age. */
   streamsExpired: number;
+  /** Feeds that errored or completed and were subscribed again. */
+  feedRestarts: number;
+}
+
+export interface AttachOptions {
+  /** Ends the stream this long after it opened (legacy forced refresh). */
+  readonly maxAgeMs?: number;
 }
 
 interface Family {
-  readonly feed: Observable<SseFrame>;
-  readonly topics: Map<string, SseTopic>;
+  readonly name: string;
+  readonly spec: FamilySpec<unknown>;
+  readonly topics: Map<string, Topic>;
+  /** Connections in at least one of its topics. */
   clients: number;
-  subscription: Subscription | undefined;
+  /** Live groups of a routed feed. */
+  routes: number;
+  /** The shared feed's subscription (not used by per-topic feeds). */
+  feed: Feed | undefined;
 }
 
-/** What a stream on a bare socket needs to know of its request. */
-export type SseRequest = Omit<SseConnectionInfo, 'createdAt' | 'namespace'>;
+/** A subscription to a feed that is subscribed again after it errors or completes. */
+interface Feed {
+  subscription: Subscription | undefined;
+  retry: NodeJS.Timeout | undefined;
+}
 
-const OK = sseComment('ok');
-const KEEPALIVE = sseComment('');
-
-export class SseHub {
-  readonly connections = new Set<SseConnection>();
-  readonly stats: SseHubStats = {
+export class Hub {
+  readonly connections = new Set<Connection>();
+  readonly stats: HubStats = {
     msgsBroadcast: 0,
     deliveries: 0,
     bytesWritten: 0,
     slowClientsDropped: 0,
     connectionsOpened: 0,
     streamsExpired: 0,
+    feedRestarts: 0,
   };
-  /** How long each write-out of a turn's frames took (ms); computed only while observed. */
-  readonly fanoutMs$: Observable<number>;
 
   private readonly families = new Map<string, Family>();
+  private readonly topicFeeds = new Map<Topic, Feed>();
   private readonly writer: TopicWriter;
-  private readonly keepalive: NodeJS.Timeout;
-  private readonly headers: Readonly<Record<string, string>>;
-  /** The response head's header lines for a stream on a bare socket, with the default headers. */
-  private readonly headerLines: string;
+  private readonly keepaliveTimer: NodeJS.Timeout;
+  private readonly feedRetryMs: number;
   private readonly verbose: boolean;
   private readonly log: Logger;
+  private readonly metrics: MetricsRegistry | undefined;
   private readonly ages = new StreamAges((c) => {
     this.stats.streamsExpired++;
     c.end();
   });
-  private closing: { last: Buffer | undefined } | undefined;
+  private closed = false;
 
-  constructor(options: SseHubOptions = {}) {
+  constructor(options: HubOptions = {}) {
     this.verbose = options.verbose ?? false;
+    this.feedRetryMs = options.feedRetryMs ?? 1_000;
+    // 'sse': the component name operators' log filters know these lines by.
     this.log = (options.logger ?? silentLogger).child({ component: 'sse' });
+    this.metrics = options.metrics;
+    const fanout = this.metrics?.timing('stream.fanout', 'Time to write one loop turn of fan-out');
     this.writer = new TopicWriter({
       maxWritesPerTurn: options.maxWritesPerTurn ?? 256,
       maxBufferBytes: options.maxBufferBytes ?? 512 * 1024,
       slowClientTimeoutMs: options.slowClientTimeoutMs ?? 5_000,
       stats: this.stats,
+      ...(fanout ? { turnMs: (ms: number) => fanout.record(ms) } : {}),
       log: this.log,
     });
-    this.headers = {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache',
-      Connection: 'keep-alive',
-      'Access-Control-Allow-Origin': options.corsOrigin ?? '*',
-      'X-Accel-Buffering': 'no',
+    this.keepaliveTimer = setInterval(
+      () => this.writer.keepalive(this.connections),
+      options.keepaliveMs ?? 15_000,
+    );
+    this.keepaliveTimer.unref();
+    this.registerMetrics();
+  }
+
+  /** Whether close() was called: transports answer new streams with their farewell. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
+  /** Registers a family; its feed is subscribed only while it has clients. */
+  addFamily<M>(name: string, spec: FamilySpec<M>): void {
+    if (this.families.has(name)) throw new Error(`hub family "${name}" is already registered`);
+    const family: Family = {
+      name,
+      spec: spec as FamilySpec<unknown>,
+      topics: new Map(),
+      clients: 0,
+      routes: 0,
+      feed: undefined,
     };
-    this.headerLines = headerLines(this.headers);
-    this.keepalive = setInterval(() => this.sendKeepalive(), options.keepaliveMs ?? 15_000);
-    this.keepalive.unref();
-    this.fanoutMs$ = this.writer.turnMs.asObservable();
-  }
-
-  /** Registers a family; its feed is subscribed only while the family has clients. */
-  addFamily(name: string, feed: Observable<SseFrame>): void {
-    if (this.families.has(name)) throw new Error(`SSE family "${name}" is already registered`);
-    this.families.set(name, { feed, topics: new Map(), clients: 0, subscription: undefined });
-  }
-
-  /** Answers an SSE request: headers and a first byte at once; HEAD ends there. */
-  open(
-    req: IncomingMessage,
-    res: ServerResponse,
-    options: SseOpenOptions,
-  ): SseConnection | undefined {
-    const family = this.family(options.family);
-    res.writeHead(200, options.headers ? { ...this.headers, ...options.headers } : this.headers);
-    if (req.method === 'HEAD') {
-      res.end();
-      return undefined;
+    this.families.set(name, family);
+    const metricName = spec.metricName ?? name;
+    this.metrics?.gauge(
+      `stream.${metricName}.clients`,
+      `Clients of the ${name} streams`,
+      () => family.clients,
+    );
+    if ('routes' in spec) {
+      this.metrics?.gauge(
+        `stream.${metricName}.routes`,
+        `Live routes of the ${name} feed`,
+        () => family.routes,
+      );
     }
-    // A 200 that ends at once makes EventSource retry (elsewhere); an error status would not.
-    if (this.closing) {
-      res.end(this.closing.last ?? OK);
-      return undefined;
+  }
+
+  /** Takes a transport's new connection: counted, aged, and released when it ends. */
+  attach(connection: Connection, options: AttachOptions = {}): void {
+    this.connections.add(connection);
+    this.stats.connectionsOpened++;
+    connection.onClosed = () => this.detach(connection);
+    if (options.maxAgeMs !== undefined) this.ages.track(connection, options.maxAgeMs);
+    if (this.verbose) this.log.info('CONNECT', { ...connection.info });
+  }
+
+  /** Puts a connection in a family's topic ('' for a family with one topic). */
+  join(connection: Connection, familyName: string, key = ''): void {
+    const family = this.family(familyName);
+    if (connection.closed || connection.isIn(familyName, key)) return;
+    const firstOfFamily = !connection.isIn(familyName);
+    const topic = this.topic(family, key);
+    topic.clients.add(connection);
+    connection.topics.add(topic);
+    if (topic.clients.size === 1 && 'topicFeed' in family.spec) {
+      const { topicFeed } = family.spec;
+      this.topicFeeds.set(
+        topic,
+        this.subscribeFeed(`${family.name}/${key}`, () => topicFeed(key), topic),
+      );
     }
-    // Headers and the first byte go out through the response, before the
-    // connection decides whether it can write to the socket directly.
-    res.write(options.preamble ?? OK);
-    const topic = this.topic(family, options);
-    const info = connectionInfo(req, options.namespace);
-    const connection = SseConnection.onResponse(res, info, options.family, topic.key, topic, () =>
-      this.detach(family, connection),
-    );
-    releaseRequestState(req, res);
-    return this.attach(family, topic, connection, options);
+    if (firstOfFamily && family.clients++ === 0 && !('topicFeed' in family.spec)) {
+      family.feed = this.subscribeFeed(family.name, () => this.sharedFeed(family), undefined);
+    }
   }
 
-  /**
-   * Answers a GET on a bare socket (see http/frontDoor): writes a chunked
-   * response head and the first byte at once, with nothing of Node's HTTP
-   * machinery kept for the stream's life. `release` takes the connection back
-   * when the server ends the stream, for the client's next request. Returns
-   * undefined, with the socket untouched, once the hub is closing: `open`
-   * answers such a request.
-   */
-  openOnSocket(
-    socket: Socket,
-    request: SseRequest,
-    options: SseOpenOptions,
-    release?: (socket: Socket) => void,
-  ): SseConnection | undefined {
-    const family = this.family(options.family);
-    if (this.closing) return undefined;
-    const lines = options.headers
-      ? headerLines({ ...this.headers, ...options.headers })
-      : this.headerLines;
-    const head = Buffer.from(
-      `HTTP/1.1 200 OK\r\n${lines}Date: ${new Date().toUTCString()}\r\nTransfer-Encoding: chunked\r\n\r\n`,
-      'latin1',
-    );
-    socket.write(Buffer.concat([head, httpChunk(options.preamble ?? OK)]));
-    const topic = this.topic(family, options);
-    const info = streamInfo({ ...request, namespace: options.namespace ?? request.requestPath });
-    const connection = SseConnection.onSocket(
-      socket,
-      info,
-      options.family,
-      topic.key,
-      topic,
-      () => this.detach(family, connection),
-      release,
-    );
-    return this.attach(family, topic, connection, options);
+  /** Takes a connection out of a family's topic. */
+  leave(connection: Connection, familyName: string, key = ''): void {
+    const family = this.families.get(familyName);
+    const topic = family?.topics.get(key);
+    if (!family || !topic || !connection.topics.delete(topic)) return;
+    topic.clients.delete(connection);
+    if (topic.clients.size === 0) {
+      const feed = this.topicFeeds.get(topic);
+      if (feed) {
+        this.topicFeeds.delete(topic);
+        stopFeed(feed);
+      }
+      this.dropIfUnused(family, topic);
+    }
+    if (!connection.isIn(familyName) && --family.clients === 0 && family.feed) {
+      stopFeed(family.feed);
+      family.feed = undefined;
+    }
   }
 
-  /** Hands an encoded frame to every client of the family's topic, at the end of this turn. */
-  broadcast(familyName: string, topicKey: string, bytes: Buffer): number {
-    const topic = this.families.get(familyName)?.topics.get(topicKey);
+  /** Queues a message for every client of a family's topic; returns how many there are now. */
+  broadcast(familyName: string, key: string, message: unknown): number {
+    const topic = this.families.get(familyName)?.topics.get(key);
     if (!topic) return 0;
-    this.stats.msgsBroadcast++;
-    this.writer.queue(topic, bytes, true);
+    this.queue(topic, message);
     return topic.clients.size;
   }
 
@@ -221,21 +243,29 @@ export class SseHub {
     return [...this.families.keys()];
   }
 
+  /** Live topics of a family, or of all families. */
+  topicCount(familyName?: string): number {
+    if (familyName !== undefined) return this.families.get(familyName)?.topics.size ?? 0;
+    let n = 0;
+    for (const f of this.families.values()) n += f.topics.size;
+    return n;
+  }
+
   /** Connections matching a predicate, e.g. one IP's streams of a family. */
-  find(predicate: (c: SseConnection) => boolean): SseConnection[] {
+  find(predicate: (c: Connection) => boolean): Connection[] {
     return [...this.connections].filter(predicate);
   }
 
   /**
-   * Ends every stream (after `last`, e.g. a retry line) and stops the keepalive;
-   * streams opened afterwards get `last` and end at once.
+   * Ends every stream the transport's way for a server going away (an SSE retry
+   * line, a WebSocket 1001) and stops the keepalive; transports answer streams
+   * asked for afterwards the same way.
    */
-  close(last?: Buffer): void {
-    this.closing = { last };
-    clearInterval(this.keepalive);
+  close(): void {
+    this.closed = true;
+    clearInterval(this.keepaliveTimer);
     this.ages.clear();
-    for (const c of this.connections) c.end(last);
-    this.writer.turnMs.complete();
+    for (const c of this.connections) c.end(true);
   }
 
   /** Drops every stream's socket at once: for clients that did not go after close(). */
@@ -243,54 +273,9 @@ export class SseHub {
     for (const c of this.connections) c.destroy();
   }
 
-  private family(name: string): Family {
-    const family = this.families.get(name);
-    if (!family) throw new Error(`SSE family "${name}" is not registered`);
-    return family;
-  }
-
-  private topic(family: Family, options: SseOpenOptions): SseTopic {
-    const key = options.topic ?? '';
-    let topic = family.topics.get(key);
-    if (!topic) family.topics.set(key, (topic = new SseTopic(options.family, key)));
-    return topic;
-  }
-
-  private attach(
-    family: Family,
-    topic: SseTopic,
-    connection: SseConnection,
-    options: SseOpenOptions,
-  ): SseConnection {
-    this.connections.add(connection);
-    this.stats.connectionsOpened++;
-    topic.clients.add(connection);
-    if (family.clients++ === 0) {
-      const name = connection.family;
-      family.subscription = family.feed.subscribe({
-        next: (frame) => this.broadcast(name, frame.topic, frame.bytes),
-        error: (err: unknown) => {
-          this.log.error('feed failed; closing its streams', { family: name, error: String(err) });
-          family.subscription = undefined;
-          for (const t of family.topics.values()) for (const c of t.clients) c.end();
-        },
-      });
-    }
-    if (options.maxAgeMs !== undefined) this.ages.track(connection, options.maxAgeMs);
-    if (this.verbose) this.log.info('CONNECT', { ...connection.info, family: connection.family });
-    return connection;
-  }
-
-  private detach(family: Family, connection: SseConnection): void {
+  private detach(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
-    connection.markClosed();
-    const topic = family.topics.get(connection.topic);
-    topic?.clients.delete(connection);
-    if (topic?.clients.size === 0) family.topics.delete(connection.topic);
-    if (--family.clients === 0) {
-      family.subscription?.unsubscribe();
-      family.subscription = undefined;
-    }
+    for (const topic of [...connection.topics]) this.leave(connection, topic.family, topic.key);
     this.ages.forget(connection);
     if (this.verbose) {
       this.log.info('DISCONNECT', {
@@ -301,37 +286,144 @@ export class SseHub {
     }
   }
 
-  private sendKeepalive(): void {
-    for (const family of this.families.values()) {
-      for (const topic of family.topics.values()) this.writer.queue(topic, KEEPALIVE, false);
+  private queue(topic: Topic, message: unknown): void {
+    if (topic.clients.size === 0) return;
+    this.stats.msgsBroadcast++;
+    this.writer.queue(topic, message);
+  }
+
+  private family(name: string): Family {
+    const family = this.families.get(name);
+    if (!family) throw new Error(`hub family "${name}" is not registered`);
+    return family;
+  }
+
+  private topic(family: Family, key: string): Topic {
+    let topic = family.topics.get(key);
+    if (!topic) {
+      topic = new Topic(family.name, key, family.spec.encode, (t, error) =>
+        this.log.error('a message could not be encoded; left out', {
+          family: t.family,
+          topic: t.key,
+          error: String(error),
+        }),
+      );
+      family.topics.set(key, topic);
+    }
+    return topic;
+  }
+
+  private dropIfUnused(family: Family, topic: Topic): void {
+    if (topic.clients.size === 0 && topic.routes === 0 && family.topics.get(topic.key) === topic) {
+      family.topics.delete(topic.key);
     }
   }
-}
 
-function headerLines(headers: Readonly<Record<string, string>>): string {
-  let out = '';
-  for (const [name, value] of Object.entries(headers)) out += `${name}: ${value}\r\n`;
-  return out;
-}
-
-/**
- * A stream outlives its request by hours: drop what the HTTP framework hung on
- * the request for routing (its `next` closures, parsed URLs, params), which the
- * stream never needs again. Measured at about a third of a connection's heap.
- */
-function releaseRequestState(req: IncomingMessage, res: ServerResponse): void {
-  const r = req as unknown as Record<string, unknown>;
-  for (const key of [
-    'next',
-    'route',
-    'params',
-    'query',
-    '_parsedUrl',
-    '_parsedOriginalUrl',
-    'body',
-  ]) {
-    if (Object.hasOwn(r, key)) r[key] = undefined;
+  /** A shared feed as a stream of (topic, message) deliveries into the topics. */
+  private sharedFeed(family: Family): Observable<unknown> {
+    const spec = family.spec;
+    if ('feed' in spec) {
+      return spec.feed.pipe(
+        tap((m) => {
+          const topic = family.topics.get('');
+          if (topic) this.queue(topic, m);
+        }),
+      );
+    }
+    if (!('routes' in spec)) throw new Error(`hub family "${family.name}" has no shared feed`);
+    // Each group is bound to its topic once: a message is routed by groupBy alone.
+    return spec.routes.pipe(
+      mergeMap((group) => {
+        const topic = this.topic(family, group.key);
+        topic.routes++;
+        family.routes++;
+        return group.pipe(
+          tap((m) => this.queue(topic, m)),
+          finalize(() => {
+            topic.routes--;
+            family.routes--;
+            this.dropIfUnused(family, topic);
+          }),
+        );
+      }),
+    );
   }
-  const o = res as unknown as Record<string, unknown>;
-  if (Object.hasOwn(o, 'locals')) o.locals = undefined;
+
+  /** Subscribes a feed; when it errors or completes, logs, counts and subscribes again later. */
+  private subscribeFeed(
+    name: string,
+    open: () => Observable<unknown>,
+    into: Topic | undefined,
+  ): Feed {
+    const feed: Feed = { subscription: undefined, retry: undefined };
+    const start = () => {
+      feed.retry = undefined;
+      let source: Observable<unknown>;
+      try {
+        source = open();
+      } catch (err) {
+        return ended('error', err);
+      }
+      feed.subscription = source.subscribe({
+        next: into ? (m) => this.queue(into, m) : () => {},
+        error: (err: unknown) => ended('error', err),
+        complete: () => ended('complete', undefined),
+      });
+    };
+    const ended = (how: 'error' | 'complete', err: unknown) => {
+      feed.subscription = undefined;
+      if (this.closed) return;
+      this.stats.feedRestarts++;
+      this.log[how === 'error' ? 'error' : 'warn'](
+        `feed ${how === 'error' ? 'failed' : 'ended'}; subscribing again`,
+        {
+          feed: name,
+          retryMs: this.feedRetryMs,
+          ...(how === 'error' ? { error: String(err) } : {}),
+        },
+      );
+      feed.retry = setTimeout(start, this.feedRetryMs);
+      feed.retry.unref();
+    };
+    start();
+    return feed;
+  }
+
+  private registerMetrics(): void {
+    const m = this.metrics;
+    if (!m) return;
+    const s = this.stats;
+    m.gauge('stream.clients', 'Clients of every stream', () => this.connections.size);
+    m.gauge('stream.topics', 'Live topics over every family', () => this.topicCount());
+    m.counter(
+      'stream.messages.broadcast',
+      'Messages queued for a topic with clients',
+      () => s.msgsBroadcast,
+    );
+    m.counter('stream.messages.delivered', 'Messages written to a client', () => s.deliveries);
+    m.counter('stream.bytes.written', 'Bytes written to clients', () => s.bytesWritten);
+    m.counter(
+      'stream.slow_clients.dropped',
+      'Clients dropped for not reading',
+      () => s.slowClientsDropped,
+    );
+    m.counter('stream.connections.opened', 'Streams opened', () => s.connectionsOpened);
+    m.counter(
+      'stream.connections.expired',
+      'Streams ended at their maximum age',
+      () => s.streamsExpired,
+    );
+    m.counter(
+      'stream.feeds.restarted',
+      'Feeds that errored or completed and were subscribed again',
+      () => s.feedRestarts,
+    );
+  }
+}
+
+function stopFeed(feed: Feed): void {
+  clearTimeout(feed.retry);
+  feed.retry = undefined;
+  feed.subscription?.unsubscribe();
+  feed.subscription = undefined;
 }

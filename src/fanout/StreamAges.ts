@@ -2,24 +2,24 @@
 // age are added in deadline order, and a Set keeps insertion order, so each
 // age's first entry is the next due: one timer, armed for the earliest of
 // those, serves every stream however many there are.
-import type { SseConnection } from '../transports/sse/SseConnection.js';
+import type { Connection } from './Connection.js';
 
 export class StreamAges {
-  private readonly byAge = new Map<number, Set<SseConnection>>();
+  private readonly byAge = new Map<number, Set<Connection>>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
 
   /** `expire` is called for each stream that reaches its age. */
-  constructor(private readonly expire: (connection: SseConnection) => void) {}
+  constructor(private readonly expire: (connection: Connection) => void) {}
 
-  track(connection: SseConnection, maxAgeMs: number): void {
+  track(connection: Connection, maxAgeMs: number): void {
     let set = this.byAge.get(maxAgeMs);
     if (!set) this.byAge.set(maxAgeMs, (set = new Set()));
     set.add(connection);
     this.arm(connection.info.createdAt + maxAgeMs);
   }
 
-  forget(connection: SseConnection): void {
+  forget(connection: Connection): void {
     for (const set of this.byAge.values()) if (set.delete(connection)) return;
   }
 

@@ -1,40 +1,91 @@
-// The clients of one topic, and what was broadcast to them. A turn's messages
-// are joined and framed once, and those same bytes go to every client in one
-// write each: the work per message does not grow with the number of clients.
-// A large topic is written a slice at a time (see SseHub), so a topic's turn
-// stays in `writing` until its last client has it.
-import { httpChunk } from '../transports/sse/SseConnection.js';
-import type { MessageCounter, SseConnection } from '../transports/sse/SseConnection.js';
-
-export interface TurnBytes {
-  /** The turn's SSE bytes, for clients written through their response. */
-  readonly raw: Buffer;
-  /** The same bytes as one HTTP/1.1 chunk, for clients written on their socket. */
-  readonly chunk: Buffer;
-}
+// The clients of one topic of a family, and what was queued for them. A turn's
+// messages are encoded once per encoding and framed once per framing its
+// clients use, and those same bytes go to every client in one write each: the
+// work per message does not grow with the number of clients. A large topic is
+// written a slice at a time (see TopicWriter), so a turn stays in `writing`
+// until its last client has it.
+import type { Connection } from './Connection.js';
+import type { Encoders, Framing } from './framing.js';
 
 /** Told of each client that a write left over the hub's bound, with its unsent bytes. */
-export type OverBound = (connection: SseConnection, unsent: number) => void;
+export type OverBound = (connection: Connection, unsent: number) => void;
 
-export class SseTopic implements MessageCounter {
-  readonly clients = new Set<SseConnection>();
-  /** Messages handed to this topic's clients so far. */
+/** Told of a message an encoder threw on; the message is left out. */
+export type EncodeFailed = (topic: Topic, error: unknown) => void;
+
+class Turn {
+  private readonly encoded = new Map<string, Buffer[]>();
+  private readonly framed = new Map<Framing, Buffer>();
+  private lastFraming: Framing | undefined;
+  private lastBytes: Buffer | undefined;
+
+  constructor(
+    private readonly topic: Topic,
+    private readonly messages: readonly unknown[],
+    readonly clients: readonly Connection[],
+  ) {}
+
+  next = 0;
+
+  get count(): number {
+    return this.messages.length;
+  }
+
+  /** The turn's bytes in a framing: encoded and framed the first time a client needs them. */
+  bytesFor(framing: Framing): Buffer {
+    if (framing === this.lastFraming) return this.lastBytes as Buffer;
+    let bytes = this.framed.get(framing);
+    if (!bytes) {
+      bytes = framing.frame(this.encode(framing.encoding));
+      this.framed.set(framing, bytes);
+    }
+    this.lastFraming = framing;
+    this.lastBytes = bytes;
+    return bytes;
+  }
+
+  private encode(encoding: string): Buffer[] {
+    let parts = this.encoded.get(encoding);
+    if (parts) return parts;
+    parts = [];
+    const encoder = this.topic.encoders[encoding];
+    for (const m of this.messages) {
+      if (!encoder) {
+        this.topic.encodeFailed(this.topic, new Error(`no "${encoding}" encoder`));
+        continue;
+      }
+      try {
+        parts.push((encoder as (message: unknown) => Buffer)(m));
+      } catch (err) {
+        this.topic.encodeFailed(this.topic, err);
+      }
+    }
+    this.encoded.set(encoding, parts);
+    return parts;
+  }
+}
+
+export class Topic {
+  readonly clients = new Set<Connection>();
+  /** Messages handed to this topic's clients so far (per client: see Connection.msgsSent). */
   sent = 0;
-  private pending: Buffer[] = [];
-  private pendingMessages = 0;
-  private writing: { turn: TurnBytes; clients: SseConnection[]; next: number } | undefined;
+  /** Routes (groups of a routed feed) feeding it now: it outlives its clients while fed. */
+  routes = 0;
   /** Loop turns the current turn has been written in so far. */
   turnsWriting = 0;
+  private pending: unknown[] = [];
+  private writing: Turn | undefined;
 
   constructor(
     readonly family: string,
     readonly key: string,
+    readonly encoders: Encoders<never>,
+    readonly encodeFailed: EncodeFailed,
   ) {}
 
-  /** Queues encoded bytes; true when the topic just got something to write. */
-  add(bytes: Buffer, isMessage: boolean): boolean {
-    this.pending.push(bytes);
-    if (isMessage) this.pendingMessages++;
+  /** Queues a message; true when the topic just got something to write. */
+  add(message: unknown): boolean {
+    this.pending.push(message);
     return this.pending.length === 1;
   }
 
@@ -51,43 +102,44 @@ export class SseTopic implements MessageCounter {
     return this.writing ? this.writing.clients.length - this.writing.next : 0;
   }
 
-  /**
-   * Starts a turn: joins what was queued, once, for the clients there are now.
-   * Returns the deliveries (messages times clients) it stands for.
-   */
-  begin(): number {
-    const pending = this.pending;
-    if (this.writing || pending.length === 0) return 0;
-    const messages = this.pendingMessages;
+  /** Starts a turn with what was queued, for the clients there are now; false when there is nothing to do. */
+  begin(): boolean {
+    if (this.writing || this.pending.length === 0) return false;
+    const messages = this.pending;
     this.pending = [];
-    this.pendingMessages = 0;
-    this.sent += messages;
-    const raw = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-    const clients = [...this.clients];
-    this.writing = { turn: { raw, chunk: httpChunk(raw) }, clients, next: 0 };
+    if (this.clients.size === 0) return false;
+    this.sent += messages.length;
+    this.writing = new Turn(this, messages, [...this.clients]);
     this.turnsWriting = 0;
-    return messages * clients.length;
+    return true;
   }
 
   /**
-   * Writes the current turn to up to `budget` more clients. Returns the bytes
-   * written; the turn ends when its last client is written.
+   * Writes the current turn to up to `budget` more clients, adding the bytes
+   * and deliveries (messages times clients) to `totals`; the turn ends when its
+   * last client is written.
    */
-  writeSome(budget: number, overBound: number, onOver: OverBound): number {
+  writeSome(
+    budget: number,
+    overBound: number,
+    onOver: OverBound,
+    totals: { bytesWritten: number; deliveries: number },
+  ): void {
     const w = this.writing;
-    if (!w) return 0;
+    if (!w) return;
     const end = Math.min(w.clients.length, w.next + budget);
-    let written = 0;
+    const count = w.count;
     for (let i = w.next; i < end; i++) {
-      const c = w.clients[i] as SseConnection;
+      const c = w.clients[i] as Connection;
       if (c.closed) continue;
-      const bytes = c.chunked ? w.turn.chunk : w.turn.raw;
+      const bytes = w.bytesFor(c.framing);
       const unsent = c.write(bytes);
-      written += bytes.length;
+      c.msgsSent += count;
+      totals.bytesWritten += bytes.length;
+      totals.deliveries += count;
       if (unsent > overBound) onOver(c, unsent);
     }
     w.next = end;
     if (end === w.clients.length) this.writing = undefined;
-    return written;
   }
 }

@@ -4,12 +4,11 @@
 // two hundred clients so never waits behind an eps tick for thousands, and the
 // loop reads its sockets between slices. A client gets its topic's turns in
 // order, one write per loop turn at the most, and a client that stops reading
-// is dropped instead of holding memory.
+// is dropped instead of holding memory. Keepalives share the same budget.
 import { performance } from 'node:perf_hooks';
-import { Subject } from 'rxjs';
 import type { Logger } from '../core/logger.js';
-import type { SseConnection } from '../transports/sse/SseConnection.js';
-import type { SseTopic } from './Topic.js';
+import type { Connection } from './Connection.js';
+import type { Topic } from './Topic.js';
 
 export interface TopicWriterOptions {
   readonly maxWritesPerTurn: number;
@@ -19,6 +18,8 @@ export interface TopicWriterOptions {
   readonly slowClientTimeoutMs: number;
   /** Counters it adds to (the hub's stats). */
   readonly stats: { deliveries: number; bytesWritten: number; slowClientsDropped: number };
+  /** Told how long each loop turn's writing took (ms). */
+  readonly turnMs?: (ms: number) => void;
   readonly log: Logger;
 }
 
@@ -26,21 +27,29 @@ export interface TopicWriterOptions {
 const OVERTAKEN_TURNS = 8;
 
 export class TopicWriter {
-  /** How long each loop turn's writing took (ms); measured only while observed. */
-  readonly turnMs = new Subject<number>();
-  /** Topics with queued bytes and no turn being written. */
-  private dirty: SseTopic[] = [];
+  /** Topics with queued messages and no turn being written. */
+  private dirty: Topic[] = [];
   /** Topics whose turn is being written, a slice per loop turn. */
-  private writing: SseTopic[] = [];
+  private writing: Topic[] = [];
+  /** Connections still to be sent a keepalive, from `pingNext` on. */
+  private pings: Connection[] = [];
+  private pingNext = 0;
   private scheduled = false;
 
   constructor(private readonly options: TopicWriterOptions) {}
 
-  /** Queues encoded bytes on a topic, for the end of this loop turn. */
-  queue(topic: SseTopic, bytes: Buffer, isMessage: boolean): void {
-    if (!topic.add(bytes, isMessage) || topic.isWriting) return;
+  /** Queues a message on a topic, for the end of this loop turn. */
+  queue(topic: Topic, message: unknown): void {
+    if (!topic.add(message) || topic.isWriting) return;
     this.dirty.push(topic);
     this.schedule();
+  }
+
+  /** Sends each connection its framing's keepalive, within the same per-turn budget. */
+  keepalive(connections: Iterable<Connection>): void {
+    this.pings = [...this.pings.slice(this.pingNext), ...connections];
+    this.pingNext = 0;
+    if (this.pings.length > 0) this.schedule();
   }
 
   private schedule(): void {
@@ -51,27 +60,23 @@ export class TopicWriter {
 
   private run(): void {
     this.scheduled = false;
-    const { stats, maxBufferBytes, slowClientTimeoutMs, maxWritesPerTurn } = this.options;
-    const timed = this.turnMs.observed;
-    const started = timed ? performance.now() : 0;
+    const { stats, maxBufferBytes, slowClientTimeoutMs, maxWritesPerTurn, turnMs } = this.options;
+    const started = turnMs ? performance.now() : 0;
     const carried = this.writing.length;
     for (const topic of this.dirty) {
-      const deliveries = topic.begin();
-      if (deliveries === 0 && !topic.isWriting) continue;
-      stats.deliveries += deliveries;
-      this.writing.push(topic);
+      if (topic.begin() || topic.isWriting) this.writing.push(topic);
     }
     this.dirty = [];
     let now = 0;
-    const onOver = (c: SseConnection, unsent: number) => {
+    const onOver = (c: Connection, unsent: number) => {
       now ||= Date.now();
       const overForMs = c.markOver(now);
       if (unsent > 4 * maxBufferBytes || overForMs > slowClientTimeoutMs) this.drop(c, unsent);
     };
     let budget = maxWritesPerTurn;
-    const write = (topic: SseTopic, clients: number) => {
+    const write = (topic: Topic, clients: number) => {
       const n = Math.min(clients, topic.remaining);
-      stats.bytesWritten += topic.writeSome(n, maxBufferBytes, onOver);
+      topic.writeSome(n, maxBufferBytes, onOver, stats);
       budget -= n;
     };
     // A turn still unfinished after several loop turns gets a quarter of every
@@ -91,11 +96,31 @@ export class TopicWriter {
       if (topic.hasPending) this.dirty.push(topic);
       return false;
     });
-    if (this.writing.length > 0 || this.dirty.length > 0) this.schedule();
-    if (timed) this.turnMs.next(performance.now() - started);
+    // Keepalives take what is left, and at least a quarter, so they always progress.
+    if (this.pingNext < this.pings.length) {
+      const end = Math.min(
+        this.pings.length,
+        this.pingNext + Math.max(budget, Math.ceil(maxWritesPerTurn / 4)),
+      );
+      for (let i = this.pingNext; i < end; i++) {
+        const c = this.pings[i] as Connection;
+        const bytes = c.framing.keepalive;
+        if (c.closed || !bytes) continue;
+        const unsent = c.write(bytes);
+        stats.bytesWritten += bytes.length;
+        if (unsent > maxBufferBytes) onOver(c, unsent);
+      }
+      this.pingNext = end;
+      if (end === this.pings.length) {
+        this.pings = [];
+        this.pingNext = 0;
+      }
+    }
+    if (this.writing.length > 0 || this.dirty.length > 0 || this.pings.length > 0) this.schedule();
+    if (turnMs) turnMs(performance.now() - started);
   }
 
-  private drop(connection: SseConnection, unsent: number): void {
+  private drop(connection: Connection, unsent: number): void {
     this.options.stats.slowClientsDropped++;
     this.options.log.warn('slow client dropped', {
       requestPath: connection.info.requestPath,

@@ -3,11 +3,7 @@
 // not shutting down), so traffic moves away before a node stops.
 import { Router } from 'express';
 
-export interface Readiness {
-  readonly ready: boolean;
-  /** Why not, when not ready. */
-  readonly reason?: string;
-}
+import type { Readiness } from '../core/protocol.js';
 
 export function healthRouter(readiness: () => Readiness): Router {
   const router = Router();

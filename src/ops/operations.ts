@@ -10,13 +10,13 @@ import { StatsdSink } from '../sinks/StatsdSink.js';
 import { statusHash } from '../sinks/statusHash.js';
 import type { StatusHashSink } from '../sinks/statusHash.js';
 import { metricSamples } from './metricSamples.js';
+import type { MetricsRegistry } from '../core/metrics.js';
 
 export interface OperationsDeps extends AdminStatusSource {
   readonly config: Config;
   readonly logger: Logger;
-  /** Running totals beyond the hub's own, e.g. Redis reconnects. */
-  readonly totals: () => Readonly<Record<string, number>>;
-  readonly gauges: () => Readonly<Record<string, number>>;
+  /** What statsd samples: every counter, gauge and timing registered. */
+  readonly registry: MetricsRegistry;
 }
 
 export interface Operations {
@@ -40,11 +40,7 @@ export function startOperations(deps: OperationsDeps): Operations {
       logger,
     });
     const ticks = interval(config.metricsIntervalMs).pipe(takeUntil(stop), endWith(-1));
-    subscriptions.add(
-      metricSamples({ hub: deps.hub, ticks, totals: deps.totals, gauges: deps.gauges }).subscribe(
-        sink,
-      ),
-    );
+    subscriptions.add(metricSamples({ registry: deps.registry, ticks }).subscribe(sink));
     statsd = sink;
   }
 

@@ -1,6 +1,6 @@
 // The status document of SPEC §1: served at /admin/status.json and written to
 // the Redis status hash, so admin dashboards can collect every node.
-import type { SseHub } from '../fanout/Hub.js';
+import type { Hub } from '../fanout/Hub.js';
 
 export interface ConnectionStatus {
   readonly request_path: string;
@@ -23,7 +23,7 @@ export interface StatusReport {
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 export function statusReport(
-  hub: SseHub,
+  hub: Hub,
   node: string,
   startedAt: number,
   now = Date.now(),

@@ -1,8 +1,11 @@
 // A pub/sub source that counts the messages it takes in, for the "messages in"
-// metric. Each channel or pattern is counted once however many streams use it.
-import { share, tap } from 'rxjs';
+// metric. Each channel or pattern is counted once however many streams use it, and
+// is forgotten when the last of them leaves.
+import { defer, finalize, share, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { BusMessage, PubSubSource } from '../core/message.js';
+import type { MetricsRegistry } from '../core/metrics.js';
+import type { Readiness } from '../core/protocol.js';
 
 export class CountedSource implements PubSubSource {
   /** Messages received on every channel and pattern in use (as Redis delivers them). */
@@ -11,25 +14,45 @@ export class CountedSource implements PubSubSource {
 
   constructor(readonly inner: PubSubSource) {}
 
+  /** Channels and patterns with a counted stream in use (0 when nothing is subscribed). */
+  get cacheSize(): number {
+    return this.streams.size;
+  }
+
+  readiness(): Readiness {
+    return this.inner.readiness?.() ?? { ready: true };
+  }
+
+  /** Registers `stream.messages.in` and the inner source's own metrics. */
+  instrument(metrics: MetricsRegistry): void {
+    metrics.counter('stream.messages.in', 'Messages taken in from the bus', () => this.received);
+    this.inner.instrument?.(metrics);
+  }
+
+  // Looked up on each subscribe: an Observable kept past its stream's eviction must
+  // join the current stream, or the same messages would be counted twice.
   channel(name: string): Observable<BusMessage> {
-    return this.counted(`c:${name}`, () => this.inner.channel(name));
+    return defer(() => this.counted(`c:${name}`, () => this.inner.channel(name)));
   }
 
   pattern(glob: string): Observable<BusMessage> {
-    return this.counted(`p:${glob}`, () => this.inner.pattern(glob));
+    return defer(() => this.counted(`p:${glob}`, () => this.inner.pattern(glob)));
   }
 
   private counted(key: string, open: () => Observable<BusMessage>): Observable<BusMessage> {
-    let stream = this.streams.get(key);
-    if (!stream) {
-      // The inner source keeps its own grace period; this share only makes the
-      // count happen once per message rather than once per subscriber.
-      stream = open().pipe(
-        tap(() => this.received++),
-        share(),
-      );
-      this.streams.set(key, stream);
-    }
+    const cached = this.streams.get(key);
+    if (cached) return cached;
+    // The inner source keeps its own grace period; this share only makes the count
+    // happen once per message rather than once per subscriber. finalize runs when the
+    // share resets (no subscriber left, or the stream ended), dropping the entry.
+    const stream: Observable<BusMessage> = open().pipe(
+      tap(() => this.received++),
+      finalize(() => {
+        if (this.streams.get(key) === stream) this.streams.delete(key);
+      }),
+      share(),
+    );
+    this.streams.set(key, stream);
     return stream;
   }
 }

@@ -1,15 +1,18 @@
 // Redis pub/sub as Observables. One subscriber connection per process; each
 // channel or pattern is a cold Observable (SUBSCRIBE on subscribe, UNSUBSCRIBE on
 // teardown) shared by reference count with a grace period, so any number of
-// clients of one channel cost one Redis subscription. Redis going away never
-// errors the streams: ioredis reconnects and re-subscribes, and they resume.
+// clients of one channel cost one Redis subscription, and a channel nobody uses
+// costs nothing. Redis going away never errors the streams: ioredis reconnects and
+// re-subscribes, and they resume.
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { BehaviorSubject, Observable, asyncScheduler } from 'rxjs';
+import { BehaviorSubject, Observable, asyncScheduler, defer, finalize } from 'rxjs';
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import type { BusMessage, PubSubSource } from '../core/message.js';
+import type { MetricsRegistry } from '../core/metrics.js';
+import type { Readiness } from '../core/protocol.js';
 import { shareWithGrace } from '../operators/shareWithGrace.js';
 
 export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closed';
@@ -86,12 +89,15 @@ export class RedisPubSub implements PubSubSource {
     this.connection.on('end', () => this.state$.next('closed'));
   }
 
+  // Looked up on each subscribe, not once: a caller may keep the Observable past its
+  // shared stream's eviction, and must then join the current one rather than revive
+  // a second, uncached one.
   channel(name: string): Observable<BusMessage> {
-    return this.sharedStream('channel', name);
+    return defer(() => this.sharedStream('channel', name));
   }
 
   pattern(glob: string): Observable<BusMessage> {
-    return this.sharedStream('pattern', glob);
+    return defer(() => this.sharedStream('pattern', glob));
   }
 
   /** The cold stream behind `channel()`/`pattern()`: each subscription is its own. */
@@ -113,6 +119,32 @@ export class RedisPubSub implements PubSubSource {
     });
   }
 
+  /**
+   * Entries held, over channels and patterns: `listeners` while a channel is
+   * subscribed in Redis, `shared` while its shared stream has a subscriber or is in
+   * its grace period. Both return to 0 when nothing is in use (for operators and tests).
+   */
+  cacheSizes(): { listeners: number; shared: number } {
+    return {
+      listeners: this.listeners.channel.size + this.listeners.pattern.size,
+      shared: this.shared.channel.size + this.shared.pattern.size,
+    };
+  }
+
+  /** Ready while the subscriber connection is up; otherwise why not (`redis reconnecting`). */
+  readiness(): Readiness {
+    const state = this.state$.value;
+    return state === 'ready' ? { ready: true } : { ready: false, reason: `redis ${state}` };
+  }
+
+  instrument(metrics: MetricsRegistry): void {
+    metrics.counter(
+      'redis.reconnects',
+      'Times the Redis subscriber connection came back',
+      () => this.reconnects,
+    );
+  }
+
   /** Unsubscribes everything and closes the connection. */
   async close(): Promise<void> {
     for (const set of [...this.listeners.channel.values(), ...this.listeners.pattern.values()]) {
@@ -130,11 +162,18 @@ export class RedisPubSub implements PubSubSource {
 
   private sharedStream(kind: Kind, name: string): Observable<BusMessage> {
     const cache = this.shared[kind];
-    let stream = cache.get(name);
-    if (!stream) {
-      stream = this.cold(kind, name).pipe(shareWithGrace(this.graceMs, this.scheduler));
-      cache.set(name, stream);
-    }
+    const cached = cache.get(name);
+    if (cached) return cached;
+    // finalize runs when the share resets (grace over with no subscriber, or the
+    // stream ended), so the map holds only channels in use; per-user channels would
+    // otherwise grow it by one entry per user ever seen.
+    const stream: Observable<BusMessage> = this.cold(kind, name).pipe(
+      finalize(() => {
+        if (cache.get(name) === stream) cache.delete(name);
+      }),
+      shareWithGrace(this.graceMs, this.scheduler),
+    );
+    cache.set(name, stream);
     return stream;
   }
 

@@ -7,6 +7,7 @@ import type { Page, Request } from 'playwright-core';
 import type { Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamer } from '../../src/app.js';
+import { builtInProtocols } from '../../src/protocols/index.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
@@ -36,7 +37,11 @@ async function startServer(onPort: number): Promise<void> {
     LOG_LEVEL: 'silent',
     NODE_ENV: 'test',
   });
-  streamer = createStreamer({ config, source: bus, keepScores: true });
+  streamer = createStreamer({
+    config,
+    source: bus,
+    protocols: builtInProtocols({ emojitrack: { keepScores: true } }),
+  });
   port = (await streamer.listen()).port;
   url = `http://127.0.0.1:${port}/`;
 }

@@ -3,7 +3,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sseRetry } from '../../src/transports/sse/sseEncode.js';
+import { SseConnection } from '../../src/transports/sse/SseConnection.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
@@ -50,7 +50,8 @@ async function withHeadersTimeout(ms: number, body: () => Promise<void>): Promis
   }
 }
 
-const streamsOnBareSocket = () => [...app.streamer.hub.connections].map((c) => c.onBareSocket);
+const streamsOnBareSocket = () =>
+  [...app.streamer.hub.connections].map((c) => c instanceof SseConnection && c.onBareSocket);
 
 beforeAll(async () => {
   bus = new MemoryBus();
@@ -276,7 +277,7 @@ describe('while the hub is closing', () => {
   it('a new stream gets the last bytes (a retry line) and ends at once', async () => {
     const closing = await startApp({ source: new MemoryBus() });
     try {
-      closing.streamer.hub.close(sseRetry(1000));
+      closing.streamer.hub.close(); // the farewell: SHUTDOWN_RETRY_MS, 1000 by default
       const c = rawClient({ port: closing.port });
       c.send(GET_EPS);
       await c.until('the end of the body', (t) => t.endsWith('0\r\n\r\n'));

@@ -3,24 +3,36 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Subject } from 'rxjs';
+import { Subject, groupBy } from 'rxjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SseHub } from '../../src/fanout/Hub.js';
-import type { SseFrame } from '../../src/fanout/Hub.js';
+import { Hub } from '../../src/fanout/Hub.js';
+import { requestFromIncoming } from '../../src/transports/http/StreamRequest.js';
+import { SseTransport } from '../../src/transports/sse/SseTransport.js';
 import { sseMessage } from '../../src/transports/sse/sseEncode.js';
 import { openSse, waitUntil } from '../support/sse.js';
 import type { RawSse } from '../support/sse.js';
 
 let server: Server;
-let hub: SseHub;
+let hub: Hub;
 let url: string;
-const feed = new Subject<SseFrame>();
+interface Frame {
+  readonly topic: string;
+  readonly n: number;
+}
+const feed = new Subject<Frame>();
 
 beforeAll(async () => {
-  hub = new SseHub({ maxWritesPerTurn: 3 });
-  hub.addFamily('f', feed);
+  hub = new Hub({ maxWritesPerTurn: 3 });
+  hub.addFamily('f', {
+    routes: feed.pipe(groupBy((m) => m.topic)),
+    encode: { sse: (m: Frame) => sseMessage({ data: `${m.topic}-${m.n}` }) },
+  });
+  const sse = new SseTransport({ hub });
   server = createServer((req, res) => {
-    hub.open(req, res, { family: 'f', topic: req.url === '/big' ? 'big' : 'small' });
+    sse.open(req, res, requestFromIncoming(req), {
+      family: 'f',
+      topic: req.url === '/big' ? 'big' : 'small',
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -32,10 +44,7 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const frame = (topic: string, n: number): SseFrame => ({
-  topic,
-  bytes: sseMessage({ data: `${topic}-${n}` }),
-});
+const frame = (topic: string, n: number): Frame => ({ topic, n });
 
 it('delivers every message in order to every client, three writes a turn', async () => {
   const big: RawSse[] = [];

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { Subject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamer } from '../../src/app.js';
+import { emojitrackProtocol } from '../../src/protocols/emojitrack/index.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import type { ScoreRollup } from '../../src/operators/rollupScores.js';
@@ -72,7 +73,16 @@ async function start(
   extra: { scoreStore?: Redis; keepScores?: boolean } = {},
 ): Promise<Started> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-  const streamer = createStreamer({ config, source: bus, ...extra });
+  const streamer = createStreamer({
+    config,
+    source: bus,
+    protocols: [
+      emojitrackProtocol({
+        ...(extra.scoreStore ? { scoreStore: extra.scoreStore } : {}),
+        ...(extra.keepScores ? { keepScores: true } : {}),
+      }),
+    ],
+  });
   const { port } = await streamer.listen();
   return { streamer, url: `http://127.0.0.1:${port}` };
 }

@@ -2,10 +2,16 @@
 // that name the variable and what it accepts.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
+import type { Env } from '../../src/core/config.js';
+import { protocolConfig } from '../../src/core/protocol.js';
+import { emojitrack } from '../../src/protocols/emojitrack/index.js';
+
+/** The core configuration and emojitrack's, read from one environment as the server does. */
+const loadAll = (env: Env) => ({ ...loadConfig(env), ...protocolConfig(emojitrack, env) });
 
 describe('operations configuration', () => {
   it('has the documented defaults', () => {
-    const c = loadConfig({});
+    const c = loadAll({});
     expect(c).toMatchObject({
       statsdHost: undefined,
       statsdPort: 8125,
@@ -35,7 +41,7 @@ describe('operations configuration', () => {
       ['no', false],
       ['0', false],
     ] as const) {
-      const c = loadConfig({
+      const c = loadAll({
         SSE_FORCE_REFRESH: text,
         ENABLE_KIOSK_INTERACTION_STREAM: text,
         STATUS_HASH: text,
@@ -49,30 +55,30 @@ describe('operations configuration', () => {
   });
 
   it('ends the statsd prefix with a dot, and allows none', () => {
-    expect(loadConfig({ STATSD_PREFIX: 'emojitrack.streamer' }).statsdPrefix).toBe(
+    expect(loadAll({ STATSD_PREFIX: 'emojitrack.streamer' }).statsdPrefix).toBe(
       'emojitrack.streamer.',
     );
-    expect(loadConfig({ STATSD_PREFIX: 'a.b.' }).statsdPrefix).toBe('a.b.');
-    expect(loadConfig({ STATSD_PREFIX: '' }).statsdPrefix).toBe('rx-streamer.');
+    expect(loadAll({ STATSD_PREFIX: 'a.b.' }).statsdPrefix).toBe('a.b.');
+    expect(loadAll({ STATSD_PREFIX: '' }).statsdPrefix).toBe('rx-streamer.');
   });
 
   it('reads TRUST_PROXY as express does: a switch, a hop count or addresses', () => {
-    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
-    expect(loadConfig({ TRUST_PROXY: 'no' }).trustProxy).toBe(false);
-    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
-    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe(
+    expect(loadAll({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadAll({ TRUST_PROXY: 'no' }).trustProxy).toBe(false);
+    expect(loadAll({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadAll({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe(
       'loopback, 10.0.0.0/8',
     );
   });
 
   it('names the variable and the accepted values on bad input', () => {
-    expect(() => loadConfig({ SSE_FORCE_REFRESH: 'maybe' })).toThrow(
+    expect(() => loadAll({ SSE_FORCE_REFRESH: 'maybe' })).toThrow(
       'SSE_FORCE_REFRESH="maybe" is not valid: expected true, false, 1, 0, yes or no',
     );
-    expect(() => loadConfig({ STATSD_PORT: '70000' })).toThrow(
+    expect(() => loadAll({ STATSD_PORT: '70000' })).toThrow(
       'STATSD_PORT="70000" is not valid: expected a whole number from 1 to 65535',
     );
-    expect(() => loadConfig({ STATUS_REPORT_MS: 'soon' })).toThrow(/^STATUS_REPORT_MS="soon"/);
-    expect(() => loadConfig({ STATSD_PREFIX: 'a b' })).toThrow(/^STATSD_PREFIX="a b"/);
+    expect(() => loadAll({ STATUS_REPORT_MS: 'soon' })).toThrow(/^STATUS_REPORT_MS="soon"/);
+    expect(() => loadAll({ STATSD_PREFIX: 'a b' })).toThrow(/^STATSD_PREFIX="a b"/);
   });
 });

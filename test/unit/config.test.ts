@@ -3,13 +3,18 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
-import type { Config, Env } from '../../src/core/config.js';
+import type { Env } from '../../src/core/config.js';
 import { StreamerError } from '../../src/core/errors.js';
+import { protocolConfig } from '../../src/core/protocol.js';
+import { emojitrack } from '../../src/protocols/emojitrack/index.js';
+
+/** The core configuration and emojitrack's, read from one environment as the server does. */
+const loadAll = (env: Env) => ({ ...loadConfig(env), ...protocolConfig(emojitrack, env) });
 
 /** The StreamerError loadConfig throws for `env`. */
 function configError(env: Env): StreamerError {
   try {
-    loadConfig(env);
+    loadAll(env);
   } catch (error) {
     expect(error).toBeInstanceOf(StreamerError);
     return error as StreamerError;
@@ -19,7 +24,7 @@ function configError(env: Env): StreamerError {
 
 describe('loadConfig', () => {
   it('applies the defaults for an empty environment', () => {
-    expect(loadConfig({})).toMatchObject({
+    expect(loadAll({})).toMatchObject({
       port: 8001,
       host: undefined,
       redisUrl: undefined,
@@ -45,8 +50,8 @@ describe('loadConfig', () => {
     const before = process.env.PORT;
     process.env.PORT = '1234';
     try {
-      expect(loadConfig({}).port).toBe(8001);
-      expect(loadConfig({ PORT: '4321' }).port).toBe(4321);
+      expect(loadAll({}).port).toBe(8001);
+      expect(loadAll({ PORT: '4321' }).port).toBe(4321);
     } finally {
       if (before === undefined) delete process.env.PORT;
       else process.env.PORT = before;
@@ -54,7 +59,7 @@ describe('loadConfig', () => {
   });
 
   it('treats empty and blank values as unset', () => {
-    expect(loadConfig({ PORT: '', VERBOSE: '  ', REDIS_URL: '' })).toMatchObject({
+    expect(loadAll({ PORT: '', VERBOSE: '  ', REDIS_URL: '' })).toMatchObject({
       port: 8001,
       verbose: false,
       redisUrl: undefined,
@@ -63,7 +68,7 @@ describe('loadConfig', () => {
 
   it('reads the values it is given, trimmed', () => {
     expect(
-      loadConfig({
+      loadAll({
         PORT: ' 9000 ',
         REDIS_URL: 'redis://127.0.0.1:6390/2',
         NODE_ENV: 'production',
@@ -85,7 +90,7 @@ describe('loadConfig', () => {
       // The status hash is on by default in production.
       statusHash: true,
     });
-    expect(loadConfig({ REDIS_URL: 'rediss://redis.example:6380' }).redisUrl).toBe(
+    expect(loadAll({ REDIS_URL: 'rediss://redis.example:6380' }).redisUrl).toBe(
       'rediss://redis.example:6380',
     );
   });
@@ -102,7 +107,7 @@ describe('loadConfig', () => {
       ['No', false],
       [' yes ', true],
     ];
-    const flags: [string, keyof Config][] = [
+    const flags: [string, keyof ReturnType<typeof loadAll>][] = [
       ['VERBOSE', 'verbose'],
       ['ENABLE_RAW_STREAM', 'enableRawStream'],
       ['SSE_FORCE_REFRESH', 'sseForceRefresh'],
@@ -110,7 +115,7 @@ describe('loadConfig', () => {
     ];
     for (const [name, key] of flags) {
       it(`reads ${name} as true/false/1/0/yes/no, in any case`, () => {
-        for (const [text, value] of forms) expect(loadConfig({ [name]: text })[key]).toBe(value);
+        for (const [text, value] of forms) expect(loadAll({ [name]: text })[key]).toBe(value);
       });
     }
 
@@ -185,6 +190,7 @@ describe('loadConfig', () => {
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(protocolConfig(emojitrack, {}))).toBe(true);
     expect(() => {
       (config as { port: number }).port = 1;
     }).toThrow(TypeError);
@@ -194,7 +200,7 @@ describe('loadConfig', () => {
 
 describe('secrets in error messages', () => {
   it('hides the password of a bad REDIS_URL', () => {
-    expect(() => loadConfig({ REDIS_URL: 'http://user:s3cret@host:6379' })).toThrow(
+    expect(() => loadAll({ REDIS_URL: 'http://user:s3cret@host:6379' })).toThrow(
       'REDIS_URL="http://user:***@host:6379" is not valid',
     );
   });

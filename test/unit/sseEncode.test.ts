@@ -1,7 +1,12 @@
 // The SSE wire encoding, byte for byte: what EventSource clients of the original
 // streamers parse, with no space after the colon and LF line endings.
 import { describe, expect, it } from 'vitest';
-import { rollupJson, sseComment, sseMessage, sseRetry } from '../../src/transports/sse/sseEncode.js';
+import {
+  rollupJson,
+  sseComment,
+  sseMessage,
+  sseRetry,
+} from '../../src/transports/sse/sseEncode.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 

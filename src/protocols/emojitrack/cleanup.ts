@@ -4,28 +4,28 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { StreamerError } from '../../core/errors.js';
-import { connectionInfo } from '../../transports/sse/SseConnection.js';
-import type { SseConnection } from '../../transports/sse/SseConnection.js';
-import type { SseHub } from '../../fanout/Hub.js';
-import { validateEmojiId } from './feeds.js';
+import type { Connection } from '../../fanout/Connection.js';
+import type { Hub } from '../../fanout/Hub.js';
+import { requestFromIncoming } from '../../transports/http/StreamRequest.js';
+import { validateEmojiId } from './streams.js';
 
 const PATHS = ['/subscribe/cleanup/scores', '/subscribe/cleanup/details/:id'];
 
-export function emojitrackCleanup(hub: SseHub): Router {
+export function emojitrackCleanup(hub: Hub): Router {
   const router = Router();
-  const closeOwn = (req: Request, res: Response, match: (c: SseConnection) => boolean) => {
+  const closeOwn = (req: Request, res: Response, match: (c: Connection) => boolean) => {
     // The same address normalisation as the streams themselves (proxy-aware, no ::ffff:).
-    const ip = connectionInfo(req).clientIp;
+    const ip = requestFromIncoming(req).clientIp;
     const streams = hub.find((c) => c.info.clientIp === ip && match(c));
     for (const c of streams) c.end();
     res.json({ status: 'OK', closed: streams.length });
   };
   router.post('/subscribe/cleanup/scores', (req, res) => {
-    closeOwn(req, res, (c) => c.family === 'eps');
+    closeOwn(req, res, (c) => c.isIn('eps'));
   });
   router.post('/subscribe/cleanup/details/:id', (req: Request<{ id: string }>, res) => {
     const id = validateEmojiId(req.params.id);
-    closeOwn(req, res, (c) => c.family === 'details' && c.topic === id);
+    closeOwn(req, res, (c) => c.isIn('details', id));
   });
   router.all(PATHS, (req, res) => {
     res.setHeader('Allow', 'POST');

@@ -14,6 +14,11 @@ export function trustFunction(setting: TrustProxy): TrustFunction {
   return proxyaddr.compile(list);
 }
 
+/** IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) shown as the IPv4 address they are. */
+export function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
 export function clientAddress(
   socket: Socket,
   forwardedFor: string | undefined,

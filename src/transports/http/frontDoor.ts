@@ -20,16 +20,20 @@ export interface FrontDoorOptions {
   readonly prefixes: readonly string[];
   /**
    * Answers a GET on the socket and returns true, or returns false to leave it
-   * to the HTTP server. Offered only HTTP/1.1 GETs with no body and no upgrade.
-   * A taken connection whose response is complete but still open (keep-alive)
-   * goes on to the HTTP server through `release` (absent when the client asked
-   * for `Connection: close`). A throw counts as false.
+   * to the HTTP server; may decide asynchronously (a look-up, a token check),
+   * while the socket is paused. Offered only HTTP/1.1 GETs with no body and no
+   * upgrade. A taken connection whose response is complete but still open
+   * (keep-alive) goes on to the HTTP server through `release` (absent when the
+   * client asked for `Connection: close`). A throw or a rejection counts as
+   * false, and is reported to `onError`.
    */
   readonly take: (
     head: RequestHead,
     socket: Socket,
     release: ((socket: Socket) => void) | undefined,
-  ) => boolean;
+  ) => boolean | Promise<boolean>;
+  /** Told of what `take` threw; the request goes to the HTTP server all the same. */
+  readonly onError?: (error: unknown) => void;
   /** Time to receive a whole head; the default is the server's headersTimeout. */
   readonly headTimeoutMs?: number;
 }
@@ -108,13 +112,31 @@ export function frontDoor(server: Server, options: FrontDoorOptions): FrontDoor 
         return handOver(socket, bytes);
       }
       const keepAlive = !/\bclose\b/i.test(head.headers.get('connection') ?? '');
-      let taken = false;
+      // Whatever follows the head waits in the socket until the stream or the server reads it.
+      socket.pause();
+      let taken: boolean | Promise<boolean>;
       try {
         taken = options.take(head, socket, keepAlive ? release : undefined);
-      } catch {
-        // Node's server and the app's routes answer it, an error included.
+      } catch (err) {
+        options.onError?.(err);
+        taken = false;
       }
-      if (!taken) handOver(socket, bytes);
+      if (!(taken instanceof Promise)) {
+        if (!taken) handOver(socket, bytes);
+        return;
+      }
+      // A client that resets while its stream is decided is gone, not an error.
+      const ignore = () => {};
+      socket.on('error', ignore);
+      const decided = (yes: boolean) => {
+        socket.off('error', ignore);
+        if (socket.destroyed) return;
+        if (!yes) handOver(socket, bytes);
+      };
+      taken.then(decided, (err: unknown) => {
+        options.onError?.(err);
+        decided(false);
+      });
     };
     waiting.set(socket, { deadline: Date.now() + headTimeoutMs(), stop });
     socket.on('data', onData);

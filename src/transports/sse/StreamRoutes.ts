@@ -1,24 +1,43 @@
-// The table of SSE endpoints. A protocol adds a resolver from a request path to
-// the stream it opens. The front door consults the table for streams answered
-// on the bare socket; an express handler serves the same streams for requests
-// the front door leaves to the HTTP server (HEAD, HTTP/1.0, a request on a
-// connection that already carried another). Both read one table, so both
-// answer a path the same way.
+// The table of SSE endpoints. A protocol adds a resolver from a request to the
+// stream it opens; guards added to the table check every stream request first.
+// The front door consults the table for streams answered on the bare socket; an
+// express handler serves the same streams for requests the front door leaves to
+// the HTTP server (HEAD, HTTP/1.0, a request on a connection that already carried
+// another). Both read one table, and a request is resolved once: what the front
+// door resolved and could not answer itself (an error, say) goes to express with
+// the request, and express answers that outcome.
+import type { Socket } from 'node:net';
 import type { RequestHandler } from 'express';
-import type { SseHub, SseOpenOptions } from '../../fanout/Hub.js';
-import { pathOf } from './SseConnection.js';
 import { clientAddress, trustFunction } from '../http/clientAddress.js';
 import type { TrustProxy } from '../http/clientAddress.js';
 import type { FrontDoorOptions } from '../http/frontDoor.js';
+import { requestFromHead, requestFromIncoming } from '../http/StreamRequest.js';
+import type { StreamRequest } from '../http/StreamRequest.js';
+import type { SseStream, SseTransport } from './SseTransport.js';
+
+type MaybeAsync<T> = T | Promise<T>;
 
 /**
- * The stream a path opens, or undefined when the path is not this resolver's.
- * Throws a StreamerError for a request it refuses (a bad id, a disabled stream).
+ * The stream a request opens, or undefined when the request is not this
+ * resolver's. Throws (or rejects with) a StreamerError for a request it refuses
+ * (a bad id, a disabled stream, a bad token). May be asynchronous.
  */
-export type StreamResolver = (path: string) => SseOpenOptions | undefined;
+export type StreamResolver = (request: StreamRequest) => MaybeAsync<SseStream | undefined>;
+
+/** Checks every stream request before it is resolved; throws a StreamerError to refuse it. */
+export type StreamGuard = (request: StreamRequest) => MaybeAsync<void>;
+
+interface Outcome {
+  readonly target: string;
+  readonly stream?: SseStream | undefined;
+  readonly error?: unknown;
+}
 
 export class StreamRoutes {
   private readonly routes: { readonly path: string; readonly resolve: StreamResolver }[] = [];
+  private readonly guards: StreamGuard[] = [];
+  /** What the front door resolved for a request it then handed to the HTTP server. */
+  private readonly resolved = new WeakMap<Socket, Outcome>();
 
   /**
    * Adds the stream at a path (`/subscribe/hearts`), or the streams under a
@@ -29,52 +48,101 @@ export class StreamRoutes {
     this.routes.push({ path, resolve });
   }
 
-  resolve(path: string): SseOpenOptions | undefined {
-    for (const route of this.routes) {
-      const matches = route.path.endsWith('/') ? path.startsWith(route.path) : path === route.path;
-      if (!matches) continue;
-      const options = route.resolve(path);
-      if (options) return options;
-    }
-    return undefined;
+  /** Adds a check run on every stream request, on every path that serves it. */
+  guard(check: StreamGuard): void {
+    this.guards.push(check);
+  }
+
+  /** The paths and prefixes served, as added. */
+  paths(): string[] {
+    return this.routes.map((r) => r.path);
+  }
+
+  /**
+   * The stream for a request: undefined for a path no route serves; the
+   * guards, then the matching resolvers in order. Synchronous when they all are.
+   */
+  resolve(request: StreamRequest): MaybeAsync<SseStream | undefined> {
+    const path = request.path;
+    const matching = this.routes.filter((r) =>
+      r.path.endsWith('/') ? path.startsWith(r.path) : path === r.path,
+    );
+    if (matching.length === 0) return undefined;
+    const next = (i: number): MaybeAsync<SseStream | undefined> => {
+      const route = matching[i];
+      if (!route) return undefined;
+      return then(route.resolve(request), (stream) => stream ?? next(i + 1));
+    };
+    const guarded = (i: number): MaybeAsync<SseStream | undefined> => {
+      const check = this.guards[i];
+      if (!check) return next(0);
+      return then(check(request), () => guarded(i + 1));
+    };
+    return guarded(0);
   }
 
   /** Serves GET and HEAD of the streams through express. */
-  handler(hub: SseHub): RequestHandler {
+  handler(transport: SseTransport): RequestHandler {
     return (req, res, next) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-      const options = this.resolve(pathOf(req.originalUrl));
-      if (!options) return next();
-      hub.open(req, res, options);
+      const request = requestFromIncoming(req);
+      const stored = this.resolved.get(req.socket);
+      let outcome: MaybeAsync<SseStream | undefined>;
+      if (stored && stored.target === req.originalUrl) {
+        this.resolved.delete(req.socket);
+        if (stored.error !== undefined) return next(stored.error);
+        outcome = stored.stream;
+      } else {
+        try {
+          outcome = this.resolve(request);
+        } catch (err) {
+          return next(err);
+        }
+      }
+      const answer = (stream: SseStream | undefined) => {
+        if (!stream) return next();
+        transport.open(req, res, request, stream);
+      };
+      if (outcome instanceof Promise) outcome.then(answer, next);
+      else answer(outcome);
     };
   }
 
   /** What the front door needs to answer the streams on bare sockets. */
-  frontDoor(hub: SseHub, trustProxy: TrustProxy): FrontDoorOptions {
+  frontDoor(transport: SseTransport, trustProxy: TrustProxy): FrontDoorOptions {
     const trust = trustFunction(trustProxy);
     return {
       prefixes: this.routes.map((r) => `GET ${r.path}`),
       take: (head, socket, release) => {
-        const requestPath = pathOf(head.target);
-        let options: SseOpenOptions | undefined;
-        try {
-          options = this.resolve(requestPath);
-        } catch {
-          return false; // express answers it, with the error's status and JSON body
-        }
-        if (!options) return false;
-        const connection = hub.openOnSocket(
-          socket,
-          {
-            requestPath,
-            clientIp: clientAddress(socket, head.headers.get('x-forwarded-for'), trust),
-            userAgent: head.headers.get('user-agent') ?? '',
-          },
-          options,
-          release,
+        const request = requestFromHead(
+          head,
+          clientAddress(socket, head.headers.get('x-forwarded-for'), trust),
         );
-        return connection !== undefined;
+        const leave = (outcome: Omit<Outcome, 'target'>) => {
+          this.resolved.set(socket, { target: head.target, ...outcome });
+          return false;
+        };
+        const open = (stream: SseStream | undefined): boolean => {
+          if (!stream) return leave({ stream });
+          // Gone while its stream was being resolved: nothing to answer.
+          if (socket.destroyed || !socket.writable) return true;
+          const connection = transport.openOnSocket(socket, request, stream, release);
+          return connection !== undefined || leave({ stream });
+        };
+        let outcome: MaybeAsync<SseStream | undefined>;
+        try {
+          outcome = this.resolve(request);
+        } catch (error) {
+          return leave({ error });
+        }
+        if (!(outcome instanceof Promise)) return open(outcome);
+        return outcome.then(open, (error: unknown) => leave({ error }));
       },
     };
   }
+}
+
+/** `f(value)`, at once when the value is at hand, after it when it is a promise. */
+function then<T, U>(value: MaybeAsync<T>, f: (v: T) => MaybeAsync<U>): MaybeAsync<U> {
+  return value instanceof Promise ? value.then(f) : f(value);
 }

@@ -1,0 +1,80 @@
+// A protocol module: one value that names a protocol, declares its own
+// environment variables (a zod schema, validated at start-up like the core's)
+// and starts it on the shared parts — sources, the hub, the stream table, HTTP
+// routes, metrics, logger, scheduler — returning a handle for readiness, its
+// section of the status document, and shutdown.
+import type { Router } from 'express';
+import type { Redis } from 'ioredis';
+import type { SchedulerLike } from 'rxjs';
+import type { z } from 'zod';
+import type { Hub } from '../fanout/Hub.js';
+import type { StreamRoutes } from '../transports/sse/StreamRoutes.js';
+import type { SseTransport } from '../transports/sse/SseTransport.js';
+import type { Config } from './config.js';
+import type { Env } from './env.js';
+import { parseEnv } from './env.js';
+import type { Logger } from './logger.js';
+import type { Publisher, PubSubSource } from './message.js';
+import type { MetricsRegistry } from './metrics.js';
+
+/** What /readyz answers for a part of the server. */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why not, when not ready. */
+  readonly reason?: string;
+}
+
+/** The shared parts a protocol composes. */
+export interface ProtocolContext {
+  /** The pub/sub source every protocol shares (one Redis subscriber connection). */
+  readonly source: PubSubSource;
+  /** Publishes to the same bus: Redis PUBLISH, or the embedded bus. */
+  readonly publisher: Publisher | undefined;
+  /** A Redis command connection, when the server runs on Redis. */
+  readonly redis: Redis | undefined;
+  /** True on the embedded bus: protocols may feed it demo traffic. */
+  readonly demo: boolean;
+  readonly hub: Hub;
+  /** The SSE streams table, answered on the bare socket where it can be. */
+  readonly streams: StreamRoutes;
+  readonly sse: SseTransport;
+  /** The protocol's own HTTP routes (mounted before the 404 handler). */
+  readonly router: Router;
+  readonly metrics: MetricsRegistry;
+  /** A child logger with the protocol's name. */
+  readonly logger: Logger;
+  readonly scheduler: SchedulerLike;
+  /** The core configuration (CORS, keepalive, node name…). */
+  readonly config: Config;
+}
+
+/** A started protocol. */
+export interface ProtocolHandle {
+  /** Whether it can serve now; absent means always. */
+  ready?(): Readiness;
+  /** Fields it adds to /admin/status.json and the status hash. */
+  status?(): Readonly<Record<string, unknown>>;
+  /** Stops it: its subscriptions, timers and connections of its own. */
+  close?(): void | Promise<void>;
+}
+
+export interface ProtocolModule<C = unknown> {
+  /** Its name in `PROTOCOLS`, logs and status: lower case, `[a-z0-9_-]`. */
+  readonly name: string;
+  /** Its environment variables, parsed from the environment into its configuration. */
+  readonly config: z.ZodType<C>;
+  start(ctx: ProtocolContext, config: C): ProtocolHandle;
+}
+
+/** A protocol module, typed by its configuration schema. */
+export function defineProtocol<C>(module: ProtocolModule<C>): ProtocolModule<C> {
+  if (!/^[a-z0-9_-]+$/.test(module.name)) {
+    throw new Error(`a protocol's name is lower case [a-z0-9_-], not "${module.name}"`);
+  }
+  return module;
+}
+
+/** A protocol's configuration from the environment; throws a StreamerError naming a bad variable. */
+export function protocolConfig<C>(module: ProtocolModule<C>, env: Env): C {
+  return parseEnv(module.config, env);
+}

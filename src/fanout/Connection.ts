@@ -1,0 +1,86 @@
+// One client of the hub, whatever its transport: where its bytes go, what it
+// is, which topics it is in and what it was sent. The hub decides what to write
+// and when; a transport's connection decides how a stream starts and ends.
+import type { Writable } from 'node:stream';
+import type { Framing } from './framing.js';
+import type { Topic } from './Topic.js';
+
+export interface ConnectionInfo {
+  readonly requestPath: string;
+  /** The stream's name in status reports (`/eps`, `/details/1F602`). */
+  readonly namespace: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly clientIp: string;
+  readonly userAgent: string;
+}
+
+export abstract class Connection {
+  closed = false;
+  /** Messages written to this connection, over all its topics. */
+  msgsSent = 0;
+  /** When its unsent bytes went over the hub's bound; cleared when the socket drains. */
+  overSince: number | undefined;
+  /** The topics it is in; kept by the hub. */
+  readonly topics = new Set<Topic>();
+  /** Told once when the stream is over, however it ends (set by the hub). */
+  onClosed: (() => void) | undefined;
+
+  protected constructor(
+    readonly info: ConnectionInfo,
+    readonly framing: Framing,
+    /** Where framed bytes are written. */
+    protected readonly out: Writable,
+  ) {}
+
+  /** Bytes written but not yet taken by the kernel. */
+  get unsentBytes(): number {
+    return this.out.writableLength;
+  }
+
+  /** Whether it is in a family's topic (any of the family's topics without `topic`). */
+  isIn(family: string, topic?: string): boolean {
+    for (const t of this.topics) {
+      if (t.family === family && (topic === undefined || t.key === topic)) return true;
+    }
+    return false;
+  }
+
+  /** Writes framed bytes; returns the unsent bytes afterwards. */
+  write(bytes: Buffer): number {
+    if (this.closed) return 0;
+    this.out.write(bytes);
+    return this.out.writableLength;
+  }
+
+  /** Notes that the client is over its bound, until its socket drains; returns for how long. */
+  markOver(now: number): number {
+    if (this.overSince === undefined) {
+      this.overSince = now;
+      this.out.once('drain', () => (this.overSince = undefined));
+    }
+    return now - this.overSince;
+  }
+
+  /**
+   * Ends the stream the transport's way. `goingAway`: the server is shutting
+   * down, so tell the client to come back (an SSE retry line, a WebSocket 1001).
+   */
+  abstract end(goingAway?: boolean): void;
+
+  /** Drops the connection at once, discarding unsent bytes. */
+  abstract destroy(): void;
+
+  /** Writes nothing more, e.g. once the client has half-closed. */
+  protected stopWriting(): void {
+    this.closed = true;
+  }
+
+  /** Marks the stream over and tells the hub, once. */
+  protected finished(): void {
+    this.closed = true;
+    const onClosed = this.onClosed;
+    this.onClosed = undefined;
+    onClosed?.();
+  }
+}

@@ -1,0 +1,71 @@
+// The emojitracker Streaming API's paths: /subscribe/raw, /subscribe/eps,
+// /subscribe/details/:id and /subscribe/kiosk_interaction, each resolved to its
+// family and topic, with the legacy forced refresh when it is on.
+import { StreamerError } from '../../core/errors.js';
+import type { StreamResolver } from '../../transports/sse/StreamRoutes.js';
+import type { SseStream } from '../../transports/sse/SseTransport.js';
+import { sseRetry } from '../../transports/sse/sseEncode.js';
+import type { EmojitrackConfig } from './config.js';
+
+export const EMOJITRACK_PREFIX = '/subscribe/';
+const DETAILS_PREFIX = '/subscribe/details/';
+
+/** Upper-case hex codepoints, optionally joined by '-': `1F602`, `0031-20E3`, `1F1FA-1F1F8`. */
+const ID = /^[0-9A-F]{1,6}(?:-[0-9A-F]{1,6}){0,9}$/;
+const MAX_ID_LENGTH = 64;
+
+export function validateEmojiId(id: string): string {
+  if (id.length <= MAX_ID_LENGTH && ID.test(id)) return id;
+  const shown = id.length > MAX_ID_LENGTH ? `${id.slice(0, MAX_ID_LENGTH)}…` : id;
+  throw new StreamerError(
+    'RXS_ERR_BAD_ID',
+    `"${shown}" is not an emoji id: expected upper-case hex codepoints joined by "-" (like 1F602 or 0031-20E3), at most ${MAX_ID_LENGTH} characters`,
+    400,
+  );
+}
+
+function disabled(path: string, variable: string): never {
+  throw new StreamerError(
+    'RXS_ERR_DISABLED',
+    `${path} is disabled on this server (set ${variable}=true to enable it)`,
+    404,
+  );
+}
+
+/** What forced refresh adds to a stream of each kind; nothing when it is off. */
+function refreshOptions(config: EmojitrackConfig): Record<'score' | 'detail', Partial<SseStream>> {
+  if (!config.sseForceRefresh) return { score: {}, detail: {} };
+  const headers = { 'X-Sse-Cleanup-Requested': 'true' };
+  return {
+    score: { preamble: sseRetry(config.sseRetryMs), headers, maxAgeMs: config.sseMaxAgeMs },
+    detail: {
+      preamble: sseRetry(config.sseDetailRetryMs),
+      headers,
+      maxAgeMs: config.sseDetailMaxAgeMs,
+    },
+  };
+}
+
+/** Resolves the endpoints' paths to their streams; add it under EMOJITRACK_PREFIX. */
+export function emojitrackStreams(config: EmojitrackConfig): StreamResolver {
+  const refresh = refreshOptions(config);
+  return ({ path }) => {
+    switch (path) {
+      case '/subscribe/eps':
+        return { ...refresh.score, family: 'eps', namespace: '/eps' };
+      case '/subscribe/raw':
+        if (!config.enableRawStream) disabled(path, 'ENABLE_RAW_STREAM');
+        return { ...refresh.score, family: 'raw', namespace: '/raw' };
+      case '/subscribe/kiosk_interaction':
+        if (!config.enableKioskInteractionStream) {
+          disabled(path, 'ENABLE_KIOSK_INTERACTION_STREAM');
+        }
+        return { ...refresh.score, family: 'kiosk', namespace: '/kiosk_interaction' };
+    }
+    if (!path.startsWith(DETAILS_PREFIX)) return undefined;
+    const rawId = path.slice(DETAILS_PREFIX.length);
+    if (rawId === '' || rawId.includes('/')) return undefined;
+    const id = validateEmojiId(rawId);
+    return { ...refresh.detail, family: 'details', topic: id, namespace: `/details/${id}` };
+  };
+}

@@ -1,0 +1,31 @@
+// The two ways an SSE turn goes on the wire: as one HTTP/1.1 chunk written
+// straight to the socket (streams the server framed itself), or as plain SSE
+// bytes through a ServerResponse that frames them (HTTP/1.0, pipelined requests).
+import type { Framing } from '../../fanout/framing.js';
+import { joined } from '../../fanout/framing.js';
+import { sseComment } from './sseEncode.js';
+
+const CRLF = Buffer.from('\r\n');
+/** The end of a chunked body. */
+export const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/** Bytes framed as one HTTP/1.1 chunk. */
+export function httpChunk(bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, CRLF]);
+}
+
+const KEEPALIVE = sseComment('');
+
+export const SSE_CHUNKED: Framing = {
+  name: 'sse-chunked',
+  encoding: 'sse',
+  frame: (parts) => httpChunk(joined(parts)),
+  keepalive: httpChunk(KEEPALIVE),
+};
+
+export const SSE_PLAIN: Framing = {
+  name: 'sse',
+  encoding: 'sse',
+  frame: joined,
+  keepalive: KEEPALIVE,
+};
