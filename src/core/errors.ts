@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'RXS_ERR_METHOD'
   | 'RXS_ERR_DISABLED'
   | 'RXS_ERR_BAD_REQUEST'
+  | 'RXS_ERR_UNAUTHORIZED'
   | 'RXS_ERR_UNAVAILABLE'
   | 'RXS_ERR_INTERNAL';
 

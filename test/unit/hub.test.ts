@@ -1,0 +1,332 @@
+// The hub on its own, with in-memory connections whose every write is recorded:
+// feeds of the three kinds and their lifecycles (errors and completions included),
+// encoding once per turn, connections in several topics, the writer's slices and
+// keepalives, maximum ages and slow clients.
+import { Writable } from 'node:stream';
+import { NEVER, Observable, Subject, defer, finalize, groupBy } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MetricsRegistry } from '../../src/core/metrics.js';
+import { Connection } from '../../src/fanout/Connection.js';
+import type { Framing } from '../../src/fanout/framing.js';
+import { Hub } from '../../src/fanout/Hub.js';
+import type { HubOptions } from '../../src/fanout/Hub.js';
+
+const TEXT: Framing = {
+  name: 'text',
+  encoding: 'text',
+  frame: (parts) => Buffer.concat([Buffer.from('['), ...parts, Buffer.from(']')]),
+  keepalive: Buffer.from('.'),
+};
+
+/** A sink that records what it was written; `stalled` keeps every write unsent. */
+class Recorder extends Writable {
+  readonly chunks: string[] = [];
+  stalled = false;
+  private held: (() => void)[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.chunks.push(chunk.toString());
+    if (this.stalled) this.held.push(done);
+    else done();
+  }
+}
+
+class TestConnection extends Connection {
+  readonly recorder: Recorder;
+  ended: boolean | undefined;
+  constructor(name = 'c') {
+    const recorder = new Recorder();
+    super(
+      {
+        requestPath: `/${name}`,
+        namespace: name,
+        createdAt: Date.now(),
+        clientIp: '127.0.0.1',
+        userAgent: '',
+      },
+      TEXT,
+      recorder,
+    );
+    this.recorder = recorder;
+  }
+  get text(): string {
+    return this.recorder.chunks.join('');
+  }
+  end(goingAway = false): void {
+    this.ended = goingAway;
+    this.finished();
+  }
+  destroy(): void {
+    this.recorder.destroy();
+    this.finished();
+  }
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const text = (m: string) => Buffer.from(m);
+
+let hub: Hub;
+afterEach(() => hub.close());
+
+function newHub(options: HubOptions = {}): Hub {
+  hub = new Hub({ feedRetryMs: 20, ...options });
+  return hub;
+}
+
+function open(family: string, ...topics: string[]): TestConnection {
+  const c = new TestConnection();
+  hub.attach(c);
+  for (const t of topics.length > 0 ? topics : ['']) hub.join(c, family, t);
+  return c;
+}
+
+describe('a shared feed', () => {
+  it('is subscribed while the family has clients, and encoded once per turn for all of them', async () => {
+    newHub();
+    const feed = new Subject<string>();
+    let encoded = 0;
+    hub.addFamily('f', { feed, encode: { text: (m: string) => (encoded++, text(m)) } });
+    expect(feed.observed).toBe(false);
+    const [a, b, c] = [open('f'), open('f'), open('f')];
+    expect(feed.observed).toBe(true);
+    expect(hub.clientCount('f')).toBe(3);
+    feed.next('x');
+    feed.next('y');
+    await turn();
+    for (const conn of [a, b, c]) expect(conn.text).toBe('[xy]');
+    expect(encoded).toBe(2);
+    expect(hub.stats.deliveries).toBe(6);
+    for (const conn of [a, b, c]) conn.end();
+    expect(feed.observed).toBe(false);
+    expect(hub.topicCount()).toBe(0);
+  });
+
+  it('encodes nothing for a family nobody watches', async () => {
+    newHub();
+    let encoded = 0;
+    const feed = new Subject<string>();
+    hub.addFamily('f', { feed, encode: { text: (m: string) => (encoded++, text(m)) } });
+    expect(hub.broadcast('f', '', 'x')).toBe(0);
+    await turn();
+    expect(encoded).toBe(0);
+  });
+
+  it('is subscribed again after it errors: the clients stay and get what comes next', async () => {
+    newHub();
+    const subjects: Subject<string>[] = [];
+    const feed = defer(() => {
+      const s = new Subject<string>();
+      subjects.push(s);
+      return s;
+    });
+    hub.addFamily('f', { feed, encode: { text } });
+    const a = open('f');
+    subjects[0]?.next('1');
+    subjects[0]?.error(new Error('upstream broke'));
+    await turn();
+    expect(a.text).toBe('[1]');
+    expect(a.closed).toBe(false);
+    await sleep(60);
+    expect(subjects).toHaveLength(2);
+    const late = open('f');
+    subjects[1]?.next('2');
+    await turn();
+    expect(a.text).toBe('[1][2]');
+    expect(late.text).toBe('[2]');
+    expect(hub.stats.feedRestarts).toBe(1);
+  });
+
+  it('is subscribed again after it completes, and not once its clients are gone', async () => {
+    newHub();
+    let subscriptions = 0;
+    const feed = new Observable<string>((s) => {
+      subscriptions++;
+      s.next(`hello ${subscriptions}`);
+      s.complete();
+    });
+    hub.addFamily('f', { feed, encode: { text } });
+    const a = open('f');
+    await sleep(50);
+    expect(subscriptions).toBeGreaterThanOrEqual(2);
+    expect(a.text).toContain('hello 2');
+    a.end();
+    const after = subscriptions;
+    await sleep(60);
+    expect(subscriptions).toBe(after);
+  });
+
+  it('survives a feed that throws when opened, and an encoder that throws', async () => {
+    newHub();
+    let calls = 0;
+    hub.addFamily('boom', {
+      topicFeed: () => {
+        if (calls++ === 0) throw new Error('cannot open');
+        return new Subject<string>();
+      },
+      encode: { text },
+    });
+    const feed = new Subject<string>();
+    hub.addFamily('f', {
+      feed,
+      encode: {
+        text: (m: string) => {
+          if (m === 'bad') throw new Error('unencodable');
+          return text(m);
+        },
+      },
+    });
+    open('boom', 't');
+    await sleep(50);
+    expect(calls).toBe(2);
+    const a = open('f');
+    feed.next('good');
+    feed.next('bad');
+    feed.next('fine');
+    await turn();
+    expect(a.text).toBe('[goodfine]');
+  });
+});
+
+describe('a routed feed', () => {
+  it('binds each group to its topic, keeps the topic while its route lives, and counts routes', async () => {
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    newHub({ metrics });
+    const feed = new Subject<{ id: string; n: number }>();
+    hub.addFamily('d', {
+      routes: feed.pipe(groupBy((m) => m.id)),
+      encode: { text: (m: { id: string; n: number }) => text(`${m.id}${m.n}`) },
+      metricName: 'detail',
+    });
+    const a = open('d', 'A');
+    const b = open('d', 'B');
+    feed.next({ id: 'A', n: 1 });
+    feed.next({ id: 'B', n: 1 });
+    feed.next({ id: 'C', n: 1 }); // no client: its route exists, nothing is written
+    await turn();
+    expect([a.text, b.text]).toEqual(['[A1]', '[B1]']);
+    expect(metrics.read().gauges).toMatchObject({
+      'stream.detail.clients': 2,
+      'stream.detail.routes': 3,
+    });
+    b.end();
+    expect(hub.topicCount('d')).toBe(3); // B and C are still routed
+    feed.next({ id: 'B', n: 2 });
+    const b2 = open('d', 'B');
+    feed.next({ id: 'B', n: 3 });
+    await turn();
+    expect(b2.text).toBe('[B3]');
+    a.end();
+    b2.end();
+    expect(feed.observed).toBe(false);
+    expect(hub.topicCount()).toBe(0);
+    expect(metrics.read().gauges['stream.detail.routes']).toBe(0);
+  });
+});
+
+describe('a feed per topic', () => {
+  it('is subscribed while its topic has clients and released after', async () => {
+    newHub();
+    const live = new Map<string, Subject<string>>();
+    hub.addFamily('u', {
+      topicFeed: (topic) =>
+        defer(() => {
+          const s = new Subject<string>();
+          live.set(topic, s);
+          return s.pipe(finalize(() => live.delete(topic)));
+        }),
+      encode: { text },
+    });
+    const a = open('u', 'room:1', 'user:a');
+    const b = open('u', 'room:1', 'user:b');
+    expect([...live.keys()].sort()).toEqual(['room:1', 'user:a', 'user:b']);
+    expect(hub.clientCount('u')).toBe(2);
+    live.get('room:1')?.next('r');
+    live.get('user:a')?.next('a');
+    await turn();
+    // One connection in several topics: each topic's turn is its own write, counted once per message.
+    expect(a.recorder.chunks.sort()).toEqual(['[a]', '[r]']);
+    expect(b.text).toBe('[r]');
+    expect([a.msgsSent, b.msgsSent]).toEqual([2, 1]);
+    hub.leave(a, 'u', 'user:a');
+    expect(live.has('user:a')).toBe(false);
+    expect(hub.clientCount('u')).toBe(2);
+    a.end();
+    expect(live.has('room:1')).toBe(true);
+    b.end();
+    expect(live.size).toBe(0);
+    expect(hub.topicCount()).toBe(0);
+    expect(hub.clientCount('u')).toBe(0);
+  });
+});
+
+describe('the writer', () => {
+  it('writes at most maxWritesPerTurn clients a loop turn, fewest remaining first', async () => {
+    newHub({ maxWritesPerTurn: 2 });
+    hub.addFamily('f', { topicFeed: () => NEVER, encode: { text } });
+    const big = [1, 2, 3, 4, 5].map(() => open('f', 'big'));
+    const small = open('f', 'small');
+    hub.broadcast('f', 'big', 'B');
+    hub.broadcast('f', 'small', 'S');
+    await turn();
+    // The small turn (one client) goes first, then one slot of the big one.
+    expect(small.text).toBe('[S]');
+    expect(big.filter((c) => c.text === '[B]')).toHaveLength(1);
+    await turn();
+    expect(big.filter((c) => c.text === '[B]')).toHaveLength(3);
+    await turn();
+    await turn();
+    expect(big.every((c) => c.text === '[B]')).toBe(true);
+  });
+
+  it('sends one keepalive per connection, however many topics it is in', async () => {
+    newHub({ keepaliveMs: 30 });
+    hub.addFamily('f', { topicFeed: () => NEVER, encode: { text } });
+    const a = open('f', 'x', 'y', 'z');
+    await sleep(45);
+    expect(a.text).toBe('.');
+    expect(a.msgsSent).toBe(0);
+  });
+
+  it('drops a client that stays far over its bound, and only that one', async () => {
+    newHub({ maxBufferBytes: 1024, slowClientTimeoutMs: 60_000 });
+    const feed = new Subject<string>();
+    hub.addFamily('f', { feed, encode: { text } });
+    const slow = open('f');
+    const fine = open('f');
+    slow.recorder.stalled = true;
+    for (let i = 0; i < 10; i++) {
+      feed.next('x'.repeat(1000));
+      await turn();
+    }
+    expect(slow.closed).toBe(true);
+    expect(hub.stats.slowClientsDropped).toBe(1);
+    expect(fine.closed).toBe(false);
+    expect(fine.msgsSent).toBe(10);
+  });
+});
+
+describe('stream ages and closing', () => {
+  it('ends a stream at its maximum age and counts it', async () => {
+    newHub();
+    hub.addFamily('f', { feed: NEVER, encode: { text } });
+    const c = new TestConnection();
+    hub.attach(c, { maxAgeMs: 40 });
+    hub.join(c, 'f');
+    const other = open('f');
+    await sleep(80);
+    expect(c.ended).toBe(false);
+    expect(hub.stats.streamsExpired).toBe(1);
+    expect(other.closed).toBe(false);
+    expect(hub.clientCount()).toBe(1);
+  });
+
+  it('ends every stream as going away on close', () => {
+    newHub();
+    hub.addFamily('f', { feed: NEVER, encode: { text } });
+    const a = open('f');
+    hub.close();
+    expect(a.ended).toBe(true);
+    expect(hub.closing).toBe(true);
+    expect(hub.clientCount()).toBe(0);
+  });
+});
