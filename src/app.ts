@@ -100,7 +100,8 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   const logger = deps.logger ?? silentLogger;
   const scheduler = deps.scheduler ?? asyncScheduler;
   const startedAt = Date.now();
-  const metrics = new MetricsRegistry();
+  // Process metrics observe every GC; off unless asked for (see the README's Metrics).
+  const metrics = new MetricsRegistry({ processMetrics: config.metricsProcess });
   // Counted once per message for the "messages in" metric.
   const source = new CountedSource(deps.source);
   source.instrument(metrics);

@@ -54,6 +54,7 @@ const schema = z.object({
     .optional()
     .transform((v) => v ?? 'rx-streamer.'),
   METRICS_INTERVAL_MS: int(10_000, 10, 3_600_000),
+  METRICS_PROCESS: bool(false),
   // Left unset, the status hash follows NODE_ENV (on in staging and production).
   STATUS_HASH: boolText.optional(),
   STATUS_REPORT_MS: int(5_000, 10, 3_600_000),
@@ -97,6 +98,8 @@ export interface Config {
   readonly statsdPrefix: string;
   /** How often the client gauges and counters go to statsd. */
   readonly metricsIntervalMs: number;
+  /** Add prom-client's process metrics (event-loop delay, GC…) to /metrics. */
+  readonly metricsProcess: boolean;
   /** Write the status document to the Redis hash `admin_stream_status`. */
   readonly statusHash: boolean;
   readonly statusReportMs: number;
@@ -136,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
         ? e.STATSD_PREFIX
         : `${e.STATSD_PREFIX}.`,
     metricsIntervalMs: e.METRICS_INTERVAL_MS,
+    metricsProcess: e.METRICS_PROCESS,
     statusHash: e.STATUS_HASH ?? (e.NODE_ENV === 'staging' || e.NODE_ENV === 'production'),
     statusReportMs: e.STATUS_REPORT_MS,
     trustProxy: e.TRUST_PROXY,
