@@ -67,8 +67,6 @@ class Turn {
 
 export class Topic {
   readonly clients = new Set<Connection>();
-  /** Messages handed to this topic's clients so far (per client: see Connection.msgsSent). */
-  sent = 0;
   /** Routes (groups of a routed feed) feeding it now: it outlives its clients while fed. */
   routes = 0;
   /** Loop turns the current turn has been written in so far. */
@@ -108,7 +106,6 @@ export class Topic {
     const messages = this.pending;
     this.pending = [];
     if (this.clients.size === 0) return false;
-    this.sent += messages.length;
     this.writing = new Turn(this, messages, [...this.clients]);
     this.turnsWriting = 0;
     return true;

@@ -53,11 +53,6 @@ export class StreamRoutes {
     this.guards.push(check);
   }
 
-  /** The paths and prefixes served, as added. */
-  paths(): string[] {
-    return this.routes.map((r) => r.path);
-  }
-
   /**
    * The stream for a request: undefined for a path no route serves; the
    * guards, then the matching resolvers in order. Synchronous when they all are.
