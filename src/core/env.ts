@@ -80,10 +80,13 @@ export function parseEnv<T>(schema: z.ZodType<T>, env: Env): T {
   const name = String(issue?.path[0] ?? 'environment');
   throw new StreamerError(
     'RXS_ERR_CONFIG',
-    `${name}=${JSON.stringify(hideSecrets(present[name] ?? ''))} is not valid: expected ${issue?.message ?? 'a valid value'}`,
+    `${name}=${SECRET_NAME.test(name) ? '(hidden)' : JSON.stringify(hideSecrets(present[name] ?? ''))} is not valid: expected ${issue?.message ?? 'a valid value'}`,
     500,
   );
 }
+
+/** Variables whose values are never shown, not even when they are wrong. */
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|API_KEY/;
 
 /** A URL's password never reaches a log line: `redis://u:pw@h` is shown as `redis://u:***@h`. */
 function hideSecrets(value: string): string {

@@ -12,14 +12,28 @@ export interface BusMessage {
   readonly receivedAt: number;
 }
 
+/** A message to publish: what a demo feeder or a client hands a Publisher. */
+export interface Publication {
+  readonly channel: string;
+  readonly payload: string;
+}
+
 /** What every pub/sub source offers: cold, shared streams of a channel or a glob pattern. */
 export interface PubSubSource {
   /** Messages published to exactly this channel (Redis SUBSCRIBE). */
   channel(name: string): Observable<BusMessage>;
   /** Messages on every channel matching a Redis glob pattern (Redis PSUBSCRIBE). */
   pattern(glob: string): Observable<BusMessage>;
+  /**
+   * Completes once a subscription to the channel is in effect — a message
+   * published after it will be delivered — while something is subscribed to
+   * `channel(name)`. Absent: a subscription is in effect as soon as it is made.
+   */
+  live?(name: string): Observable<void>;
   /** Whether it delivers now (a Redis connection that is up); absent means always. */
   readiness?(): Readiness;
+  /** The readiness now and at every change; absent means always ready. */
+  readinessChanges?(): Observable<Readiness>;
   /** Registers the source's own metrics (reconnects…). */
   instrument?(metrics: MetricsRegistry): void;
 }

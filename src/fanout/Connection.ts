@@ -25,6 +25,8 @@ export abstract class Connection {
   readonly topics = new Set<Topic>();
   /** Told once when the stream is over, however it ends (set by the hub). */
   onClosed: (() => void) | undefined;
+  private endListeners: (() => void)[] | undefined;
+  private over = false;
 
   protected constructor(
     readonly info: ConnectionInfo,
@@ -46,11 +48,22 @@ export abstract class Connection {
     return false;
   }
 
+  /** Runs `listener` once the stream is over (at once if it is): a protocol's own clean-up. */
+  whenEnded(listener: () => void): void {
+    if (this.over) listener();
+    else (this.endListeners ??= []).push(listener);
+  }
+
   /** Writes framed bytes; returns the unsent bytes afterwards. */
   write(bytes: Buffer): number {
     if (this.closed) return 0;
     this.out.write(bytes);
     return this.out.writableLength;
+  }
+
+  /** Frames encoded messages in the connection's own framing and writes them: a status event, say. */
+  send(parts: readonly Buffer[]): number {
+    return this.write(this.framing.frame(parts));
   }
 
   /** Notes that the client is over its bound, until its socket drains; returns for how long. */
@@ -79,8 +92,13 @@ export abstract class Connection {
   /** Marks the stream over and tells the hub, once. */
   protected finished(): void {
     this.closed = true;
+    if (this.over) return;
+    this.over = true;
     const onClosed = this.onClosed;
+    const ended = this.endListeners;
     this.onClosed = undefined;
+    this.endListeners = undefined;
     onClosed?.();
+    if (ended) for (const listener of ended) listener();
   }
 }

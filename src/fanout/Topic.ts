@@ -34,6 +34,7 @@ class Turn {
   /** The turn's bytes in a framing: encoded and framed the first time a client needs them. */
   bytesFor(framing: Framing): Buffer {
     if (framing === this.lastFraming) return this.lastBytes as Buffer;
+    if (framing.perConnection) return framing.frame(this.encode(framing.encoding));
     let bytes = this.framed.get(framing);
     if (!bytes) {
       bytes = framing.frame(this.encode(framing.encoding));

@@ -13,6 +13,11 @@ export interface Framing {
   frame(parts: readonly Buffer[]): Buffer;
   /** Bytes that keep an idle connection open (an SSE comment), already framed. */
   readonly keepalive?: Buffer;
+  /**
+   * A framing of one connection's own (numbered SSE events): the encoded
+   * messages are still shared, but each of its writes is framed anew.
+   */
+  readonly perConnection?: boolean;
 }
 
 /** Encoders by encoding name: `{ sse: (m) => sseMessage(…) }`. */

@@ -2,11 +2,14 @@
 import type { ProtocolModule } from '../core/protocol.js';
 import { emojitrackProtocol } from './emojitrack/index.js';
 import type { EmojitrackOptions } from './emojitrack/index.js';
+import { notificationsProtocol } from './notifications/index.js';
+import type { NotificationsOptions } from './notifications/index.js';
 
 export interface BuiltInOptions {
   readonly emojitrack?: EmojitrackOptions;
+  readonly notifications?: NotificationsOptions;
 }
 
 export function builtInProtocols(options: BuiltInOptions = {}): ProtocolModule[] {
-  return [emojitrackProtocol(options.emojitrack)];
+  return [emojitrackProtocol(options.emojitrack), notificationsProtocol(options.notifications)];
 }

@@ -1,7 +1,7 @@
 // A pub/sub source that counts the messages it takes in, for the "messages in"
 // metric. Each channel or pattern is counted once however many streams use it, and
 // is forgotten when the last of them leaves.
-import { defer, finalize, share, tap } from 'rxjs';
+import { defer, finalize, of, share, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
@@ -21,6 +21,14 @@ export class CountedSource implements PubSubSource {
 
   readiness(): Readiness {
     return this.inner.readiness?.() ?? { ready: true };
+  }
+
+  live(name: string): Observable<void> {
+    return this.inner.live?.(name) ?? of(undefined);
+  }
+
+  readinessChanges(): Observable<Readiness> {
+    return this.inner.readinessChanges?.() ?? of(this.readiness());
   }
 
   /** Registers `stream.messages.in` and the inner source's own metrics. */

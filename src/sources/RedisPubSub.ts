@@ -6,7 +6,18 @@
 // re-subscribes, and they resume.
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { BehaviorSubject, Observable, asyncScheduler, defer, finalize } from 'rxjs';
+import {
+  BehaviorSubject,
+  Observable,
+  Subject,
+  asyncScheduler,
+  defer,
+  distinctUntilChanged,
+  finalize,
+  map,
+  of,
+  take,
+} from 'rxjs';
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
@@ -42,6 +53,10 @@ export class RedisPubSub implements PubSubSource {
     channel: new Map<string, Observable<BusMessage>>(),
     pattern: new Map<string, Observable<BusMessage>>(),
   };
+  /** Channels whose SUBSCRIBE Redis has confirmed on the current connection. */
+  private readonly liveChannels = new Set<string>();
+  /** Waiters for a channel to become live. */
+  private readonly becameLive = new Map<string, Subject<void>>();
   private readonly graceMs: number;
   private readonly scheduler: SchedulerLike;
   private readonly log: Logger;
@@ -75,10 +90,12 @@ export class RedisPubSub implements PubSubSource {
       this.everReady = true;
       const channels = [...this.listeners.channel.keys()];
       const patterns = [...this.listeners.pattern.keys()];
-      if (channels.length > 0) this.command('subscribe', ...channels);
+      if (channels.length > 0) this.subscribeChannels(channels);
       if (patterns.length > 0) this.command('psubscribe', ...patterns);
       this.state$.next('ready');
     });
+    // Whatever was live was on the connection that just closed.
+    this.connection.on('close', () => this.liveChannels.clear());
     this.connection.on('reconnecting', (delayMs: number) => {
       this.log.warn('redis reconnecting', { delayMs });
       this.state$.next('reconnecting');
@@ -107,15 +124,40 @@ export class RedisPubSub implements PubSubSource {
       let set = listeners.get(name);
       if (!set) {
         listeners.set(name, (set = new Set()));
-        this.command(kind === 'channel' ? 'subscribe' : 'psubscribe', name);
+        if (kind === 'channel') this.subscribeChannels([name]);
+        else this.command('psubscribe', name);
       }
       set.add(subscriber);
       return () => {
         set.delete(subscriber);
         if (set.size > 0 || listeners.get(name) !== set) return;
         listeners.delete(name);
+        if (kind === 'channel') this.liveChannels.delete(name);
         this.command(kind === 'channel' ? 'unsubscribe' : 'punsubscribe', name);
       };
+    });
+  }
+
+  /**
+   * Emits once, and completes, when Redis has confirmed the channel's SUBSCRIBE
+   * on the current connection: from then on a message published to it is
+   * delivered. At once for a channel already live. Waits across a reconnect.
+   */
+  live(name: string): Observable<void> {
+    return defer(() => {
+      if (this.liveChannels.has(name)) return of(undefined);
+      let waiter = this.becameLive.get(name);
+      if (!waiter) this.becameLive.set(name, (waiter = new Subject<void>()));
+      const current = waiter;
+      // A waiter nobody waits on any more is dropped, so the map holds only channels being opened.
+      return current.pipe(
+        take(1),
+        finalize(() => {
+          if (!current.observed && this.becameLive.get(name) === current) {
+            this.becameLive.delete(name);
+          }
+        }),
+      );
     });
   }
 
@@ -124,10 +166,11 @@ export class RedisPubSub implements PubSubSource {
    * subscribed in Redis, `shared` while its shared stream has a subscriber or is in
    * its grace period. Both return to 0 when nothing is in use (for operators and tests).
    */
-  cacheSizes(): { listeners: number; shared: number } {
+  cacheSizes(): { listeners: number; shared: number; waiting: number } {
     return {
       listeners: this.listeners.channel.size + this.listeners.pattern.size,
       shared: this.shared.channel.size + this.shared.pattern.size,
+      waiting: this.becameLive.size,
     };
   }
 
@@ -135,6 +178,13 @@ export class RedisPubSub implements PubSubSource {
   readiness(): Readiness {
     const state = this.state$.value;
     return state === 'ready' ? { ready: true } : { ready: false, reason: `redis ${state}` };
+  }
+
+  readinessChanges(): Observable<Readiness> {
+    return this.state$.pipe(
+      map(() => this.readiness()),
+      distinctUntilChanged((a, b) => a.ready === b.ready),
+    );
   }
 
   instrument(metrics: MetricsRegistry): void {
@@ -184,11 +234,32 @@ export class RedisPubSub implements PubSubSource {
     for (const s of set) s.next(message);
   }
 
+  /**
+   * SUBSCRIBEs channels; each becomes live when Redis confirms it, unless it was
+   * unsubscribed (and perhaps subscribed again) meanwhile: only the confirmation
+   * of the SUBSCRIBE made for the listeners now in place counts.
+   */
+  private subscribeChannels(names: string[]): void {
+    if (this.connection.status !== 'ready') return;
+    const sets = names.map((n) => this.listeners.channel.get(n));
+    this.connection.subscribe(...names).then(
+      () => {
+        names.forEach((name, i) => {
+          if (this.listeners.channel.get(name) !== sets[i]) return;
+          this.liveChannels.add(name);
+          const waiter = this.becameLive.get(name);
+          this.becameLive.delete(name);
+          waiter?.next();
+          waiter?.complete();
+        });
+      },
+      (err: unknown) =>
+        this.log.warn('redis subscribe failed', { names, error: (err as Error).message }),
+    );
+  }
+
   /** Sends (un)subscriptions only on a ready connection; 'ready' sends the rest. */
-  private command(
-    cmd: 'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe',
-    ...names: string[]
-  ): void {
+  private command(cmd: 'psubscribe' | 'unsubscribe' | 'punsubscribe', ...names: string[]): void {
     if (this.connection.status !== 'ready') return;
     this.connection[cmd](...(names as [string])).catch((err: unknown) =>
       this.log.warn(`redis ${cmd} failed`, { names, error: (err as Error).message }),

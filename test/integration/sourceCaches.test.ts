@@ -120,7 +120,7 @@ describe('RedisPubSub caches', () => {
     const old: string[] = [];
     source.channel(name).subscribe((m) => fresh.push(m.payload));
     held.subscribe((m) => old.push(m.payload));
-    expect(source.cacheSizes()).toEqual({ listeners: 1, shared: 1 });
+    expect(source.cacheSizes()).toEqual({ listeners: 1, shared: 1, waiting: 0 });
     await waitUntil(async () => (await numsub(name))[0] === 1, 5_000, `SUBSCRIBE ${name}`);
     await cmd.publish(name, 'again');
     await waitUntil(() => fresh.length === 1 && old.length === 1, 5_000, 'the message');
@@ -134,13 +134,13 @@ describe('RedisPubSub caches', () => {
       await waitUntil(() => source.state$.value === 'ready', 5_000, 'ready');
       const held = source.channel('evict.42');
       await churn(source, 'evict', CHANNELS);
-      expect(source.cacheSizes()).toEqual({ listeners: 0, shared: 0 });
+      expect(source.cacheSizes()).toEqual({ listeners: 0, shared: 0, waiting: 0 });
       await expectNoneLeft('evict', CHANNELS);
       await expectResubscribeWorks(source, 'evict.42', held);
     } finally {
       await source.close();
     }
-    expect(source.cacheSizes()).toEqual({ listeners: 0, shared: 0 });
+    expect(source.cacheSizes()).toEqual({ listeners: 0, shared: 0, waiting: 0 });
   });
 
   it('keeps an entry through the grace period and drops it after', async () => {
@@ -151,7 +151,7 @@ describe('RedisPubSub caches', () => {
       const held = source.channel('graced.42');
       held.subscribe().unsubscribe();
       // Within the grace period nothing is dropped, so a returning client costs nothing.
-      expect(source.cacheSizes()).toEqual({ listeners: 1, shared: 1 });
+      expect(source.cacheSizes()).toEqual({ listeners: 1, shared: 1, waiting: 0 });
       await churn(source, 'graced', CHANNELS);
       await waitUntil(
         () => source.cacheSizes().listeners === 0 && source.cacheSizes().shared === 0,
@@ -164,6 +164,6 @@ describe('RedisPubSub caches', () => {
     } finally {
       await source.close();
     }
-    expect(source.cacheSizes()).toEqual({ listeners: 0, shared: 0 });
+    expect(source.cacheSizes()).toEqual({ listeners: 0, shared: 0, waiting: 0 });
   });
 });

@@ -1,4 +1,5 @@
 // Starts the streamer in-process on a free port, on a real Redis or the in-process bus.
+import { Redis } from 'ioredis';
 import { createStreamer } from '../../src/app.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
@@ -36,7 +37,20 @@ export async function startApp(
         redisOptions: { retryStrategy: () => 100 },
       });
   const source: PubSubSource = options.source ?? (redis as RedisPubSub);
-  const streamer = createStreamer({ config, source });
+  // Commands (channel sets, score snapshots, PUBLISH) on a connection of their own, as in main.
+  const commands = redis
+    ? new Redis(config.redisUrl ?? 'redis://127.0.0.1:6379', {
+        maxRetriesPerRequest: 1,
+        commandTimeout: 2_000,
+        retryStrategy: () => 100,
+      })
+    : undefined;
+  commands?.on('error', () => undefined);
+  const streamer = createStreamer({
+    config,
+    source,
+    ...(commands ? { redis: commands, publisher: commands } : {}),
+  });
   const address = await streamer.listen();
   return {
     url: `http://127.0.0.1:${address.port}`,
@@ -47,6 +61,7 @@ export async function startApp(
     async close() {
       await streamer.close();
       await redis?.close();
+      commands?.disconnect();
     },
   };
 }

@@ -50,9 +50,11 @@ describe('sseMessage', () => {
   });
 
   it('writes the payload unchanged: spaces, colons and JSON stay as they are', () => {
+    // EventSource drops one space after "data:", so a line that begins with a space gets another.
     expect(sseMessage({ data: ' leading space: kept' })).toEqual(
-      bytes('data: leading space: kept\n\n'),
+      bytes('data:  leading space: kept\n\n'),
     );
+    expect(sseMessage({ data: 'a\n b' })).toEqual(bytes('data:a\ndata:  b\n\n'));
     expect(sseMessage({ data: '<message><status>ok</status></message>' })).toEqual(
       bytes('data:<message><status>ok</status></message>\n\n'),
     );

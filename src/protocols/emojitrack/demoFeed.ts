@@ -4,14 +4,12 @@
 // producer does.
 import { asyncScheduler, defer, interval, mergeMap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
+import type { Publication } from '../../core/message.js';
 
 export const SCORE_CHANNEL = 'stream.score_updates';
 export const TWEET_CHANNEL_PREFIX = 'stream.tweet_updates.';
 
-export interface Publication {
-  readonly channel: string;
-  readonly payload: string;
-}
+export type { Publication };
 
 export interface DemoFeedOptions {
   /** Emoji uses per second (each is two publications). */

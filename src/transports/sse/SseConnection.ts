@@ -5,7 +5,14 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Connection } from '../../fanout/Connection.js';
 import type { ConnectionInfo } from '../../fanout/Connection.js';
-import { LAST_CHUNK, SSE_CHUNKED, SSE_PLAIN, httpChunk } from './sseFraming.js';
+import { LAST_CHUNK, SSE_CHUNKED, SSE_PLAIN, httpChunk, numberedEvents } from './sseFraming.js';
+
+export interface SseConnectionOptions {
+  /** Written last when the server goes away (a retry line). */
+  readonly farewell?: Buffer | undefined;
+  /** Numbers every event with an `id:` line of this connection's own (see numberedEvents). */
+  readonly eventIds?: boolean | undefined;
+}
 
 export class SseConnection extends Connection {
   private constructor(
@@ -13,13 +20,17 @@ export class SseConnection extends Connection {
     /** The socket (chunks framed by the hub) or, when it cannot be, the response. */
     out: Socket | ServerResponse,
     private readonly res: ServerResponse | undefined,
-    /** Written last when the server goes away (a retry line). */
-    private readonly farewell: Buffer | undefined,
+    options: SseConnectionOptions,
     /** For a bare socket: passes the connection on once the stream has ended. */
     private readonly release: (() => void) | undefined,
   ) {
-    super(info, out === res ? SSE_PLAIN : SSE_CHUNKED, out);
+    const base = out === res ? SSE_PLAIN : SSE_CHUNKED;
+    super(info, options.eventIds ? numberedEvents(base) : base, out);
+    this.farewell = options.farewell;
   }
+
+  /** Written last when the server goes away (a retry line). */
+  private readonly farewell: Buffer | undefined;
 
   /**
    * A stream on a response whose headers are sent. When the response is chunked
@@ -30,14 +41,14 @@ export class SseConnection extends Connection {
   static onResponse(
     res: ServerResponse,
     info: ConnectionInfo,
-    farewell: Buffer | undefined,
+    options: SseConnectionOptions = {},
   ): SseConnection {
     const socket = res.socket;
     // Node's own link from a socket to the response currently using it (pinned
     // by the front door tests: a stream on a reused connection).
     const owner = (socket as { _httpMessage?: unknown } | null)?._httpMessage;
     const direct = socket !== null && res.headersSent && res.chunkedEncoding && owner === res;
-    const connection = new SseConnection(info, direct ? socket : res, res, farewell, undefined);
+    const connection = new SseConnection(info, direct ? socket : res, res, options, undefined);
     res.once('close', () => connection.finished());
     return connection;
   }
@@ -52,7 +63,7 @@ export class SseConnection extends Connection {
   static onSocket(
     socket: Socket,
     info: ConnectionInfo,
-    farewell: Buffer | undefined,
+    options: SseConnectionOptions = {},
     release?: (socket: Socket) => void,
   ): SseConnection {
     const onEnd = () => {
@@ -69,7 +80,7 @@ export class SseConnection extends Connection {
         connection.finished();
         release(socket);
       });
-    const connection = new SseConnection(info, socket, undefined, farewell, handBack);
+    const connection = new SseConnection(info, socket, undefined, options, handBack);
     socket.on('end', onEnd).on('error', onError).once('finish', done).once('close', done);
     socket.resume();
     return connection;

@@ -18,8 +18,10 @@ export interface SseStream {
   readonly topic?: string;
   /** The stream's name in status reports; its path by default. */
   readonly namespace?: string;
-  /** Written right after the headers; `:ok` by default. */
-  readonly preamble?: Buffer;
+  /** Written right after the headers; `:ok` by default, nothing when null. */
+  readonly preamble?: Buffer | null;
+  /** Numbers the stream's events with `id:` lines of its own (see numberedEvents). */
+  readonly eventIds?: boolean;
   readonly headers?: Readonly<Record<string, string>>;
   /** Ends the stream this long after it opened (legacy forced refresh). */
   readonly maxAgeMs?: number;
@@ -77,9 +79,11 @@ export class SseTransport {
       `HTTP/1.1 200 OK\r\n${lines}Date: ${new Date().toUTCString()}\r\nTransfer-Encoding: chunked\r\n\r\n`,
       'latin1',
     );
-    socket.write(Buffer.concat([head, httpChunk(stream.preamble ?? OK)]));
+    const preamble = stream.preamble === undefined ? OK : stream.preamble;
+    socket.write(preamble?.length ? Buffer.concat([head, httpChunk(preamble)]) : head);
     const info = connectionInfo(request, stream);
-    return this.opened(SseConnection.onSocket(socket, info, this.farewell, release), stream);
+    const options = { farewell: this.farewell, eventIds: stream.eventIds };
+    return this.opened(SseConnection.onSocket(socket, info, options, release), stream);
   }
 
   /** Answers an SSE request through its response. */
@@ -96,12 +100,13 @@ export class SseTransport {
     }
     // Headers and the first byte go out through the response, before the
     // connection decides whether it can write to the socket directly.
-    res.write(stream.preamble ?? OK);
-    const connection = SseConnection.onResponse(
-      res,
-      connectionInfo(request, stream),
-      this.farewell,
-    );
+    const preamble = stream.preamble === undefined ? OK : stream.preamble;
+    if (preamble?.length) res.write(preamble);
+    else res.flushHeaders();
+    const connection = SseConnection.onResponse(res, connectionInfo(request, stream), {
+      farewell: this.farewell,
+      eventIds: stream.eventIds,
+    });
     releaseRequestState(req, res);
     return this.opened(connection, stream);
   }

@@ -33,19 +33,31 @@ interface Outcome {
   readonly error?: unknown;
 }
 
+export interface StreamRouteOptions {
+  /** Only this very path, even one ending in "/" (the site root). */
+  readonly exact?: boolean;
+}
+
+interface Route {
+  readonly path: string;
+  /** Serves every path under `path`, not just `path`. */
+  readonly prefix: boolean;
+  readonly resolve: StreamResolver;
+}
+
 export class StreamRoutes {
-  private readonly routes: { readonly path: string; readonly resolve: StreamResolver }[] = [];
+  private readonly routes: Route[] = [];
   private readonly guards: StreamGuard[] = [];
   /** What the front door resolved for a request it then handed to the HTTP server. */
   private readonly resolved = new WeakMap<Socket, Outcome>();
 
   /**
    * Adds the stream at a path (`/subscribe/hearts`), or the streams under a
-   * prefix ending in "/" (`/subscribe/`), resolved in the order added.
+   * prefix ending in "/" (`/subscribe/`) unless `exact`, resolved in the order added.
    */
-  add(path: string, resolve: StreamResolver): void {
+  add(path: string, resolve: StreamResolver, options: StreamRouteOptions = {}): void {
     if (!path.startsWith('/')) throw new Error(`a stream path starts with "/", not "${path}"`);
-    this.routes.push({ path, resolve });
+    this.routes.push({ path, prefix: path.endsWith('/') && !options.exact, resolve });
   }
 
   /** Adds a check run on every stream request, on every path that serves it. */
@@ -60,7 +72,7 @@ export class StreamRoutes {
   resolve(request: StreamRequest): MaybeAsync<SseStream | undefined> {
     const path = request.path;
     const matching = this.routes.filter((r) =>
-      r.path.endsWith('/') ? path.startsWith(r.path) : path === r.path,
+      r.prefix ? path.startsWith(r.path) : path === r.path,
     );
     if (matching.length === 0) return undefined;
     const next = (i: number): MaybeAsync<SseStream | undefined> => {
@@ -107,7 +119,10 @@ export class StreamRoutes {
   frontDoor(transport: SseTransport, trustProxy: TrustProxy): FrontDoorOptions {
     const trust = trustFunction(trustProxy);
     return {
-      prefixes: this.routes.map((r) => `GET ${r.path}`),
+      // An exact path is followed by the end of the target or its query.
+      prefixes: this.routes.flatMap((r) =>
+        r.prefix ? [`GET ${r.path}`] : [`GET ${r.path} `, `GET ${r.path}?`],
+      ),
       take: (head, socket, release) => {
         const request = requestFromHead(
           head,

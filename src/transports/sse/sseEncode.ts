@@ -1,6 +1,7 @@
 // Server-Sent Events wire encoding. Every message is encoded once, into bytes
 // that are then written unchanged to every interested client. Field lines carry
-// no space after the colon; a payload with line breaks becomes several data lines.
+// no space after the colon (but before a payload line that begins with one); a
+// payload with line breaks becomes several data lines.
 
 export interface SseFields {
   readonly event?: string;
@@ -16,13 +17,13 @@ export function sseMessage(fields: SseFields): Buffer {
   if (fields.event !== undefined) out += `event:${oneLine(String(fields.event))}\n`;
   if (fields.id !== undefined) out += `id:${oneLine(String(fields.id))}\n`;
   const data = fields.data;
-  out += LINE_BREAK.test(data)
-    ? data
-        .split(LINE_BREAK)
-        .map((l) => `data:${l}\n`)
-        .join('')
-    : `data:${data}\n`;
+  out += LINE_BREAK.test(data) ? data.split(LINE_BREAK).map(dataLine).join('') : dataLine(data);
   return Buffer.from(`${out}\n`, 'utf8');
+}
+
+/** A data line; EventSource drops one space after the colon, so a line that begins with one gets another. */
+function dataLine(line: string): string {
+  return line.charCodeAt(0) === 32 ? `data: ${line}\n` : `data:${line}\n`;
 }
 
 function oneLine(value: string): string {

@@ -29,3 +29,24 @@ export const SSE_PLAIN: Framing = {
   frame: joined,
   keepalive: KEEPALIVE,
 };
+
+/**
+ * A connection's own framing that numbers its events: `id:<n>` before each
+ * encoded event (which carries no id of its own), counting up from `firstId`
+ * in the order they are written, so a client sees its ids increase whatever
+ * order the hub writes its topics in. No keepalive comment: such streams keep
+ * themselves alive with events of their own.
+ */
+export function numberedEvents(base: Framing, firstId = 1): Framing {
+  let next = firstId;
+  return {
+    name: `${base.name}+id`,
+    encoding: base.encoding,
+    perConnection: true,
+    frame: (parts) => {
+      const out: Buffer[] = [];
+      for (const part of parts) out.push(Buffer.from(`id:${next++}\n`, 'latin1'), part);
+      return base.frame(out);
+    },
+  };
+}

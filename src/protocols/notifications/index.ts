@@ -1,0 +1,143 @@
+// Per-user notification streams (Sisyphus) as a protocol module: each user gets
+// the messages of the channels in their set `user:<id>:channels`, re-read live
+// as it changes, over SSE at NOTIFY_PATH. Channels are hub topics fed by the
+// shared pub/sub source, so a thousand users of `room:1` are one Redis
+// subscription and each message is encoded once for all of them.
+import { interval, map, tap } from 'rxjs';
+import { defineProtocol } from '../../core/protocol.js';
+import type { ProtocolModule } from '../../core/protocol.js';
+import type { BusMessage } from '../../core/message.js';
+import type { Connection } from '../../fanout/Connection.js';
+import { MemoryChannelSets, redisChannelSets } from './channelSets.js';
+import type { ChannelSetStore } from './channelSets.js';
+import { notificationsSchema } from './config.js';
+import type { NotificationsConfig } from './config.js';
+import { notificationsDemo } from './demoFeed.js';
+import { NOOP_EVENT, messageEvent, streamStatus } from './events.js';
+import type { StreamStatus } from './events.js';
+import { CHANNELS_FAMILY, NOTIFY_FAMILY, notificationStreams } from './streams.js';
+import type { Refusal } from './streams.js';
+import { userSession } from './userSession.js';
+
+export interface NotificationsOptions {
+  /**
+   * Where users' channel sets are read: Redis (`SMEMBERS user:<id>:channels`) on
+   * the server's command connection by default, an in-memory store on the
+   * embedded bus.
+   */
+  readonly store?: ChannelSetStore;
+}
+
+/** After an `error`, clients come back between these delays (ms), spread out. */
+const ERROR_RETRY_MS = [1_000, 5_000] as const;
+
+export function notificationsProtocol(
+  options: NotificationsOptions = {},
+): ProtocolModule<NotificationsConfig> {
+  return defineProtocol({
+    name: 'notifications',
+    config: notificationsSchema,
+    start(ctx, config) {
+      const { hub, source, scheduler, logger, metrics } = ctx;
+      const demoStore = ctx.demo && !options.store ? new MemoryChannelSets() : undefined;
+      const store =
+        options.store ?? demoStore ?? (ctx.redis ? redisChannelSets(ctx.redis) : undefined);
+      if (!store) {
+        logger.warn('no channel-set store (no Redis connection): every user is unknown');
+      }
+      const sets = store ?? new MemoryChannelSets();
+      const counts = { forwarded: 0, refreshes: 0, ok: 0, failure: 0, error: 0, disconnected: 0 };
+
+      hub.addFamily(NOTIFY_FAMILY, {
+        feed: interval(config.noopMs, scheduler).pipe(map(() => 'noop')),
+        encode: { sse: () => NOOP_EVENT },
+      });
+      hub.addFamily<BusMessage>(CHANNELS_FAMILY, {
+        topicFeed: (channel) => source.channel(channel).pipe(tap(() => counts.forwarded++)),
+        encode: { sse: messageEvent },
+      });
+
+      const finish = (connection: Connection, status: StreamStatus) => {
+        counts[status]++;
+        const [min, max] = ERROR_RETRY_MS;
+        const retry = status === 'error' ? min + Math.random() * (max - min) : undefined;
+        connection.send([streamStatus(status, retry)]);
+        if (status !== 'ok') connection.end();
+      };
+
+      const opened = (connection: Connection, user: string) => {
+        const session = userSession({
+          user,
+          store: sets,
+          source,
+          join: (channel) => hub.join(connection, CHANNELS_FAMILY, channel),
+          leave: (channel) => hub.leave(connection, CHANNELS_FAMILY, channel),
+          timeoutMs: config.redisTimeoutMs,
+          refreshed: () => counts.refreshes++,
+          scheduler,
+        }).subscribe({
+          next: (status) => finish(connection, status),
+          error: (err: unknown) => {
+            logger.error('notification stream failed', { user, error: String(err) });
+            finish(connection, 'error');
+          },
+        });
+        connection.whenEnded(() => session.unsubscribe());
+      };
+      const refused = (connection: Connection, why: Refusal) => {
+        logger.debug('notification stream refused', { why, clientIp: connection.info.clientIp });
+        finish(connection, 'failure');
+      };
+      ctx.streams.add(config.path, notificationStreams(config, { opened, refused }), {
+        exact: true,
+      });
+
+      metrics.gauge('notify.users', 'Users with a notification stream open', () =>
+        hub.clientCount(NOTIFY_FAMILY),
+      );
+      metrics.gauge('notify.channels', 'Channels subscribed for notification streams', () =>
+        hub.topicCount(CHANNELS_FAMILY),
+      );
+      metrics.counter(
+        'notify.messages.forwarded',
+        'Channel messages taken for notification streams (once per message, however many users get it)',
+        () => counts.forwarded,
+      );
+      metrics.counter(
+        'notify.refreshes',
+        'Channel sets read again after a message on a user channel',
+        () => counts.refreshes,
+      );
+      for (const status of ['ok', 'failure', 'error', 'disconnected'] as const) {
+        metrics.counter(
+          `notify.status.${status}`,
+          `Notification streams sent "${status}"`,
+          () => counts[status],
+        );
+      }
+
+      const feeding =
+        demoStore && ctx.publisher
+          ? notificationsDemo({ store: demoStore, scheduler }).subscribe((p) =>
+              ctx.publisher?.publish(p.channel, p.payload),
+            )
+          : undefined;
+      return {
+        status: () => ({
+          notify_users: hub.clientCount(NOTIFY_FAMILY),
+          notify_channels: hub.topicCount(CHANNELS_FAMILY),
+        }),
+        close: () => feeding?.unsubscribe(),
+      };
+    },
+  });
+}
+
+/** Per-user notification streams with the library defaults. */
+export const notifications = notificationsProtocol();
+
+export type { NotificationsConfig } from './config.js';
+export type { ChannelSetStore } from './channelSets.js';
+export { MemoryChannelSets, channelSetKey, redisChannelSets } from './channelSets.js';
+export { mintToken, verifyToken } from './token.js';
+export type { TokenCheck } from './token.js';

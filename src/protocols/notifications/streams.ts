@@ -1,0 +1,57 @@
+// The notification streams' requests: `GET <NOTIFY_PATH>?user=<id>[&token=<t>]`.
+// A request without `user` is not a stream (the root keeps serving the live
+// page); a bad user id or token still opens a stream, as Sisyphus clients
+// expect, one that says `failure` and ends.
+import type { Connection } from '../../fanout/Connection.js';
+import type { StreamResolver } from '../../transports/sse/StreamRoutes.js';
+import type { NotificationsConfig } from './config.js';
+import { verifyToken } from './token.js';
+
+/** Every notification stream's family: the shared noop clock. */
+export const NOTIFY_FAMILY = 'notify';
+/** The family of the channels' topics, one topic per channel. */
+export const CHANNELS_FAMILY = 'notify_channels';
+
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export type Refusal =
+  'user' | 'token missing' | 'token malformed' | 'token expired' | 'token forged';
+
+export interface NotificationStreamHandlers {
+  /** A user's stream is open: start the session. */
+  readonly opened: (connection: Connection, user: string) => void;
+  /** A stream for a bad user or token is open: say `failure` and end it. */
+  readonly refused: (connection: Connection, why: Refusal) => void;
+}
+
+/** Resolves the requests at NOTIFY_PATH; add it there with `{ exact: true }`. */
+export function notificationStreams(
+  config: NotificationsConfig,
+  handlers: NotificationStreamHandlers,
+): StreamResolver {
+  return ({ query }) => {
+    const user = query.get('user');
+    if (user === null) return undefined;
+    const refusal = refusalOf(config, user, query.get('token'));
+    return {
+      family: NOTIFY_FAMILY,
+      // Never the token; a bad id is not worth keeping.
+      namespace: refusal ? '/users/' : `/users/${user}`,
+      preamble: null,
+      eventIds: true,
+      opened: (connection) =>
+        refusal ? handlers.refused(connection, refusal) : handlers.opened(connection, user),
+    };
+  };
+}
+
+function refusalOf(
+  config: NotificationsConfig,
+  user: string,
+  token: string | null,
+): Refusal | undefined {
+  if (!USER_ID.test(user)) return 'user';
+  if (config.tokenSecret === undefined) return undefined;
+  const check = verifyToken(token ?? undefined, user, config.tokenSecret);
+  return check.ok ? undefined : `token ${check.reason}`;
+}

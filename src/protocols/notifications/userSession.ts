@@ -1,0 +1,149 @@
+// One user's stream, as the statuses it goes through: the user's channel set is
+// read, each channel subscribed, and `ok` emitted once every subscription is
+// live; each message on a `user:*` channel reads the set again and the
+// difference becomes subscribes and unsubscribes. The messages themselves go
+// through the hub (`join`/`leave`), so a channel's message is encoded once for
+// all its users; this only decides which topics the connection is in.
+import {
+  EMPTY,
+  Observable,
+  Subject,
+  defer,
+  filter,
+  finalize,
+  from,
+  ignoreElements,
+  map,
+  merge,
+  of,
+  startWith,
+  take,
+  timeout,
+  timer,
+} from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
+import type { PubSubSource } from '../../core/message.js';
+import { diffSets } from '../../operators/diffSets.js';
+import type { SetDiff } from '../../operators/diffSets.js';
+import { mergeKeyed } from '../../operators/mergeKeyed.js';
+import { readLatest } from '../../operators/readLatest.js';
+import type { ChannelSetStore } from './channelSets.js';
+import { isUserChannel } from './channelSets.js';
+import type { StreamStatus } from './events.js';
+
+export interface UserSessionOptions {
+  readonly user: string;
+  readonly store: ChannelSetStore;
+  readonly source: PubSubSource;
+  /** Puts the user's connection in a channel's topic, and takes it out. */
+  readonly join: (channel: string) => void;
+  readonly leave: (channel: string) => void;
+  /** How long a set read, and the first set's subscriptions, may take. */
+  readonly timeoutMs: number;
+  /** Told of each read of the set after the first. */
+  readonly refreshed?: () => void;
+  readonly scheduler: SchedulerLike;
+}
+
+type LinkEvent = { readonly live: string } | { readonly refresh: true };
+
+/**
+ * `ok` once the first set's subscriptions are all live, then at most one of
+ * `failure` (no set: an unknown user), `disconnected` (the set became empty)
+ * or `error` (Redis unreachable, or too slow), after which it completes.
+ */
+export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
+  return new Observable<StreamStatus>((subscriber) => {
+    const refreshes = new Subject<void>();
+    /** Before `ok`: the channels not yet live, and those live but not yet joined. */
+    let waiting: Set<string> | undefined;
+    let unjoined: Set<string> | undefined = new Set();
+    const end = (status: StreamStatus) => {
+      subscriber.next(status);
+      subscriber.complete();
+    };
+
+    // The subscription (and SUBSCRIBE) is made before the connection joins the
+    // channel's topic; it joins once the subscription is live and, at the start,
+    // once every channel is: nothing reaches it before `ok`, nothing after is lost.
+    const link = (channel: string): Observable<LinkEvent> =>
+      merge(
+        isUserChannel(channel)
+          ? o.source.channel(channel).pipe(map((): LinkEvent => ({ refresh: true })))
+          : o.source.channel(channel).pipe(ignoreElements()),
+        (o.source.live?.(channel) ?? of(undefined)).pipe(
+          take(1),
+          map((): LinkEvent => ({ live: channel })),
+        ),
+      ).pipe(
+        finalize(() => {
+          waiting?.delete(channel);
+          unjoined?.delete(channel);
+          o.leave(channel);
+          if (subscriber.closed) return;
+          settle();
+        }),
+      );
+
+    const settle = () => {
+      if (!waiting || waiting.size > 0 || !unjoined) return;
+      const ready = unjoined;
+      waiting = undefined;
+      unjoined = undefined;
+      for (const channel of ready) o.join(channel);
+      subscriber.next('ok');
+    };
+
+    const onDiff = (diff: SetDiff<string>) => {
+      if (diff.current.size === 0) return end(diff.first ? 'failure' : 'disconnected');
+      if (diff.first) waiting = new Set(diff.current);
+      else if (waiting) for (const c of diff.added) waiting.add(c);
+    };
+
+    const read = () =>
+      defer(() => from(o.store.members(o.user))).pipe(
+        timeout({ first: o.timeoutMs, scheduler: o.scheduler }),
+      );
+
+    const channels = refreshes
+      .pipe(
+        startWith(undefined),
+        readLatest(read),
+        diffSets<string>(),
+        filter((diff) => {
+          onDiff(diff);
+          return !subscriber.closed;
+        }),
+        mergeKeyed(link),
+      )
+      .subscribe({
+        next: (event) => {
+          if ('refresh' in event) {
+            o.refreshed?.();
+            refreshes.next();
+            return;
+          }
+          if (!unjoined) return o.join(event.live);
+          waiting?.delete(event.live);
+          unjoined.add(event.live);
+          settle();
+        },
+        error: () => end('error'),
+      });
+
+    // Redis going away: the stream says so and ends, and the client comes back for a fresh set.
+    const outage = (o.source.readinessChanges?.() ?? EMPTY)
+      .pipe(filter((r) => !r.ready))
+      .subscribe(() => end('error'));
+    // A first set whose subscriptions never all become live is an error, not a silent stream.
+    const deadline = timer(o.timeoutMs, o.scheduler).subscribe(() => {
+      if (unjoined) end('error');
+    });
+
+    return () => {
+      deadline.unsubscribe();
+      outage.unsubscribe();
+      channels.unsubscribe();
+    };
+  });
+}
