@@ -1,6 +1,6 @@
 // The rx-streamer toolkit: sources that make Observables, operators that
 // compose them, sinks that deliver them, and the app that wires them.
-export type { BusMessage, PubSubSource } from './core/message.js';
+export type { BusMessage, Publication, Publisher, PubSubSource } from './core/message.js';
 export { StreamerError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
 export { loadConfig } from './core/config.js';
@@ -19,7 +19,7 @@ export {
   SCORE_CHANNEL,
   TWEET_CHANNEL_PREFIX,
 } from './protocols/emojitrack/demoFeed.js';
-export type { DemoFeedOptions, Publication } from './protocols/emojitrack/demoFeed.js';
+export type { DemoFeedOptions } from './protocols/emojitrack/demoFeed.js';
 export { globToRegExp } from './sources/globToRegExp.js';
 
 export { rollupScores } from './operators/rollupScores.js';
@@ -27,6 +27,10 @@ export type { ScoreRollup } from './operators/rollupScores.js';
 export { routeByNamespace } from './operators/routeByNamespace.js';
 export { filterDetail, detailIdOf } from './operators/filterDetail.js';
 export { shareWithGrace } from './operators/shareWithGrace.js';
+export { readLatest } from './operators/readLatest.js';
+export { diffSets } from './operators/diffSets.js';
+export type { SetDiff } from './operators/diffSets.js';
+export { mergeKeyed } from './operators/mergeKeyed.js';
 
 export { Hub } from './fanout/Hub.js';
 export type { AttachOptions, FamilyFeed, FamilySpec, HubOptions, HubStats } from './fanout/Hub.js';
@@ -36,7 +40,7 @@ export type { Encoders, Framing } from './fanout/framing.js';
 export { SseConnection } from './transports/sse/SseConnection.js';
 export { SseTransport } from './transports/sse/SseTransport.js';
 export type { SseStream, SseTransportOptions } from './transports/sse/SseTransport.js';
-export { SSE_CHUNKED, SSE_PLAIN, httpChunk } from './transports/sse/sseFraming.js';
+export { SSE_CHUNKED, SSE_PLAIN, httpChunk, numberedEvents } from './transports/sse/sseFraming.js';
 export { sseMessage, sseComment, sseRetry, rollupJson } from './transports/sse/sseEncode.js';
 export type { SseFields } from './transports/sse/sseEncode.js';
 export type { StreamRequest } from './transports/http/StreamRequest.js';
@@ -61,8 +65,30 @@ export {
 export type { EmojitrackConfig, EmojitrackOptions } from './protocols/emojitrack/index.js';
 export { emojitrackFeeds } from './protocols/emojitrack/feeds.js';
 export { ScoreBoard } from './protocols/emojitrack/ScoreBoard.js';
+export {
+  notifications,
+  notificationsProtocol,
+  MemoryChannelSets,
+  channelSetKey,
+  redisChannelSets,
+  mintToken,
+  verifyToken,
+} from './protocols/notifications/index.js';
+export type {
+  ChannelSetStore,
+  NotificationsConfig,
+  NotificationsOptions,
+  TokenCheck,
+} from './protocols/notifications/index.js';
+export { userSession } from './protocols/notifications/userSession.js';
+export type { UserSessionOptions } from './protocols/notifications/userSession.js';
+export type { StreamStatus } from './protocols/notifications/events.js';
 export { StreamRoutes } from './transports/sse/StreamRoutes.js';
-export type { StreamGuard, StreamResolver } from './transports/sse/StreamRoutes.js';
+export type {
+  StreamGuard,
+  StreamResolver,
+  StreamRouteOptions,
+} from './transports/sse/StreamRoutes.js';
 export { frontDoor } from './transports/http/frontDoor.js';
 export type { FrontDoorOptions } from './transports/http/frontDoor.js';
 export type { RequestHead } from './transports/http/requestHead.js';

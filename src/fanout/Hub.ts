@@ -233,6 +233,15 @@ export class Hub {
     return topic.clients.size;
   }
 
+  /**
+   * Writes a connection at once everything its topics hold for it, so that a
+   * status it sends next and then ends with comes after every message it was due.
+   */
+  flush(connection: Connection): void {
+    if (connection.closed) return;
+    for (const topic of connection.topics) topic.flushTo(connection, this.stats);
+  }
+
   /** Clients of a family, or of all families. */
   clientCount(familyName?: string): number {
     if (familyName === undefined) return this.connections.size;

@@ -101,6 +101,26 @@ export class Topic {
     return this.writing ? this.writing.clients.length - this.writing.next : 0;
   }
 
+  /**
+   * Writes one client now what it has still to get from this topic — the rest
+   * of the turn being written, then what is queued — for a stream about to
+   * end with a last word of its own. It must end right after: a closed client
+   * is skipped when the turn reaches it.
+   */
+  flushTo(c: Connection, totals: { bytesWritten: number; deliveries: number }): void {
+    const turns: Turn[] = [];
+    const w = this.writing;
+    if (w && w.clients.indexOf(c, w.next) !== -1) turns.push(w);
+    if (this.pending.length > 0) turns.push(new Turn(this, this.pending, [c]));
+    for (const turn of turns) {
+      const bytes = turn.bytesFor(c.framing);
+      c.write(bytes);
+      c.msgsSent += turn.count;
+      totals.bytesWritten += bytes.length;
+      totals.deliveries += turn.count;
+    }
+  }
+
   /** Starts a turn with what was queued, for the clients there are now; false when there is nothing to do. */
   begin(): boolean {
     if (this.writing || this.pending.length === 0) return false;

@@ -10,6 +10,7 @@ import { Connection } from '../../src/fanout/Connection.js';
 import type { Framing } from '../../src/fanout/framing.js';
 import { Hub } from '../../src/fanout/Hub.js';
 import type { HubOptions } from '../../src/fanout/Hub.js';
+import { SSE_PLAIN, numberedEvents } from '../../src/transports/sse/sseFraming.js';
 
 const TEXT: Framing = {
   name: 'text',
@@ -33,7 +34,7 @@ class Recorder extends Writable {
 class TestConnection extends Connection {
   readonly recorder: Recorder;
   ended: boolean | undefined;
-  constructor(name = 'c') {
+  constructor(name = 'c', framing: Framing = TEXT) {
     const recorder = new Recorder();
     super(
       {
@@ -43,7 +44,7 @@ class TestConnection extends Connection {
         clientIp: '127.0.0.1',
         userAgent: '',
       },
-      TEXT,
+      framing,
       recorder,
     );
     this.recorder = recorder;
@@ -328,5 +329,82 @@ describe('stream ages and closing', () => {
     expect(a.ended).toBe(true);
     expect(hub.closing).toBe(true);
     expect(hub.clientCount()).toBe(0);
+  });
+});
+
+describe('numbered events (a framing per connection)', () => {
+  it("encodes each message once, and numbers each connection's events in the order written", async () => {
+    newHub();
+    let encoded = 0;
+    const a = new Subject<string>();
+    const b = new Subject<string>();
+    hub.addFamily<string>('n', {
+      topicFeed: (t) => (t === 'a' ? a : b),
+      encode: {
+        sse: (m) => {
+          encoded++;
+          return Buffer.from(`data:${m}\n\n`);
+        },
+      },
+    });
+    const both = new TestConnection('both', numberedEvents(SSE_PLAIN));
+    const onlyB = new TestConnection('b', numberedEvents(SSE_PLAIN, 10));
+    hub.attach(both);
+    hub.attach(onlyB);
+    hub.join(both, 'n', 'a');
+    hub.join(both, 'n', 'b');
+    hub.join(onlyB, 'n', 'b');
+    both.send([Buffer.from('data:ok\n\n')]);
+    a.next('a1');
+    b.next('b1');
+    b.next('b2');
+    await turn();
+    a.next('a2');
+    await turn();
+    expect(encoded).toBe(4);
+    const ids = (c: TestConnection) => [...c.text.matchAll(/id:(\d+)\n/g)].map((m) => Number(m[1]));
+    expect(ids(both)).toEqual([1, 2, 3, 4, 5]);
+    expect(both.text).toContain('id:1\ndata:ok\n\n');
+    expect(onlyB.text).toBe('id:10\ndata:b1\n\nid:11\ndata:b2\n\n');
+    // No keepalive comments: such streams keep themselves alive.
+    hub.close();
+    expect(both.text).not.toContain(':\n');
+  });
+});
+
+describe('Connection.whenEnded', () => {
+  it('runs each listener once when the stream ends, and at once after it has', () => {
+    newHub();
+    const c = new TestConnection();
+    hub.attach(c);
+    const calls: string[] = [];
+    c.whenEnded(() => calls.push('first'));
+    c.end();
+    c.end();
+    expect(calls).toEqual(['first']);
+    c.whenEnded(() => calls.push('late'));
+    expect(calls).toEqual(['first', 'late']);
+    expect(hub.clientCount()).toBe(0);
+  });
+});
+
+describe('Hub.flush', () => {
+  it('writes a connection what its topics hold for it now, and nothing twice', async () => {
+    newHub({ maxWritesPerTurn: 2 });
+    const feed = new Subject<string>();
+    hub.addFamily<string>('f', { feed, encode: { text } });
+    const clients = [open('f'), open('f'), open('f'), open('f')];
+    const last = clients[3] as TestConnection;
+    feed.next('m1');
+    await turn();
+    // The first slice went to two clients; the last one is still due m1, and m2 is queued.
+    feed.next('m2');
+    expect(last.text).toBe('');
+    hub.flush(last);
+    expect(last.text).toBe('[m1][m2]');
+    last.end();
+    await sleep(20);
+    expect(last.text).toBe('[m1][m2]');
+    expect((clients[0] as TestConnection).text).toBe('[m1][m2]');
   });
 });

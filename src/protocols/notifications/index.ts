@@ -61,6 +61,8 @@ export function notificationsProtocol(
         counts[status]++;
         const [min, max] = ERROR_RETRY_MS;
         const retry = status === 'error' ? min + Math.random() * (max - min) : undefined;
+        // Its last messages first: the one that emptied the set, say.
+        if (status !== 'ok') hub.flush(connection);
         connection.send([streamStatus(status, retry)]);
         if (status !== 'ok') connection.end();
       };
