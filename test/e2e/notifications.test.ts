@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/protocols/notifications/token.js';
+import type { RedisPubSub } from '../../src/sources/RedisPubSub.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import {
@@ -12,10 +13,11 @@ import {
   latencyProxy,
   openEventSource,
   openNotify,
+  parseEvents,
   statusData,
   statusOf,
 } from '../support/notify.js';
-import type { EsClient, NotifyEvent, NotifyReader } from '../support/notify.js';
+import type { EsClient, LatencyProxy, NotifyEvent, NotifyReader } from '../support/notify.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { getJson, openSse, waitUntil } from '../support/sse.js';
@@ -92,6 +94,20 @@ function expectNumbered(events: readonly NotifyEvent[]): void {
   expect(events.map((e) => e.id)).toEqual(events.map((_, i) => String(i + 1)));
 }
 
+/** The body of a chunked response received so far (complete chunks only). */
+function dechunk(chunked: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = chunked.indexOf('\r\n', at);
+    if (lineEnd < 0) return out;
+    const size = parseInt(chunked.slice(at, lineEnd), 16);
+    if (!(size > 0) || chunked.length < lineEnd + 2 + size) return out;
+    out += chunked.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
 /** Closes everything the test opened and waits until the server has let go of it. */
 async function closeAll(target: TestApp): Promise<void> {
   for (const s of readers.splice(0)) s.close();
@@ -150,6 +166,56 @@ describe('Sisyphus: identification', () => {
     }
   });
 
+  it('an HTTP/1.0 client gets numbered events in a close-delimited body', async () => {
+    await setChannels('old', ['user:old', 'room:old']);
+    const socket = connect(app.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('utf8')));
+    socket.write('GET /?user=old HTTP/1.0\r\nHost: x\r\n\r\n');
+    try {
+      const body = () => received.slice(received.indexOf('\r\n\r\n') + 4);
+      await waitUntil(() => received.includes(statusData('ok')), 5_000, 'ok');
+      expect(received).not.toMatch(/transfer-encoding/i);
+      expect(body()).toMatch(new RegExp(`^id:1\ndata:${statusData('ok')}\n\n`));
+      await pub.publish('room:old', 'hello 1.0');
+      await waitUntil(() => body().includes('data:hello 1.0\n\n'), 5_000, 'the message');
+      const events = parseEvents(body());
+      expectNumbered(events);
+      expect(events.filter((e) => e.data !== NOOP).map((e) => e.data)).toEqual([
+        statusData('ok'),
+        'hello 1.0',
+      ]);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('a stream after a failure on the same keep-alive connection is numbered from 1', async () => {
+    await setChannels('again', ['user:again', 'room:again']);
+    const socket = connect(app.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('utf8')));
+    socket.write('GET /?user= HTTP/1.1\r\nHost: x\r\n\r\n');
+    try {
+      await waitUntil(() => received.endsWith('\r\n0\r\n\r\n'), 5_000, 'the first stream ended');
+      const first = received.length;
+      socket.write('GET /?user=again HTTP/1.1\r\nHost: x\r\n\r\n');
+      const second = () => dechunk(received.slice(received.indexOf('\r\n\r\n', first) + 4));
+      await waitUntil(() => second().includes(statusData('ok')), 5_000, 'ok on the second stream');
+      await pub.publish('room:again', 'second stream');
+      await waitUntil(() => second().includes('data:second stream\n'), 5_000, 'the message');
+      expect(received.slice(first)).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      const events = parseEvents(second());
+      expectNumbered(events);
+      expect(events.filter((e) => e.data !== NOOP).map((e) => e.data)).toEqual([
+        statusData('ok'),
+        'second stream',
+      ]);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it.each(['a b', 'x'.repeat(65), 'ünï', 'user:1', '../etc'])(
     'a user id like %j gets failure',
     async (user) => {
@@ -189,6 +255,13 @@ describe('Sisyphus: identification', () => {
     expect(c.received.map((m) => m.lastEventId)).toEqual(c.received.map((_, i) => String(i + 1)));
     expect(c.opens()).toBe(1);
     expect(c.errors()).toBe(0);
+  });
+
+  it('a user id of 64 characters of every allowed kind is accepted', async () => {
+    const user = `Az09_-${'x'.repeat(58)}`;
+    expect(user).toHaveLength(64);
+    await setChannels(user, [`user:${user}`]);
+    await okStream(user);
   });
 
   it('a known user gets ok once every channel is subscribed in Redis', async () => {
@@ -378,19 +451,57 @@ describe('the connect race', () => {
   // On a local socket a SUBSCRIBE reaches Redis long before a client can read ok and
   // PUBLISH, so the test above passes even for a server that says ok too early. A slow
   // link from the streamer to Redis opens that window wide.
-  it('the same over a slow link to Redis (25 ms upstream): nothing lost', async () => {
-    const proxy = await latencyProxy(redis.port, 25);
-    let slow: TestApp | undefined;
-    try {
+  describe('over a slow link to Redis (25 ms upstream)', () => {
+    let proxy: LatencyProxy;
+    let slow: TestApp;
+
+    beforeAll(async () => {
+      proxy = await latencyProxy(redis.port, 25);
       slow = await startApp({ redisUrl: proxy.url, env: { NOOP_MS: String(NOOP_MS) } });
       await waitReady(slow);
-      expect(await connectRace(slow, 100, 10)).toEqual([]);
-      await closeAll(slow);
-    } finally {
+    });
+
+    afterEach(() => closeAll(slow));
+
+    afterAll(async () => {
       await slow?.close();
-      await proxy.close();
-    }
-  }, 90_000);
+      await proxy?.close();
+    });
+
+    it('a message published the moment ok is read always arrives (100 connects)', async () => {
+      expect(await connectRace(slow, 100, 10)).toEqual([]);
+    }, 90_000);
+
+    it.each([0, 10, 30, 60, 120])(
+      'a client gone %i ms after connecting (before or after ok) leaves nothing behind',
+      async (delayMs) => {
+        const user = `gone${delayMs}`;
+        await setChannels(user, [`user:${user}`, `room:${user}:1`, `room:${user}:2`]);
+        const s = await stream(user, { target: slow });
+        await new Promise((r) => setTimeout(r, delayMs));
+        s.close();
+        await closeAll(slow);
+        const source = slow.source as RedisPubSub;
+        await waitUntil(
+          async () =>
+            (await numsub(`room:${user}:1`)) === 0 &&
+            (await numsub(`room:${user}:2`)) === 0 &&
+            (await numsub(`user:${user}`)) === 0,
+          5_000,
+          `no Redis subscription left for ${user}`,
+        );
+        await waitUntil(
+          () => {
+            const sizes = source.cacheSizes();
+            return sizes.listeners === 0 && sizes.shared === 0 && sizes.waiting === 0;
+          },
+          5_000,
+          `the source's caches empty (${JSON.stringify(source.cacheSizes())})`,
+        );
+        expect(slow.streamer.hub.topicCount('notify_channels')).toBe(0);
+      },
+    );
+  });
 });
 
 describe('one Redis subscription for many users', () => {
@@ -448,11 +559,11 @@ describe('tokens', () => {
   const refused: [string, () => string | undefined][] = [
     ['missing', () => undefined],
     [
-      'forged (another secret)',
+      'forged with another secret',
       () =>
         mintToken({ user: 'alice', ttlSeconds: 3_600, secret: 'another-secret-of-32-characters!' }),
     ],
-    ['forged (a changed signature)', changedSignature],
+    ['forged (one signature character changed)', changedSignature],
     ["another user's", () => valid('bob')],
     [
       'expired',
@@ -464,7 +575,7 @@ describe('tokens', () => {
     ['empty', () => ''],
   ];
 
-  it.each(refused)('a %s token gets failure and the stream ends', async (_kind, token) => {
+  it.each(refused)('a token that is %s gets failure and the stream ends', async (_kind, token) => {
     await setChannels('alice', ['user:alice', 'room:a']);
     const t = token();
     const s = await stream('alice', { target: secured, ...(t === undefined ? {} : { token: t }) });
@@ -512,6 +623,13 @@ describe('the set becoming empty', () => {
     await pub.publish('user:leaver', '{"type":"channels"}');
     await s.ended();
     expect(s.statuses()).toEqual(['ok', 'disconnected']);
+    // The message that emptied the set comes before the status that ends the stream.
+    expect(
+      s
+        .events()
+        .filter((e) => e.data !== NOOP)
+        .map((e) => e.data),
+    ).toEqual([statusData('ok'), '{"type":"channels"}', statusData('disconnected')]);
     const last = s.events().at(-1);
     expect(last?.data).toBe(statusData('disconnected'));
     expect(last?.retry).toBeUndefined();
@@ -529,6 +647,7 @@ describe('multi-line payloads', () => {
     ' leading space',
     ' a\r\n b\n\nc',
     '{"json":"one line"}',
+    '🇺🇸 "quoted" \\u2665 ünï',
   ];
   // SSE has no way to tell \r\n from \n: a client sees \n.
   const asReceived = payloads.map((p) => p.replace(/\r\n/g, '\n'));
@@ -539,6 +658,7 @@ describe('multi-line payloads', () => {
     'data:  leading space',
     'data:  a\ndata:  b\ndata:\ndata:c',
     'data:{"json":"one line"}',
+    'data:🇺🇸 "quoted" \\u2665 ünï',
   ];
 
   it('arrive exactly through EventSource, and one data line per payload line on the wire', async () => {
@@ -606,6 +726,31 @@ describe('HEAD and the live page', () => {
     expect(s.headers['x-accel-buffering']).toBe('no');
     await s.waitStatus('ok');
     expect(s.text()).toMatch(/^id:1\n/);
+  });
+});
+
+describe('NOTIFY_PATH', () => {
+  it('serves the streams at /notify, and / is the live page for everyone', async () => {
+    const other = await startApp({
+      redisUrl: redis.url,
+      env: { NOOP_MS: String(NOOP_MS), NOTIFY_PATH: '/notify' },
+    });
+    try {
+      await waitReady(other);
+      await setChannels('pathy', ['user:pathy', 'room:pathy']);
+      const s = await openNotify(`${other.url}/notify?user=pathy`);
+      readers.push(s);
+      await s.waitStatus('ok');
+      await pub.publish('room:pathy', 'at /notify');
+      await s.waitMessage('at /notify');
+      const root = await fetch(`${other.url}/?user=pathy`);
+      expect(root.status).toBe(200);
+      expect(root.headers.get('content-type')).toMatch(/^text\/html/);
+      await root.text();
+      await closeAll(other);
+    } finally {
+      await other.close();
+    }
   });
 });
 
@@ -710,6 +855,26 @@ describe('Redis going away', () => {
     const again = await okStream('slow', ownApp);
     await ownPub.publish('room:slow', 'answering again');
     await again.waitMessage('answering again');
+  });
+
+  it('a refresh read that takes longer than NOTIFY_REDIS_TIMEOUT_MS is an error, and the end', async () => {
+    await setChannels('stalled', ['user:stalled', 'room:stalled'], ownPub);
+    const s = await okStream('stalled', ownApp);
+    // Redis runs the PUBLISH, then holds every later command, the re-read among them.
+    await ownPub
+      .multi()
+      .publish('user:stalled', 'read again')
+      .call('CLIENT', 'PAUSE', String(TIMEOUT_MS + 1_500), 'ALL')
+      .exec();
+    await s.waitFor(
+      (e) => e.some((x) => statusOf(x.data) === 'error'),
+      'error after the refresh timed out',
+      TIMEOUT_MS + SLACK_MS,
+    );
+    await s.ended();
+    expect(s.statuses()).toEqual(['ok', 'error']);
+    expectErrorEvent(s);
+    await waitUntil(async () => (await ownPub.ping()) === 'PONG', 10_000, 'Redis unpaused');
   });
 
   it('a Redis restart: error and the end for open streams, error while down, ok after', async () => {
