@@ -2,23 +2,19 @@
 // Publishes emojitracker-like demo traffic into a real Redis, as emojitracker's
 // feeder would: a score update, a tweet per use, and the emojitrack_score ranking.
 //   npm run feed -- --rate 250 [--redis redis://127.0.0.1:6379] [--seconds 60]
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { bufferTime, filter } from 'rxjs';
 import { loadConfig } from '../core/config.js';
 import { StreamerError } from '../core/errors.js';
 import { SCORE_CHANNEL, demoFeed } from '../protocols/emojitrack/demoFeed.js';
+import { commandLine } from './commandLine.js';
+import type { Fail } from './commandLine.js';
 
 const USAGE = `usage: npm run feed -- [--rate N] [--redis URL] [--seconds N] [--seed N]
   --rate     emoji uses per second (default 250)
   --redis    Redis URL (default REDIS_URL, else redis://127.0.0.1:6379)
   --seconds  stop after this many seconds (default: run until interrupted)
   --seed     random seed, to repeat a run exactly`;
-
-function fail(message: string): never {
-  process.stderr.write(`feed: ${message}\n${USAGE}\n`);
-  process.exit(2);
-}
 
 function number(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -27,24 +23,15 @@ function number(name: string, value: string | undefined, fallback: number): numb
   return n;
 }
 
-let args;
-try {
-  args = parseArgs({
-    options: {
-      rate: { type: 'string' },
-      redis: { type: 'string' },
-      seconds: { type: 'string' },
-      seed: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values;
-} catch (err) {
-  fail((err as Error).message);
-}
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+const cli = commandLine('feed', USAGE, {
+  rate: { type: 'string' },
+  redis: { type: 'string' },
+  seconds: { type: 'string' },
+  seed: { type: 'string' },
+});
+const args = cli.values;
+// Annotated, so that TypeScript knows no code runs after a call.
+const fail: Fail = cli.fail;
 
 let redisUrl = args.redis;
 if (!redisUrl) {

@@ -2,38 +2,25 @@
 // Mints a per-user notifications token with the server's TOKEN_SECRET, for trying a
 // stream by hand (`GET /?user=42&token=...`): the token alone on stdout, a note on stderr.
 //   npm run token -- --user 42 [--ttl 3600]
-import { parseArgs } from 'node:util';
 import { parseEnv } from '../core/env.js';
 import { StreamerError } from '../core/errors.js';
 import { notificationsSchema } from '../protocols/notifications/config.js';
 import { mintToken } from '../protocols/notifications/token.js';
+import { commandLine } from './commandLine.js';
+import type { Fail } from './commandLine.js';
 
 const USAGE = `usage: npm run token -- --user ID [--ttl SECONDS]
   --user  the user id the token opens a stream for (1-64 of A-Z a-z 0-9 _ -)
   --ttl   seconds until the token expires (default 3600)
   reads TOKEN_SECRET from the environment, as the server does`;
 
-function fail(message: string, usage = true): never {
-  process.stderr.write(`token: ${message}\n${usage ? `${USAGE}\n` : ''}`);
-  process.exit(2);
-}
-
-let args;
-try {
-  args = parseArgs({
-    options: {
-      user: { type: 'string' },
-      ttl: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values;
-} catch (err) {
-  fail((err as Error).message);
-}
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+const cli = commandLine('token', USAGE, {
+  user: { type: 'string' },
+  ttl: { type: 'string' },
+});
+const args = cli.values;
+// Annotated, so that TypeScript knows no code runs after a call.
+const fail: Fail = cli.fail;
 
 const user = args.user;
 if (user === undefined) fail('--user is required');

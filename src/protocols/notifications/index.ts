@@ -40,12 +40,10 @@ export function notificationsProtocol(
     start(ctx, config) {
       const { hub, source, scheduler, logger, metrics } = ctx;
       const demoStore = ctx.demo && !options.store ? new MemoryChannelSets() : undefined;
-      const store =
-        options.store ?? demoStore ?? (ctx.redis ? redisChannelSets(ctx.redis) : undefined);
-      if (!store) {
-        logger.warn('no channel-set store (no Redis connection): every user is unknown');
-      }
-      const sets = store ?? new MemoryChannelSets();
+      const redisStore = ctx.redis ? redisChannelSets(ctx.redis) : undefined;
+      const sets = options.store ?? demoStore ?? redisStore;
+      if (!sets) logger.warn('no channel-set store (no Redis connection): every user is unknown');
+      const store = sets ?? new MemoryChannelSets();
       const counts = { forwarded: 0, refreshes: 0, ok: 0, failure: 0, error: 0, disconnected: 0 };
 
       hub.addFamily(NOTIFY_FAMILY, {
@@ -70,7 +68,7 @@ export function notificationsProtocol(
       const opened = (connection: Connection, user: string) => {
         const session = userSession({
           user,
-          store: sets,
+          store,
           source,
           join: (channel) => hub.join(connection, CHANNELS_FAMILY, channel),
           leave: (channel) => hub.leave(connection, CHANNELS_FAMILY, channel),

@@ -79,8 +79,8 @@ export class SseTransport {
       `HTTP/1.1 200 OK\r\n${lines}Date: ${new Date().toUTCString()}\r\nTransfer-Encoding: chunked\r\n\r\n`,
       'latin1',
     );
-    const preamble = stream.preamble === undefined ? OK : stream.preamble;
-    socket.write(preamble?.length ? Buffer.concat([head, httpChunk(preamble)]) : head);
+    const preamble = preambleOf(stream);
+    socket.write(preamble ? Buffer.concat([head, httpChunk(preamble)]) : head);
     const info = connectionInfo(request, stream);
     const options = { farewell: this.farewell, eventIds: stream.eventIds };
     return this.opened(SseConnection.onSocket(socket, info, options, release), stream);
@@ -100,8 +100,8 @@ export class SseTransport {
     }
     // Headers and the first byte go out through the response, before the
     // connection decides whether it can write to the socket directly.
-    const preamble = stream.preamble === undefined ? OK : stream.preamble;
-    if (preamble?.length) res.write(preamble);
+    const preamble = preambleOf(stream);
+    if (preamble) res.write(preamble);
     else res.flushHeaders();
     const connection = SseConnection.onResponse(res, connectionInfo(request, stream), {
       farewell: this.farewell,
@@ -117,6 +117,12 @@ export class SseTransport {
     stream.opened?.(connection);
     return connection;
   }
+}
+
+/** The bytes a stream starts with, if any: never an empty chunk, which would end the body. */
+function preambleOf(stream: SseStream): Buffer | undefined {
+  const preamble = stream.preamble === undefined ? OK : stream.preamble;
+  return preamble?.length ? preamble : undefined;
 }
 
 function connectionInfo(request: StreamRequest, stream: SseStream): ConnectionInfo {
