@@ -1,11 +1,25 @@
 // The benchmark's command line: `npm run bench -- --clients 1000 --rate 400 …`.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { WorkloadName } from './ipc.js';
+
+const WORKLOADS: readonly WorkloadName[] = ['emojitrack', 'notifications'];
+/** Messages per second when --rate is not given. */
+const DEFAULT_RATE: Readonly<Record<WorkloadName, number>> = {
+  emojitrack: 400,
+  notifications: 200,
+};
 
 export interface BenchArgs {
+  readonly workload: WorkloadName;
+  /** SSE clients: streams on emojitrack, users on notifications. */
   readonly clients: number;
-  /** Emoji uses per second (each a score update and a tweet). */
+  /** Emoji uses per second (each a score update and a tweet), or notifications per second. */
   readonly rate: number;
+  /** Notifications: shared rooms, two per user. */
+  readonly rooms: number;
+  /** Notifications: share of the messages sent to a room (the rest to one user). */
+  readonly roomShare: number;
   /** Share of the clients on /subscribe/details/<popular id>; the rest on /subscribe/eps. */
   readonly detailsShare: number;
   readonly durationS: number;
@@ -24,9 +38,13 @@ export interface BenchArgs {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --clients N        SSE clients (default 1000)
-  --rate N           emoji uses per second, each a score update and a tweet (default 400)
-  --details-share F  share of clients on /subscribe/details/<most popular id> (default 0.2)
+  --workload W       emojitrack (default) or notifications
+  --clients N        SSE clients; on notifications, users (default 1000)
+  --rate N           emojitrack: emoji uses per second, each a score update and a tweet (default 400);
+                     notifications: messages per second (default 200)
+  --details-share F  emojitrack: share of clients on /subscribe/details/<most popular id> (default 0.2)
+  --rooms N          notifications: shared rooms, two per user (default 50)
+  --room-share F     notifications: share of messages sent to a room, the rest to one user (default 0.8)
   --duration S       measured window in seconds (default 20)
   --warmup S         seconds between the last client connecting and the window (default 5)
   --workers N        WORKERS for the server (default 1)
@@ -85,7 +103,10 @@ export function parseBenchArgs(
     args: argv,
     strict: true,
     options: {
+      workload: { type: 'string' },
       clients: { type: 'string' },
+      rooms: { type: 'string' },
+      'room-share': { type: 'string' },
       rate: { type: 'string' },
       'details-share': { type: 'string' },
       duration: { type: 'string' },
@@ -102,9 +123,15 @@ export function parseBenchArgs(
     },
   });
   if (values.help) return undefined;
+  const workload = (values.workload ?? 'emojitrack') as WorkloadName;
+  if (!WORKLOADS.includes(workload))
+    throw new Error(`--workload ${workload} is not valid: expected ${WORKLOADS.join(' or ')}`);
   return {
+    workload,
     clients: number(values, 'clients', 1000, 1, 50_000),
-    rate: number(values, 'rate', 400, 0, 100_000),
+    rate: number(values, 'rate', DEFAULT_RATE[workload], 0, 100_000),
+    rooms: number(values, 'rooms', 50, 2, 100_000),
+    roomShare: number(values, 'room-share', 0.8, 0, 1, false),
     detailsShare: number(values, 'details-share', 0.2, 0, 1, false),
     durationS: number(values, 'duration', 20, 1, 3600, false),
     warmupS: number(values, 'warmup', 5, 0, 3600, false),

@@ -40,7 +40,7 @@ export function buildChildren(): void {
   }
 }
 
-/** Forks a child built by buildChildren() (`clients`, `feeder`, `floor`) with its plan. */
+/** Forks a child built by buildChildren() (`clients`, `feeder`, `floor`, `notifyFloor`) with its plan. */
 export function forkBench(name: string, plan: unknown, execArgv: string[] = []): ChildProcess {
   return remember(
     fork(join(BUILD, `${name}.js`), [JSON.stringify(plan)], {
@@ -113,6 +113,8 @@ export interface ServerOptions {
   readonly nodeArgs: readonly string[];
   /** Lines counted in the server's output, e.g. its slow-client warnings. */
   readonly countPattern: RegExp;
+  /** Settings the workload adds. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Starts dist/main.js with production settings and waits until it answers HTTP. */
@@ -131,6 +133,7 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
         KEEPALIVE_MS: '600000',
         NODE_NAME: 'bench',
         WORKERS: String(options.workers),
+        ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),

@@ -1,12 +1,12 @@
 // Benchmark clients: many SSE streams over raw TCP sockets in one process. Events
 // are counted by finding "\n\n" in the received bytes, with no per-event
-// allocation; detail clients also read each tweet's "sent_at" for latency.
-// The runner forks one or more of these and asks them for snapshots over IPC.
+// allocation; the streams of a timed group also read each event's "sent_at" for
+// latency. The runner forks one or more of these and asks them for snapshots over IPC.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { LatencyHistogram } from './histogram.js';
 import { planFromArgv, send } from './ipc.js';
-import type { ClientPlan, ToClients } from './ipc.js';
+import type { ClientGroup, ClientPlan, ToClients } from './ipc.js';
 import { wallClockMs } from './traffic.js';
 
 const NL = 0x0a;
@@ -20,8 +20,7 @@ const CONNECT_TIMEOUT_MS = 15_000;
 
 const plan = planFromArgv<ClientPlan>();
 const latency = new LatencyHistogram();
-const eps: Connection[] = [];
-const details: Connection[] = [];
+const byGroup = new Map<string, Connection[]>(plan.groups.map((g) => [g.name, []]));
 let bytes = 0;
 let errors = 0;
 let disconnects = 0;
@@ -43,7 +42,7 @@ class Connection {
 
   constructor(readonly socket: Socket) {}
 
-  /** Eps streams: count boundaries with the native search. */
+  /** Untimed streams: count boundaries with the native search. */
   readCounts(buf: Buffer): void {
     let pos = 0;
     let n = 0;
@@ -61,8 +60,8 @@ class Connection {
     this.events += n;
   }
 
-  /** Detail streams: one pass counting boundaries and parsing each sent_at. */
-  readDetails(buf: Buffer): void {
+  /** Timed streams: one pass counting boundaries and parsing each sent_at. */
+  readTimed(buf: Buffer): void {
     const now = wallClockMs();
     const len = buf.length;
     for (let i = 0; i < len; i++) {
@@ -104,11 +103,16 @@ class Connection {
   }
 }
 
-function open(path: string, detail: boolean): Promise<void> {
+function open(group: ClientGroup, index: number): Promise<void> {
+  const path = group.path.replace('{i}', String(index));
+  const marker = group.readyMarker;
   return new Promise((resolve, reject) => {
     const socket = connect({ host: plan.host, port: plan.port });
     const c = new Connection(socket);
     let verified = false;
+    let ready = false;
+    /** What arrived before the ready marker, kept only while looking for it. */
+    let early = '';
     socket.setNoDelay(true);
     socket.setTimeout(CONNECT_TIMEOUT_MS);
     socket.once('timeout', () => socket.destroy(new Error(`no response to ${path}`)));
@@ -127,38 +131,48 @@ function open(path: string, detail: boolean): Promise<void> {
           return;
         }
         verified = true;
-        socket.setTimeout(0);
-        (detail ? details : eps).push(c);
-        resolve();
       }
-      if (detail) c.readDetails(buf);
+      if (!ready) {
+        early += buf.toString('latin1');
+        if (marker === undefined || early.includes(marker)) {
+          ready = true;
+          early = '';
+          socket.setTimeout(0);
+          byGroup.get(group.name)?.push(c);
+          resolve();
+        }
+      }
+      if (group.timed) c.readTimed(buf);
       else c.readCounts(buf);
     });
     socket.on('error', (err) => {
       errors++;
       firstError ??= err.message;
-      if (!verified) reject(err);
+      if (!ready) reject(err);
     });
     socket.on('close', () => {
-      if (verified && !closing) disconnects++;
+      if (!ready) reject(new Error(`${path}: closed before it was ready`));
+      else if (!closing) disconnects++;
     });
   });
 }
 
+/** The streams in connecting order: the groups interleaved evenly, as users would arrive. */
+function openings(): [ClientGroup, number][] {
+  const all: [ClientGroup, number, number][] = [];
+  for (const group of plan.groups) {
+    for (let k = 0; k < group.count; k++)
+      all.push([group, group.firstIndex + k, (k + 0.5) / group.count]);
+  }
+  return all.sort((a, b) => a[2] - b[2]).map(([group, index]) => [group, index]);
+}
+
 async function connectAll(): Promise<void> {
-  const total = plan.epsClients + plan.detailClients;
+  const all = openings();
   let ok = 0;
   let failed = 0;
-  // Detail streams spread evenly among the eps streams.
-  const isDetail = (i: number) =>
-    Math.floor(((i + 1) * plan.detailClients) / total) >
-    Math.floor((i * plan.detailClients) / total);
-  for (let start = 0; start < total; start += plan.connectBatch) {
-    const batch: Promise<void>[] = [];
-    for (let i = start; i < Math.min(total, start + plan.connectBatch); i++) {
-      const detail = isDetail(i);
-      batch.push(open(detail ? plan.detailPath : '/subscribe/eps', detail));
-    }
+  for (let start = 0; start < all.length; start += plan.connectBatch) {
+    const batch = all.slice(start, start + plan.connectBatch).map(([g, i]) => open(g, i));
     for (const r of await Promise.allSettled(batch)) {
       if (r.status === 'fulfilled') ok++;
       else failed++;
@@ -172,8 +186,9 @@ process.on('message', (message: ToClients) => {
     send({
       type: 'snapshot',
       snapshot: {
-        epsEvents: eps.map((c) => c.events),
-        detailEvents: details.map((c) => c.events),
+        events: Object.fromEntries(
+          [...byGroup].map(([name, cs]) => [name, cs.map((c) => c.events)]),
+        ),
         bytes,
         latency: latency.toData(),
         errors,
@@ -183,7 +198,7 @@ process.on('message', (message: ToClients) => {
     if (message.resetLatency) latency.reset();
   } else {
     closing = true;
-    for (const c of [...eps, ...details]) c.socket.destroy();
+    for (const cs of byGroup.values()) for (const c of cs) c.socket.destroy();
     process.disconnect();
   }
 });

@@ -1,37 +1,60 @@
 // The benchmark's producer, in its own process so its cost is not the server's:
-// publishes the traffic to Redis as the real producer does (score update, then
-// tweet), one pipeline per small batch.
+// publishes the traffic to Redis as a real producer does, one pipeline per small
+// batch. Emojitrack: a score update, then a tweet, per use. Notifications: the
+// users' channel sets first (SADD, before any client connects), then messages
+// on rooms and personal channels.
 import { Redis } from 'ioredis';
 import { loadDemo } from './demo.js';
 import { planFromArgv, send } from './ipc.js';
 import type { FeederPlan, StatsRequest } from './ipc.js';
+import { channelSets, startNotifyTraffic, userId } from './notifyTraffic.js';
 import { startTraffic } from './traffic.js';
 
 const plan = planFromArgv<FeederPlan>();
-const demo = await loadDemo(plan.dist);
 const redis = new Redis(plan.redisUrl, { connectionName: 'rx-streamer-bench:feeder' });
-let uses = 0;
+let sent = 0;
 let errors = 0;
 redis.on('error', () => errors++);
 await redis.ping();
 
-const stop = startTraffic(demo, plan, (batch) => {
+function publish(messages: readonly (readonly [channel: string, payload: string])[]): void {
   const pipeline = redis.pipeline();
-  for (const use of batch) {
-    pipeline.publish(demo.SCORE_CHANNEL, use.id);
-    pipeline.publish(use.tweetChannel, use.tweet);
-  }
-  uses += batch.length;
+  for (const [channel, payload] of messages) pipeline.publish(channel, payload);
   pipeline.exec().then(
     (results) => {
       for (const [err] of results ?? []) if (err) errors++;
     },
     () => errors++,
   );
-});
+}
 
+async function start(): Promise<() => void> {
+  if (plan.workload === 'notifications') {
+    const pipeline = redis.pipeline();
+    channelSets(plan.notify, plan.seed).forEach((channels, i) =>
+      pipeline.sadd(`user:${userId(i)}:channels`, ...channels),
+    );
+    await pipeline.exec();
+    return startNotifyTraffic(plan, (batch) => {
+      sent += batch.length;
+      publish(batch.map((m) => [m.channel, m.payload] as const));
+    });
+  }
+  const demo = await loadDemo(plan.dist);
+  return startTraffic(demo, plan, (batch) => {
+    sent += batch.length;
+    publish(
+      batch.flatMap((use) => [
+        [demo.SCORE_CHANNEL, use.id] as const,
+        [use.tweetChannel, use.tweet] as const,
+      ]),
+    );
+  });
+}
+
+const stop = await start();
 process.on('message', (message: StatsRequest) => {
-  if (message.type === 'stats') send({ type: 'stats', stats: { uses, errors } });
+  if (message.type === 'stats') send({ type: 'stats', stats: { sent, errors } });
   else {
     stop();
     redis.disconnect();

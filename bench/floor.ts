@@ -1,13 +1,13 @@
-// The floor: the least a Node process can do to put the same bytes on the same
-// sockets. Raw sockets, a fixed response head, the eps rollup at 60 Hz and the
-// tweets of each subscribed id, each encoded once (with its HTTP chunk framing)
-// and written unchanged to every interested socket, once per event-loop turn.
-// The traffic comes from the same generator, in-process: no Redis, no framework.
-import { createServer } from 'node:net';
+// The emojitrack floor: the least a Node process can do to put the same bytes on
+// the same sockets. The eps rollup at 60 Hz and the tweets of each subscribed
+// id, each encoded once (with its HTTP chunk framing) and written unchanged to
+// every interested socket, once per event-loop turn. The traffic comes from the
+// same generator, in-process: no Redis, no framework.
 import type { Socket } from 'node:net';
 import { loadDemo } from './demo.js';
-import { planFromArgv, send } from './ipc.js';
-import type { FloorPlan, StatsRequest } from './ipc.js';
+import { chunk, NOT_FOUND, serveFloor, sseHead } from './floorKit.js';
+import { planFromArgv } from './ipc.js';
+import type { FloorPlan } from './ipc.js';
 import { startTraffic } from './traffic.js';
 import type { Use } from './traffic.js';
 
@@ -18,20 +18,6 @@ const detailSockets = new Map<string, Set<Socket>>();
 const counts = new Map<string, number>();
 let uses = 0;
 let maxBuffered = 0;
-
-/** One HTTP/1.1 chunk, as Node frames each `res.write()` of a chunked response. */
-function chunk(text: string): string {
-  return `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
-}
-
-function head(): string {
-  return (
-    'HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\n' +
-    'Content-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n' +
-    `Connection: keep-alive\r\nX-Accel-Buffering: no\r\nDate: ${new Date().toUTCString()}\r\n` +
-    `Transfer-Encoding: chunked\r\n\r\n${chunk(':ok\n\n')}`
-  );
-}
 
 function writeAll(sockets: Iterable<Socket>, bytes: Buffer): void {
   for (const s of sockets) s.write(bytes);
@@ -63,57 +49,49 @@ function epsTick(): void {
 }
 
 /** A drift-free 60 Hz clock, as the server's rollup window intends. */
-function startEpsClock(): void {
+function startEpsClock(): () => void {
   const started = performance.now();
   let ticks = 0;
+  let timer: NodeJS.Timeout | undefined;
   const next = () => {
     epsTick();
     ticks++;
-    setTimeout(next, Math.max(0, started + ticks * plan.epsIntervalMs - performance.now()));
+    timer = setTimeout(next, Math.max(0, started + ticks * plan.epsIntervalMs - performance.now()));
   };
-  setTimeout(next, plan.epsIntervalMs);
+  timer = setTimeout(next, plan.epsIntervalMs);
+  return () => clearTimeout(timer);
 }
 
-function route(socket: Socket, request: Buffer): void {
-  const line = request.toString('latin1', 0, Math.max(0, request.indexOf('\r\n')));
-  const path = line.split(' ')[1] ?? '';
-  const detail = /^\/subscribe\/details\/([0-9A-F-]+)$/.exec(path)?.[1];
-  if (path !== '/subscribe/eps' && !detail) {
-    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-    return;
-  }
-  socket.write(head());
-  let set = epsSockets;
-  if (detail) {
-    set = detailSockets.get(detail) ?? new Set();
-    detailSockets.set(detail, set);
-  }
-  set.add(socket);
-  socket.once('close', () => {
-    set.delete(socket);
-    if (detail && set.size === 0) detailSockets.delete(detail);
-  });
-}
-
-const server = createServer((socket) => {
-  socket.setNoDelay(true);
-  socket.on('error', () => undefined);
-  // The benchmark client sends its request in one write.
-  socket.once('data', (request: Buffer) => route(socket, request));
-});
-server.listen(0, '127.0.0.1', () => {
-  const stopTraffic = startTraffic(demo, plan, onBatch);
-  startEpsClock();
-  process.on('message', (message: StatsRequest) => {
-    if (message.type === 'stats') {
-      let connections = epsSockets.size;
-      for (const set of detailSockets.values()) connections += set.size;
-      send({ type: 'stats', stats: { uses, errors: 0, connections, maxBuffered } });
-    } else {
-      stopTraffic();
-      process.exit(0);
+serveFloor({
+  route(socket, path) {
+    const detail = /^\/subscribe\/details\/([0-9A-F-]+)$/.exec(path)?.[1];
+    if (path !== '/subscribe/eps' && !detail) {
+      socket.end(NOT_FOUND);
+      return;
     }
-  });
-  send({ type: 'listening', port: (server.address() as { port: number }).port });
+    socket.write(sseHead(':ok\n\n'));
+    let set = epsSockets;
+    if (detail) {
+      set = detailSockets.get(detail) ?? new Set();
+      detailSockets.set(detail, set);
+    }
+    set.add(socket);
+    socket.once('close', () => {
+      set.delete(socket);
+      if (detail && set.size === 0) detailSockets.delete(detail);
+    });
+  },
+  start() {
+    const stopTraffic = startTraffic(demo, plan, onBatch);
+    const stopClock = startEpsClock();
+    return () => {
+      stopTraffic();
+      stopClock();
+    };
+  },
+  stats() {
+    let connections = epsSockets.size;
+    for (const set of detailSockets.values()) connections += set.size;
+    return { sent: uses, connections, maxBuffered };
+  },
 });
-process.on('disconnect', () => process.exit(0));

@@ -2,22 +2,32 @@
 // feeder, floor); each child receives its settings as one JSON argument.
 import type { HistogramData } from './histogram.js';
 
+export type WorkloadName = 'emojitrack' | 'notifications';
+
+/** Streams opened alike: `count` of them on `path`, where `{i}` stands for the stream's number. */
+export interface ClientGroup {
+  readonly name: string;
+  readonly count: number;
+  readonly path: string;
+  /** Number of this group's first stream (so `{i}` runs on across client processes). */
+  readonly firstIndex: number;
+  /** Parse each event's `"sent_at"` for latency (otherwise only count events). */
+  readonly timed: boolean;
+  /** Bytes that must arrive before the stream counts as connected (after the 200 status). */
+  readonly readyMarker?: string;
+}
+
 export interface ClientPlan {
   readonly host: string;
   readonly port: number;
-  readonly epsClients: number;
-  readonly detailClients: number;
-  /** `/subscribe/details/<id>`: every detail client asks for the same popular id. */
-  readonly detailPath: string;
+  readonly groups: readonly ClientGroup[];
   /** Connections opened at once while connecting. */
   readonly connectBatch: number;
 }
 
 export interface ClientSnapshot {
-  /** Events received per eps connection since it connected (the `:ok` preamble included). */
-  readonly epsEvents: number[];
-  /** The same for detail connections. */
-  readonly detailEvents: number[];
+  /** Events received per connection since it connected, by group (preambles included). */
+  readonly events: Readonly<Record<string, number[]>>;
   readonly bytes: number;
   readonly latency: HistogramData;
   /** Socket errors and responses that were not 200. */
@@ -38,25 +48,36 @@ export type FromClients =
     }
   | { readonly type: 'snapshot'; readonly snapshot: ClientSnapshot };
 
-export interface FeederPlan {
-  /** The build output whose demo generator makes the traffic. */
-  readonly dist: string;
-  readonly redisUrl: string;
-  readonly rate: number;
-  readonly seed: number;
-  readonly tickMs: number;
+/** The notification workload's users and rooms (see notifyTraffic.ts). */
+export interface NotifyLayout {
+  readonly users: number;
+  readonly rooms: number;
+  /** Share of the messages that go to a room; the rest go to one user's own channel. */
+  readonly roomShare: number;
 }
 
-export interface FloorPlan {
-  readonly dist: string;
+export interface TrafficPlan {
+  readonly workload: WorkloadName;
   readonly rate: number;
   readonly seed: number;
   readonly tickMs: number;
+  readonly notify: NotifyLayout;
+}
+
+export interface FeederPlan extends TrafficPlan {
+  /** The build output whose demo generator makes the emojitrack traffic. */
+  readonly dist: string;
+  readonly redisUrl: string;
+}
+
+export interface FloorPlan extends TrafficPlan {
+  readonly dist: string;
   readonly epsIntervalMs: number;
 }
 
 export interface FeedStats {
-  readonly uses: number;
+  /** Messages the producer sent (emoji uses, or notifications). */
+  readonly sent: number;
   readonly errors: number;
 }
 

@@ -6,7 +6,7 @@ import { loadavg } from 'node:os';
 import { forkBench, nextMessage, stopChild } from './children.js';
 import { summarize } from './histogram.js';
 import type { LatencySummary } from './histogram.js';
-import type { ClientPlan, ClientSnapshot, FromClients, ToClients } from './ipc.js';
+import type { ClientGroup, ClientPlan, ClientSnapshot, FromClients, ToClients } from './ipc.js';
 import { machineCpu, treeCpuSeconds, treeRssBytes } from './procStats.js';
 import type { MachineCpu } from './procStats.js';
 
@@ -31,9 +31,8 @@ export interface ServerSide {
 }
 
 export interface Workload {
-  readonly epsClients: number;
-  readonly detailClients: number;
-  readonly detailPath: string;
+  /** The streams to open, spread over the client processes (`firstIndex` is set per process). */
+  readonly groups: readonly Omit<ClientGroup, 'firstIndex'>[];
   readonly clientProcs: number;
   readonly warmupS: number;
   readonly durationS: number;
@@ -51,8 +50,9 @@ export interface TargetResult {
   readonly windowS: number;
   readonly deliveries: number;
   readonly deliveriesPerS: number;
-  readonly eps: PerClientRate;
-  readonly details: PerClientRate;
+  /** Events per second per stream, by client group. */
+  readonly rates: Readonly<Record<string, PerClientRate>>;
+  /** Receipt minus `sent_at`, over the events of the timed groups. */
   readonly latencyMs: LatencySummary;
   /** Server (or floor) process tree: CPU seconds in the window, share of one core, per delivery. */
   readonly cpu: {
@@ -149,15 +149,17 @@ const progress = (text: string) => process.stderr.write(`  ${text}\n`);
 
 export async function measure(target: Target, workload: Workload): Promise<TargetResult> {
   const rssBefore = treeRssBytes(target.pid);
-  const total = workload.epsClients + workload.detailClients;
+  const total = workload.groups.reduce((n, g) => n + g.count, 0);
   progress(`${target.name}: connecting ${total} clients over ${workload.clientProcs} process(es)`);
   const clients = Array.from({ length: workload.clientProcs }, (_, i) => {
     const plan: ClientPlan = {
       host: '127.0.0.1',
       port: target.port,
-      epsClients: share(workload.epsClients, workload.clientProcs, i),
-      detailClients: share(workload.detailClients, workload.clientProcs, i),
-      detailPath: workload.detailPath,
+      groups: workload.groups.map((g) => ({
+        ...g,
+        count: share(g.count, workload.clientProcs, i),
+        firstIndex: Math.floor((i * g.count) / workload.clientProcs),
+      })),
       connectBatch: 100,
     };
     return forkBench('clients', plan);
@@ -183,7 +185,7 @@ export async function measure(target: Target, workload: Workload): Promise<Targe
     const windowS = (b.at - a.at) / 1000;
     const sum = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
     const events = (s: Snapshot) =>
-      sum(s.clients.map((c) => sum(c.epsEvents) + sum(c.detailEvents)));
+      sum(s.clients.map((c) => sum(Object.values(c.events).map(sum))));
     const deliveries = events(b) - events(a);
     const serverCpu = b.serverCpu - a.serverCpu;
     const core = (seconds: number) => (100 * seconds) / windowS;
@@ -231,15 +233,15 @@ export async function measure(target: Target, workload: Workload): Promise<Targe
       windowS,
       deliveries,
       deliveriesPerS: deliveries / windowS,
-      eps: rates(
-        a.clients.map((c) => c.epsEvents),
-        b.clients.map((c) => c.epsEvents),
-        windowS,
-      ),
-      details: rates(
-        a.clients.map((c) => c.detailEvents),
-        b.clients.map((c) => c.detailEvents),
-        windowS,
+      rates: Object.fromEntries(
+        workload.groups.map(({ name }) => [
+          name,
+          rates(
+            a.clients.map((c) => c.events[name] ?? []),
+            b.clients.map((c) => c.events[name] ?? []),
+            windowS,
+          ),
+        ]),
       ),
       latencyMs: summarize(b.clients.map((c) => c.latency)),
       cpu: {

@@ -3,13 +3,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchArgs } from './args.js';
+import type { WorkloadName } from './ipc.js';
 import type { TargetResult } from './measure.js';
 import type { ProfileSummary } from './profileTop.js';
 
 export interface BenchResult {
   readonly startedAt: string;
   readonly args: BenchArgs;
-  readonly detailId: string;
+  /** The clients and the traffic, in words. */
+  readonly description: string;
   /** The commit the measured build came from, `+dirty` when src/ had changes. */
   readonly revision: string;
   readonly host: {
@@ -31,6 +33,8 @@ interface Row {
   readonly digits: number;
   /** Print the server/floor ratio (for figures where that is meaningful). */
   readonly ratio?: boolean;
+  /** Only for this workload. */
+  readonly only?: WorkloadName;
 }
 
 const MB = 1024 * 1024;
@@ -40,18 +44,36 @@ function perSecond(r: TargetResult, counter: string): number | undefined {
   return value === undefined ? undefined : value / r.windowS;
 }
 
-const ROWS: Row[] = [
+/** Events per second per stream of a client group: the mean, and the slowest stream's. */
+function rateRows(groups: readonly string[]): Row[] {
+  return groups.flatMap((group) => [
+    {
+      label: `${group} msgs/s/client`,
+      pick: (r: TargetResult) => r.rates[group]?.mean,
+      digits: 2,
+      ratio: true,
+    },
+    {
+      label: `${group} msgs/s, slowest`,
+      pick: (r: TargetResult) => r.rates[group]?.min,
+      digits: 2,
+      ratio: true,
+    },
+  ]);
+}
+
+const HEAD_ROWS: Row[] = [
   { label: 'clients connected', pick: (r) => r.connected, digits: 0 },
   { label: 'deliveries/s', pick: (r) => r.deliveriesPerS, digits: 0, ratio: true },
   { label: 'CPU % of a core', pick: (r) => r.cpu.corePercent, digits: 1, ratio: true },
   { label: 'CPU µs/delivery', pick: (r) => r.cpu.usPerDelivery, digits: 2, ratio: true },
-  { label: 'details p50 ms', pick: (r) => r.latencyMs.p50, digits: 2, ratio: true },
-  { label: 'details p90 ms', pick: (r) => r.latencyMs.p90, digits: 2, ratio: true },
-  { label: 'details p99 ms', pick: (r) => r.latencyMs.p99, digits: 2, ratio: true },
-  { label: 'details max ms', pick: (r) => r.latencyMs.max, digits: 1, ratio: true },
-  { label: 'details msgs/s/client', pick: (r) => r.details.mean, digits: 1, ratio: true },
-  { label: 'eps msgs/s/client', pick: (r) => r.eps.mean, digits: 2, ratio: true },
-  { label: 'eps msgs/s, slowest', pick: (r) => r.eps.min, digits: 2, ratio: true },
+  { label: 'latency p50 ms', pick: (r) => r.latencyMs.p50, digits: 2, ratio: true },
+  { label: 'latency p90 ms', pick: (r) => r.latencyMs.p90, digits: 2, ratio: true },
+  { label: 'latency p99 ms', pick: (r) => r.latencyMs.p99, digits: 2, ratio: true },
+  { label: 'latency max ms', pick: (r) => r.latencyMs.max, digits: 1, ratio: true },
+];
+
+const TAIL_ROWS: Row[] = [
   { label: 'RSS before clients MB', pick: (r) => r.rss.beforeClients / MB, digits: 1, ratio: true },
   { label: 'RSS connected MB', pick: (r) => r.rss.afterConnect / MB, digits: 1, ratio: true },
   { label: 'RSS at end MB', pick: (r) => r.rss.end / MB, digits: 1, ratio: true },
@@ -69,8 +91,24 @@ const ROWS: Row[] = [
   },
   { label: 'errors', pick: (r) => r.errors, digits: 0 },
   { label: 'drops (server-side)', pick: (r) => r.drops, digits: 0 },
-  { label: 'eps ticks/s (server)', pick: (r) => perSecond(r, 'epsTicks'), digits: 2 },
-  { label: 'eps ticks missed', pick: (r) => r.counters.epsTicksMissed, digits: 0 },
+  {
+    label: 'eps ticks/s (server)',
+    pick: (r) => perSecond(r, 'epsTicks'),
+    digits: 2,
+    only: 'emojitrack',
+  },
+  {
+    label: 'eps ticks missed',
+    pick: (r) => r.counters.epsTicksMissed,
+    digits: 0,
+    only: 'emojitrack',
+  },
+  {
+    label: 'set reads/s (server)',
+    pick: (r) => perSecond(r, 'refreshes'),
+    digits: 1,
+    only: 'notifications',
+  },
   { label: 'disconnects', pick: (r) => r.disconnects, digits: 0 },
   {
     label: 'client CPU % of a core',
@@ -96,17 +134,19 @@ function show(value: Cell, digits: number): string {
 
 export function formatTable(result: BenchResult): string {
   const { args, rx, floor } = result;
-  const eps = Math.round(args.clients * (1 - args.detailsShare));
+  const rows = [...HEAD_ROWS, ...rateRows(Object.keys(rx.rates)), ...TAIL_ROWS].filter(
+    (row) => row.only === undefined || row.only === args.workload,
+  );
   const lines = [
-    `rx-streamer bench: ${args.clients} clients (${eps} eps, ${args.clients - eps} details/${result.detailId}), ` +
-      `${args.rate} uses/s, workers ${args.workers}, client procs ${args.clientProcs}, ` +
+    `rx-streamer bench, ${args.workload}: ${result.description}, ` +
+      `workers ${args.workers}, client procs ${args.clientProcs}, ` +
       `window ${rx.windowS.toFixed(1)} s after ${args.warmupS} s warm-up, ` +
       `server node options: ${args.nodeArgs.join(' ') || 'none'}`,
     `revision ${result.revision}, node ${result.host.node}, ${result.host.cpus} × ${result.host.cpuModel}, load average at start ${result.host.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
     '',
     `${''.padEnd(24)}${'rx'.padStart(12)}${'floor'.padStart(12)}${'rx/floor'.padStart(10)}`,
   ];
-  for (const row of ROWS) {
+  for (const row of rows) {
     const a = row.pick(rx);
     const b = floor ? row.pick(floor) : undefined;
     const ratio =
@@ -126,7 +166,8 @@ export function formatTable(result: BenchResult): string {
 export function writeResult(dir: string, result: BenchResult): string {
   mkdirSync(dir, { recursive: true });
   const stamp = result.startedAt.replace(/[:.]/g, '-');
-  const file = join(dir, `bench-${stamp}-c${result.args.clients}-w${result.args.workers}.json`);
+  const { workload, clients, workers } = result.args;
+  const file = join(dir, `bench-${stamp}-${workload}-c${clients}-w${workers}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   return file;
 }

@@ -8,15 +8,17 @@ import { dirname, join, resolve } from 'node:path';
 import { parseBenchArgs, startNodeArgs, USAGE } from './args.js';
 import type { BenchArgs } from './args.js';
 import { buildChildren, forkBench, nextMessage, startServer, stopChild } from './children.js';
-import { ROOT, loadDemo, mostPopularId } from './demo.js';
+import { ROOT } from './demo.js';
 import type { FeederPlan, FloorPlan, FromFeeder, FromFloor, StatsRequest } from './ipc.js';
 import { measure } from './measure.js';
-import type { ServerSide, TargetResult, Workload } from './measure.js';
+import type { ServerSide, TargetResult } from './measure.js';
 import { formatProfile, summarizeProfile } from './profileTop.js';
 import type { ProfileSummary } from './profileTop.js';
 import { startRedis } from './redisServer.js';
 import { formatTable, writeResult } from './report.js';
 import type { BenchResult } from './report.js';
+import { setUpWorkload } from './workloads.js';
+import type { WorkloadSetup } from './workloads.js';
 
 const RESULTS = join(ROOT, 'bench', 'results');
 const TICK_MS = 5;
@@ -76,10 +78,25 @@ function profileSummaries(dir: string, label: string): Record<string, ProfileSum
   return out;
 }
 
+/** The server's running counters that a window's difference makes sense of. */
+function countersOf(doc: {
+  eps_ticks?: { run: number; missed: number };
+  metrics?: Record<string, number>;
+}): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (doc.eps_ticks) {
+    out.epsTicks = doc.eps_ticks.run;
+    out.epsTicksMissed = doc.eps_ticks.missed;
+  }
+  const refreshes = doc.metrics?.['notify.refreshes'];
+  if (refreshes !== undefined) out.refreshes = refreshes;
+  return out;
+}
+
 async function runServer(
   dist: string,
   args: BenchArgs,
-  workload: Workload,
+  setup: WorkloadSetup,
   profileDir: string | undefined,
 ): Promise<TargetResult> {
   const redis = await startRedis();
@@ -93,14 +110,9 @@ async function runServer(
         ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
       ],
       countPattern: SLOW_CLIENT_LOG,
+      env: setup.serverEnv,
     });
-    const feederPlan: FeederPlan = {
-      dist,
-      redisUrl: redis.url,
-      rate: args.rate,
-      seed: args.seed,
-      tickMs: TICK_MS,
-    };
+    const feederPlan: FeederPlan = { ...setup.traffic, dist, redisUrl: redis.url, tickMs: TICK_MS };
     const feeder = forkBench('feeder', feederPlan);
     try {
       await nextMessage<FromFeeder, 'ready'>(feeder, 'ready');
@@ -117,10 +129,7 @@ async function runServer(
             // a window's difference when there is one.
             if (args.workers > 1) return {};
             const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
-            const doc = (await res.json()) as { eps_ticks?: { run: number; missed: number } };
-            return doc.eps_ticks
-              ? { epsTicks: doc.eps_ticks.run, epsTicksMissed: doc.eps_ticks.missed }
-              : {};
+            return countersOf((await res.json()) as Parameters<typeof countersOf>[0]);
           },
           async serverSide(): Promise<ServerSide> {
             const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
@@ -137,7 +146,7 @@ async function runServer(
             };
           },
         },
-        workload,
+        setup.workload,
       );
     } finally {
       await stopChild(feeder, { type: 'stop' } satisfies StatsRequest);
@@ -151,19 +160,17 @@ async function runServer(
 
 async function runFloor(
   dist: string,
-  args: BenchArgs,
-  workload: Workload,
+  setup: WorkloadSetup,
   profileDir: string | undefined,
 ): Promise<TargetResult> {
   const plan: FloorPlan = {
+    ...setup.traffic,
     dist,
-    rate: args.rate,
-    seed: args.seed,
     tickMs: TICK_MS,
     epsIntervalMs: EPS_INTERVAL_MS,
   };
   const floor = forkBench(
-    'floor',
+    setup.floor,
     plan,
     profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
   );
@@ -183,7 +190,7 @@ async function runFloor(
           return { connections: stats.connections, drops: null, extra: { ...stats } };
         },
       },
-      workload,
+      setup.workload,
     );
   } finally {
     await stopChild(floor, { type: 'stop' } satisfies StatsRequest);
@@ -206,17 +213,7 @@ async function main(): Promise<void> {
     loadavgAtStart: loadavg(),
   };
   buildChildren();
-  const demo = await loadDemo(dist);
-  const detailId = mostPopularId(demo, args.seed);
-  const detailClients = Math.round(args.clients * args.detailsShare);
-  const workload: Workload = {
-    epsClients: args.clients - detailClients,
-    detailClients,
-    detailPath: `/subscribe/details/${detailId}`,
-    clientProcs: args.clientProcs,
-    warmupS: args.warmupS,
-    durationS: args.durationS,
-  };
+  const setup = await setUpWorkload(args, dist);
   const profileRoot = args.cpuProf
     ? join(RESULTS, 'profiles', startedAt.replace(/[:.]/g, '-'))
     : undefined;
@@ -226,9 +223,9 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  const rx = await runServer(dist, args, workload, profileRoot && join(profileRoot, 'rx'));
+  const rx = await runServer(dist, args, setup, profileRoot && join(profileRoot, 'rx'));
   const floor = args.floor
-    ? await runFloor(dist, args, workload, profileRoot && join(profileRoot, 'floor'))
+    ? await runFloor(dist, setup, profileRoot && join(profileRoot, 'floor'))
     : undefined;
   process.stderr.write(
     `load average after: ${loadavg()
@@ -245,7 +242,7 @@ async function main(): Promise<void> {
   const result: BenchResult = {
     startedAt,
     args,
-    detailId,
+    description: setup.description,
     revision: revisionOf(dist),
     host,
     rx,

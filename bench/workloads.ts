@@ -1,0 +1,77 @@
+// What each workload asks of a run: the streams the clients open, the server's
+// settings, which floor to compare with, and how the table describes it.
+import type { BenchArgs } from './args.js';
+import { loadDemo, mostPopularId } from './demo.js';
+import type { TrafficPlan } from './ipc.js';
+import type { Workload } from './measure.js';
+
+export interface WorkloadSetup {
+  readonly workload: Workload;
+  readonly traffic: Omit<TrafficPlan, 'tickMs'>;
+  /** Settings for the server besides those every run gets. */
+  readonly serverEnv: Readonly<Record<string, string>>;
+  /** The floor's child process (see children.ts). */
+  readonly floor: 'floor' | 'notifyFloor';
+  /** The table's first words: what the clients are and what the traffic is. */
+  readonly description: string;
+}
+
+const NOTIFY_OK = '<status>ok</status>';
+
+export async function setUpWorkload(args: BenchArgs, dist: string): Promise<WorkloadSetup> {
+  const common = {
+    clientProcs: args.clientProcs,
+    warmupS: args.warmupS,
+    durationS: args.durationS,
+  };
+  const notify = { users: args.clients, rooms: args.rooms, roomShare: args.roomShare };
+  const traffic = { workload: args.workload, rate: args.rate, seed: args.seed, notify };
+  if (args.workload === 'notifications') {
+    const perRoom = (2 * args.clients) / args.rooms;
+    return {
+      workload: {
+        ...common,
+        // User i is u<i> (notifyTraffic.ts); a stream counts as connected at its ok status.
+        groups: [
+          {
+            name: 'users',
+            count: args.clients,
+            path: '/?user=u{i}',
+            timed: true,
+            readyMarker: NOTIFY_OK,
+          },
+        ],
+      },
+      traffic,
+      // No noop in the window: every event counted is a message.
+      serverEnv: { NOOP_MS: '600000' },
+      floor: 'notifyFloor',
+      description:
+        `${args.clients} users (own channel + 2 of ${args.rooms} rooms, ~${perRoom.toFixed(0)} users a room), ` +
+        `${args.rate} msgs/s (${Math.round(args.roomShare * 100)} % to rooms)`,
+    };
+  }
+  const demo = await loadDemo(dist);
+  const detailId = mostPopularId(demo, args.seed);
+  const detailClients = Math.round(args.clients * args.detailsShare);
+  return {
+    workload: {
+      ...common,
+      groups: [
+        { name: 'eps', count: args.clients - detailClients, path: '/subscribe/eps', timed: false },
+        {
+          name: 'details',
+          count: detailClients,
+          path: `/subscribe/details/${detailId}`,
+          timed: true,
+        },
+      ],
+    },
+    traffic,
+    serverEnv: {},
+    floor: 'floor',
+    description:
+      `${args.clients} clients (${args.clients - detailClients} eps, ${detailClients} details/${detailId}), ` +
+      `${args.rate} uses/s`,
+  };
+}
