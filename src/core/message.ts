@@ -25,7 +25,7 @@ export interface PubSubSource {
   /** Messages on every channel matching a Redis glob pattern (Redis PSUBSCRIBE). */
   pattern(glob: string): Observable<BusMessage>;
   /**
-   * Completes once a subscription to the channel is in effect — a message
+   * Emits once, and completes, when a subscription to the channel is in effect — a message
    * published after it will be delivered — while something is subscribed to
    * `channel(name)`. Absent: a subscription is in effect as soon as it is made.
    */
@@ -34,6 +34,12 @@ export interface PubSubSource {
   readiness?(): Readiness;
   /** The readiness now and at every change; absent means always ready. */
   readinessChanges?(): Observable<Readiness>;
+  /**
+   * Messages taken in so far, each counted once however many subscribers it
+   * reached (one per subscribed channel or pattern it matched). A source that
+   * counts spares CountedSource a shared layer on every channel.
+   */
+  received?(): number;
   /** Registers the source's own metrics (reconnects…). */
   instrument?(metrics: MetricsRegistry): void;
 }

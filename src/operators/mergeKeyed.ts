@@ -1,6 +1,6 @@
 // The switch onto the streams of the latest set: fed diffs (see diffSets), it opens a
 // stream per added key, closes one per removed key and merges what the open ones emit.
-import { Observable, Subscription, defer } from 'rxjs';
+import { Observable, Subscription, from } from 'rxjs';
 import type { ObservableInput, OperatorFunction } from 'rxjs';
 
 /**
@@ -27,8 +27,16 @@ export function mergeKeyed<K, T>(
         const inner = new Subscription();
         inners.set(key, inner);
         subscriber.add(inner);
+        // Not defer(): a caller holds one inner per key, and defer costs one more subscriber each.
+        let stream: Observable<T>;
+        try {
+          stream = from(open(key));
+        } catch (err) {
+          subscriber.error(err);
+          return;
+        }
         inner.add(
-          defer(() => open(key)).subscribe({
+          stream.subscribe({
             next: (value) => subscriber.next(value),
             error: (err: unknown) => subscriber.error(err),
             complete: () => {

@@ -1,6 +1,7 @@
 // A pub/sub source that counts the messages it takes in, for the "messages in"
-// metric. Each channel or pattern is counted once however many streams use it, and
-// is forgotten when the last of them leaves.
+// metric. A source that counts its own (RedisPubSub, MemoryBus) is passed through
+// untouched; another gets a shared layer per channel or pattern, counted once
+// however many streams use it and forgotten when the last of them leaves.
 import { defer, finalize, of, share, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { BusMessage, PubSubSource } from '../core/message.js';
@@ -8,13 +9,17 @@ import type { MetricsRegistry } from '../core/metrics.js';
 import type { Readiness } from '../core/protocol.js';
 
 export class CountedSource implements PubSubSource {
-  /** Messages received on every channel and pattern in use (as Redis delivers them). */
-  received = 0;
+  private counted = 0;
   private readonly streams = new Map<string, Observable<BusMessage>>();
 
   constructor(readonly inner: PubSubSource) {}
 
-  /** Channels and patterns with a counted stream in use (0 when nothing is subscribed). */
+  /** Messages received on every channel and pattern in use (as Redis delivers them). */
+  received(): number {
+    return this.inner.received?.() ?? this.counted;
+  }
+
+  /** Channels and patterns with a counted stream in use (0 when nothing is subscribed, or the inner source counts). */
   get cacheSize(): number {
     return this.streams.size;
   }
@@ -33,28 +38,30 @@ export class CountedSource implements PubSubSource {
 
   /** Registers `stream.messages.in` and the inner source's own metrics. */
   instrument(metrics: MetricsRegistry): void {
-    metrics.counter('stream.messages.in', 'Messages taken in from the bus', () => this.received);
+    metrics.counter('stream.messages.in', 'Messages taken in from the bus', () => this.received());
     this.inner.instrument?.(metrics);
   }
 
   // Looked up on each subscribe: an Observable kept past its stream's eviction must
   // join the current stream, or the same messages would be counted twice.
   channel(name: string): Observable<BusMessage> {
-    return defer(() => this.counted(`c:${name}`, () => this.inner.channel(name)));
+    if (this.inner.received) return this.inner.channel(name);
+    return defer(() => this.shared(`c:${name}`, () => this.inner.channel(name)));
   }
 
   pattern(glob: string): Observable<BusMessage> {
-    return defer(() => this.counted(`p:${glob}`, () => this.inner.pattern(glob)));
+    if (this.inner.received) return this.inner.pattern(glob);
+    return defer(() => this.shared(`p:${glob}`, () => this.inner.pattern(glob)));
   }
 
-  private counted(key: string, open: () => Observable<BusMessage>): Observable<BusMessage> {
+  private shared(key: string, open: () => Observable<BusMessage>): Observable<BusMessage> {
     const cached = this.streams.get(key);
     if (cached) return cached;
     // The inner source keeps its own grace period; this share only makes the count
     // happen once per message rather than once per subscriber. finalize runs when the
     // share resets (no subscriber left, or the stream ended), dropping the entry.
     const stream: Observable<BusMessage> = open().pipe(
-      tap(() => this.received++),
+      tap(() => this.counted++),
       finalize(() => {
         if (this.streams.get(key) === stream) this.streams.delete(key);
       }),

@@ -13,6 +13,7 @@ interface PatternEntry {
 export class MemoryBus implements PubSubSource {
   private readonly channels = new Map<string, Set<Subscriber<BusMessage>>>();
   private readonly patterns = new Map<string, PatternEntry>();
+  private messagesIn = 0;
 
   /** Delivers a message to every current subscriber of the channel; returns how many got it. */
   publish(channel: string, payload: string): number {
@@ -20,11 +21,13 @@ export class MemoryBus implements PubSubSource {
     let delivered = 0;
     const exact = this.channels.get(channel);
     if (exact) {
+      this.messagesIn++;
       for (const s of exact) s.next(message);
       delivered += exact.size;
     }
     for (const entry of this.patterns.values()) {
       if (!entry.regexp.test(channel)) continue;
+      this.messagesIn++;
       for (const s of entry.subscribers) s.next(message);
       delivered += entry.subscribers.size;
     }
@@ -55,6 +58,11 @@ export class MemoryBus implements PubSubSource {
         if (current.subscribers.size === 0) this.patterns.delete(glob);
       };
     });
+  }
+
+  /** Messages taken in: once per subscribed channel or pattern a publish reached. */
+  received(): number {
+    return this.messagesIn;
   }
 
   /** Channels and patterns with at least one subscriber, like PUBSUB NUMSUB/NUMPAT. */

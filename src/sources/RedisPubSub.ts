@@ -16,6 +16,7 @@ import {
   finalize,
   map,
   of,
+  shareReplay,
   take,
 } from 'rxjs';
 import type { SchedulerLike, Subscriber } from 'rxjs';
@@ -42,6 +43,7 @@ type Kind = 'channel' | 'pattern';
 export class RedisPubSub implements PubSubSource {
   readonly connection: Redis;
   /** The subscriber connection's state; `reconnects` counts how often it came back. */
+  private messagesIn = 0;
   readonly state$ = new BehaviorSubject<RedisConnectionState>('connecting');
   reconnects = 0;
 
@@ -166,6 +168,10 @@ export class RedisPubSub implements PubSubSource {
    * subscribed in Redis, `shared` while its shared stream has a subscriber or is in
    * its grace period. Both return to 0 when nothing is in use (for operators and tests).
    */
+  received(): number {
+    return this.messagesIn;
+  }
+
   cacheSizes(): { listeners: number; shared: number; waiting: number } {
     return {
       listeners: this.listeners.channel.size + this.listeners.pattern.size,
@@ -180,12 +186,16 @@ export class RedisPubSub implements PubSubSource {
     return state === 'ready' ? { ready: true } : { ready: false, reason: `redis ${state}` };
   }
 
+  /** One stream for every caller (each notification stream holds a subscription to it). */
   readinessChanges(): Observable<Readiness> {
-    return this.state$.pipe(
-      map(() => this.readiness()),
-      distinctUntilChanged((a, b) => a.ready === b.ready),
-    );
+    return this.readiness$;
   }
+
+  private readonly readiness$: Observable<Readiness> = this.state$.pipe(
+    map(() => this.readiness()),
+    distinctUntilChanged((a, b) => a.ready === b.ready),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
 
   instrument(metrics: MetricsRegistry): void {
     metrics.counter(
@@ -230,6 +240,7 @@ export class RedisPubSub implements PubSubSource {
   private dispatch(kind: Kind, key: string, channel: string, payload: string): void {
     const set = this.listeners[kind].get(key);
     if (!set) return;
+    this.messagesIn++;
     const message: BusMessage = { channel, payload, receivedAt: Date.now() };
     for (const s of set) s.next(message);
   }

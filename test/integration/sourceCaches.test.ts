@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PubSubSource } from '../../src/core/message.js';
 import { CountedSource } from '../../src/sources/CountedSource.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { RedisPubSub } from '../../src/sources/RedisPubSub.js';
@@ -16,10 +17,19 @@ const PATTERNS = 1_000;
 // pipelined and then flushed with one PING instead of a round trip per channel.
 const BATCH = 1_000;
 
+/** A bus that does not count its own messages, as a source from outside this package may not. */
+function uncountedBus(): { bus: MemoryBus; source: PubSubSource } {
+  const bus = new MemoryBus();
+  return {
+    bus,
+    source: { channel: (name) => bus.channel(name), pattern: (glob) => bus.pattern(glob) },
+  };
+}
+
 describe('CountedSource cache', () => {
-  it('drops every channel and pattern once its last subscriber leaves (100,000 channels over a MemoryBus)', () => {
-    const bus = new MemoryBus();
-    const source = new CountedSource(bus);
+  it('drops every channel and pattern once its last subscriber leaves (100,000 channels over a source that does not count)', () => {
+    const { bus, source: inner } = uncountedBus();
+    const source = new CountedSource(inner);
     expect(source.cacheSize).toBe(0);
     for (let start = 0; start < CHANNELS; start += BATCH) {
       const subs: Subscription[] = [];
@@ -39,8 +49,8 @@ describe('CountedSource cache', () => {
   });
 
   it('a channel subscribed again after eviction receives and counts each message once', () => {
-    const bus = new MemoryBus();
-    const source = new CountedSource(bus);
+    const { bus, source: inner } = uncountedBus();
+    const source = new CountedSource(inner);
     // A stream obtained before the eviction (as feeds hold theirs) must still work
     // after it, and must not become a second, separately counted stream.
     const held = source.channel('user.7');
@@ -56,10 +66,30 @@ describe('CountedSource cache', () => {
     expect(bus.publish('user.7', 'two')).toBe(1);
     expect(fresh).toEqual(['one', 'two']);
     expect(old).toEqual(['one', 'two']);
-    expect(source.received).toBe(2);
+    expect(source.received()).toBe(2);
     a.unsubscribe();
     b.unsubscribe();
     expect(source.cacheSize).toBe(0);
+    expect(bus.subscriptionCount()).toBe(0);
+  });
+
+  it('passes a source that counts its own messages through, with no layer and no cache', () => {
+    const bus = new MemoryBus();
+    const source = new CountedSource(bus);
+    const got: string[] = [];
+    const subs = [
+      source.channel('room.1').subscribe((m) => got.push(`a ${m.payload}`)),
+      source.channel('room.1').subscribe((m) => got.push(`b ${m.payload}`)),
+      source.pattern('room.*').subscribe((m) => got.push(`p ${m.payload}`)),
+    ];
+    expect(source.cacheSize).toBe(0);
+    expect(bus.publish('room.1', 'hi')).toBe(3);
+    expect(bus.publish('room.2', 'there')).toBe(1);
+    expect(bus.publish('elsewhere', 'nobody')).toBe(0);
+    expect(got).toEqual(['a hi', 'b hi', 'p hi', 'p there']);
+    // Once per subscribed channel or pattern a message reached, as Redis delivers it.
+    expect(source.received()).toBe(3);
+    for (const s of subs) s.unsubscribe();
     expect(bus.subscriptionCount()).toBe(0);
   });
 });

@@ -4,23 +4,7 @@
 // difference becomes subscribes and unsubscribes. The messages themselves go
 // through the hub (`join`/`leave`), so a channel's message is encoded once for
 // all its users; this only decides which topics the connection is in.
-import {
-  EMPTY,
-  Observable,
-  Subject,
-  defer,
-  filter,
-  finalize,
-  from,
-  ignoreElements,
-  map,
-  merge,
-  of,
-  startWith,
-  take,
-  timeout,
-  timer,
-} from 'rxjs';
+import { EMPTY, Observable, Subject, defer, filter, from, of, timeout, timer } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
 import type { PubSubSource } from '../../core/message.js';
 import { diffSets } from '../../operators/diffSets.js';
@@ -46,6 +30,7 @@ export interface UserSessionOptions {
 }
 
 type LinkEvent = { readonly live: string } | { readonly refresh: true };
+const REFRESH: LinkEvent = { refresh: true };
 
 /**
  * `ok` once the first set's subscriptions are all live, then at most one of
@@ -66,24 +51,31 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
     // The subscription (and SUBSCRIBE) is made before the connection joins the
     // channel's topic; it joins once the subscription is live and, at the start,
     // once every channel is: nothing reaches it before `ok`, nothing after is lost.
+    // Written out rather than composed (merge, map, take, finalize): a user holds
+    // one of these per channel, and each operator would cost its subscribers.
     const link = (channel: string): Observable<LinkEvent> =>
-      merge(
-        isUserChannel(channel)
-          ? o.source.channel(channel).pipe(map((): LinkEvent => ({ refresh: true })))
-          : o.source.channel(channel).pipe(ignoreElements()),
-        (o.source.live?.(channel) ?? of(undefined)).pipe(
-          take(1),
-          map((): LinkEvent => ({ live: channel })),
-        ),
-      ).pipe(
-        finalize(() => {
+      new Observable<LinkEvent>((linked) => {
+        const refresh = isUserChannel(channel);
+        const messages = o.source.channel(channel).subscribe({
+          next: () => {
+            if (refresh) linked.next(REFRESH);
+          },
+          error: (err: unknown) => linked.error(err),
+          complete: () => linked.complete(),
+        });
+        const live = (o.source.live?.(channel) ?? of(undefined)).subscribe({
+          next: () => linked.next({ live: channel }),
+          error: (err: unknown) => linked.error(err),
+        });
+        return () => {
+          live.unsubscribe();
+          messages.unsubscribe();
           waiting?.delete(channel);
           unjoined?.delete(channel);
           o.leave(channel);
-          if (subscriber.closed) return;
-          settle();
-        }),
-      );
+          if (!subscriber.closed) settle();
+        };
+      });
 
     const settle = () => {
       if (!waiting || waiting.size > 0 || !unjoined) return;
@@ -107,7 +99,6 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
 
     const channels = refreshes
       .pipe(
-        startWith(undefined),
         readLatest(read),
         diffSets<string>(),
         filter((diff) => {
@@ -130,6 +121,9 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
         },
         error: () => end('error'),
       });
+
+    // The first read (a Subject rather than startWith, whose concat costs each user a few subscribers).
+    refreshes.next();
 
     // Redis going away: the stream says so and ends, and the client comes back for a fresh set.
     const outage = (o.source.readinessChanges?.() ?? EMPTY)
