@@ -33,6 +33,7 @@ import { frontDoor } from './transports/http/frontDoor.js';
 import { SseTransport } from './transports/sse/SseTransport.js';
 import { StreamRoutes } from './transports/sse/StreamRoutes.js';
 import { sseRetry } from './transports/sse/sseEncode.js';
+import { WsTransport } from './transports/ws/WsTransport.js';
 
 export interface StreamerDeps {
   readonly config: Config;
@@ -120,6 +121,13 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     farewell: sseRetry(config.shutdownRetryMs),
   });
   const streams = new StreamRoutes();
+  const ws = new WsTransport({
+    hub,
+    maxFrameBytes: config.wsMaxFrameBytes,
+    pingMs: config.wsPingMs,
+    trustProxy: config.trustProxy,
+    logger,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -142,6 +150,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
           hub,
           streams,
           sse,
+          ws,
           router,
           metrics,
           logger: logger.child({ protocol: module.name }),
@@ -178,6 +187,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   const operations = startOperations({ ...status, config, logger, registry: metrics });
 
   const server = createServer(app);
+  ws.attach(server);
   // Streams are answered on their sockets, everything else by express.
   const door = frontDoor(server, {
     ...streams.frontDoor(sse, config.trustProxy),
@@ -202,6 +212,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
       }),
     close: async () => {
       stopping = true;
+      ws.close();
       hub.close();
       door.destroyWaiting();
       await Promise.all(

@@ -83,6 +83,20 @@ export type {
 export { userSession } from './protocols/notifications/userSession.js';
 export type { UserSessionOptions } from './protocols/notifications/userSession.js';
 export type { StreamStatus } from './protocols/notifications/events.js';
+export {
+  pubsub,
+  pubsubProtocol,
+  PUBSUB_FAMILY,
+  channelMessage,
+  controlError,
+  controlMessage,
+  parseFrame,
+} from './protocols/pubsub/index.js';
+export type { PubsubConfig } from './protocols/pubsub/index.js';
+export { WsTransport } from './transports/ws/WsTransport.js';
+export type { WsEndpoint, WsTransportOptions } from './transports/ws/WsTransport.js';
+export { WsConnection, WS_CLOSE } from './transports/ws/WsConnection.js';
+export { WS_TEXT, textFrameHeader } from './transports/ws/wsFraming.js';
 export { StreamRoutes } from './transports/sse/StreamRoutes.js';
 export type {
   StreamGuard,

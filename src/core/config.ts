@@ -43,6 +43,8 @@ const schema = z.object({
     .optional()
     .transform((v) => v?.split(',').map((name) => name.trim())),
   SSE_MAX_BUFFER_BYTES: int(512 * 1024, 1024, 1024 * 1024 * 1024),
+  WS_MAX_FRAME_BYTES: int(1024 * 1024, 64, 64 * 1024 * 1024),
+  WS_PING_MS: int(30_000, 100, 3_600_000),
   SLOW_CLIENT_TIMEOUT_MS: int(5_000, 0, 3_600_000),
   SUBSCRIPTION_GRACE_MS: int(2_000, 0, 3_600_000),
   STATSD_HOST: z.string().trim().min(1).optional(),
@@ -87,6 +89,10 @@ export interface Config {
   readonly protocols: readonly string[] | undefined;
   /** Unsent bytes a client may hold before it is dropped as too slow. */
   readonly sseMaxBufferBytes: number;
+  /** The largest frame a WebSocket client may send; a larger one closes it with 1009. */
+  readonly wsMaxFrameBytes: number;
+  /** How often WebSocket clients are pinged; one that missed the last pong is dropped. */
+  readonly wsPingMs: number;
   /** How long a client may stay over that bound before it is dropped. */
   readonly slowClientTimeoutMs: number;
   /** How long an upstream subscription outlives its last subscriber. */
@@ -130,6 +136,8 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigin: e.CORS_ORIGIN,
     protocols: e.PROTOCOLS,
     sseMaxBufferBytes: e.SSE_MAX_BUFFER_BYTES,
+    wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
+    wsPingMs: e.WS_PING_MS,
     slowClientTimeoutMs: e.SLOW_CLIENT_TIMEOUT_MS,
     subscriptionGraceMs: e.SUBSCRIPTION_GRACE_MS,
     statsdHost: e.STATSD_HOST,

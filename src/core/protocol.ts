@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { Hub } from '../fanout/Hub.js';
 import type { StreamRoutes } from '../transports/sse/StreamRoutes.js';
 import type { SseTransport } from '../transports/sse/SseTransport.js';
+import type { WsTransport } from '../transports/ws/WsTransport.js';
 import type { Config } from './config.js';
 import type { Env } from './env.js';
 import { parseEnv } from './env.js';
@@ -38,6 +39,8 @@ export interface ProtocolContext {
   /** The SSE streams table, answered on the bare socket where it can be. */
   readonly streams: StreamRoutes;
   readonly sse: SseTransport;
+  /** WebSocket endpoints on the same server's upgrades. */
+  readonly ws: WsTransport;
   /** The protocol's own HTTP routes (mounted before the 404 handler). */
   readonly router: Router;
   readonly metrics: MetricsRegistry;

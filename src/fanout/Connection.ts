@@ -23,6 +23,8 @@ export abstract class Connection {
   overSince: number | undefined;
   /** The topics it is in; kept by the hub. */
   readonly topics = new Set<Topic>();
+  /** What a protocol adds to the connection's entry in the status document (its channels, say). */
+  describe: (() => Readonly<Record<string, unknown>>) | undefined;
   /** Told once when the stream is over, however it ends (set by the hub). */
   onClosed: (() => void) | undefined;
   private endListeners: (() => void)[] | undefined;

@@ -9,6 +9,8 @@ export interface ConnectionStatus {
   readonly client_ip: string;
   readonly user_agent: string;
   readonly msgs_sent: number;
+  /** What the connection's protocol adds (a WebSocket client's channels). */
+  readonly [extra: string]: unknown;
 }
 
 export interface StatusReport {
@@ -37,6 +39,7 @@ export function statusReport(
       client_ip: c.info.clientIp,
       user_agent: c.info.userAgent,
       msgs_sent: c.msgsSent,
+      ...c.describe?.(),
     });
   }
   return {

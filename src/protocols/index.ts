@@ -4,6 +4,7 @@ import { emojitrackProtocol } from './emojitrack/index.js';
 import type { EmojitrackOptions } from './emojitrack/index.js';
 import { notificationsProtocol } from './notifications/index.js';
 import type { NotificationsOptions } from './notifications/index.js';
+import { pubsubProtocol } from './pubsub/index.js';
 
 export interface BuiltInOptions {
   readonly emojitrack?: EmojitrackOptions;
@@ -11,5 +12,9 @@ export interface BuiltInOptions {
 }
 
 export function builtInProtocols(options: BuiltInOptions = {}): ProtocolModule[] {
-  return [emojitrackProtocol(options.emojitrack), notificationsProtocol(options.notifications)];
+  return [
+    emojitrackProtocol(options.emojitrack),
+    notificationsProtocol(options.notifications),
+    pubsubProtocol(),
+  ];
 }

@@ -1,0 +1,43 @@
+// The pub/sub protocol's environment variables: where it is served, how its
+// channels are named in Redis, and what one client may hold.
+import { z } from 'zod';
+import { int } from '../../core/env.js';
+
+const path = z
+  .string()
+  .trim()
+  .regex(/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, {
+    error: 'a path like /pubsub (letters, digits, . _ ~ - and inner slashes)',
+  })
+  .optional()
+  .transform((v) => v ?? '/pubsub');
+
+const prefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:/-]{0,64}$/, {
+    error: 'up to 64 letters, digits and _ . : / -',
+  })
+  .optional()
+  .transform((v) => v ?? 'pubsub:');
+
+export const pubsubSchema = z
+  .object({
+    PUBSUB_PATH: path,
+    PUBSUB_REDIS_PREFIX: prefix,
+    PUBSUB_MAX_CHANNELS: int(256, 1, 100_000),
+    PUBSUB_SUBSCRIBE_TIMEOUT_MS: int(5_000, 100, 60_000),
+  })
+  .transform((e) =>
+    Object.freeze({
+      /** The plain WebSocket endpoint. */
+      path: e.PUBSUB_PATH,
+      /** Channel `C` is the Redis channel `<prefix>C`, for outside publishers too. */
+      redisPrefix: e.PUBSUB_REDIS_PREFIX,
+      /** Channels one client may be subscribed to at once. */
+      maxChannels: e.PUBSUB_MAX_CHANNELS,
+      /** How long a subscription may take to become live before it is refused. */
+      subscribeTimeoutMs: e.PUBSUB_SUBSCRIBE_TIMEOUT_MS,
+    }),
+  );
+
+export type PubsubConfig = z.output<typeof pubsubSchema>;

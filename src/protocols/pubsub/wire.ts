@@ -1,0 +1,82 @@
+// The pub/sub wire format (SPEC §3): the three actions a client sends, the
+// control replies, and channel messages `{"channel","message"}`, each encoded
+// once for every subscriber.
+
+export type ClientAction =
+  | { readonly action: 'subscribe'; readonly channel: string }
+  | { readonly action: 'unsubscribe'; readonly channel: string }
+  | { readonly action: 'publish'; readonly channel: string; readonly message: unknown };
+
+/** A frame that is not one of the actions: JSON for the receivers, or why it is unusable. */
+export type Parsed =
+  | { readonly ok: true; readonly action: ClientAction }
+  | { readonly ok: false; readonly frame: unknown; readonly error: string };
+
+const CHANNEL = /^[A-Za-z0-9_.:@/-]+$/;
+export const MAX_CHANNEL_LENGTH = 200;
+
+/** Why a channel name is refused, or undefined for a good one. */
+export function channelProblem(channel: unknown): string | undefined {
+  if (typeof channel !== 'string' || channel.length === 0)
+    return 'payload.channel must be a non-empty string';
+  if (channel.length > MAX_CHANNEL_LENGTH)
+    return `a channel name has at most ${MAX_CHANNEL_LENGTH} characters`;
+  if (!CHANNEL.test(channel)) return 'a channel name has only letters, digits and _ . : @ / -';
+  return undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads a client's text frame. */
+export function parseFrame(text: string): Parsed {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return { ok: false, frame: text, error: 'a frame must be JSON' };
+  }
+  if (!isObject(frame)) return { ok: false, frame, error: 'a frame must be a JSON object' };
+  const { action, payload } = frame;
+  if (action !== 'subscribe' && action !== 'unsubscribe' && action !== 'publish')
+    return {
+      ok: false,
+      frame,
+      error:
+        action === undefined
+          ? 'a frame needs an "action": subscribe, unsubscribe or publish'
+          : `unknown action ${JSON.stringify(action)}: expected subscribe, unsubscribe or publish`,
+    };
+  if (!isObject(payload)) return { ok: false, frame, error: `${action} needs a payload object` };
+  const problem = channelProblem(payload.channel);
+  if (problem) return { ok: false, frame, error: problem };
+  const channel = payload.channel as string;
+  if (action !== 'publish') return { ok: true, action: { action, channel } };
+  if (!('message' in payload)) return { ok: false, frame, error: 'publish needs payload.message' };
+  return { ok: true, action: { action, channel, message: payload.message } };
+}
+
+/** A control reply: `{"controlMessage":true,"content":"Subscribed to C"}`. */
+export function controlMessage(content: string): string {
+  return JSON.stringify({ controlMessage: true, content });
+}
+
+/** A control error: the same shape, with `"error":true`. */
+export function controlError(content: string): string {
+  return JSON.stringify({ controlMessage: true, error: true, content });
+}
+
+/**
+ * A channel message as subscribers get it. The payload is the message's JSON
+ * text as published (a client's publish, or an outside PUBLISH); text that is
+ * not JSON is sent as a JSON string.
+ */
+export function channelMessage(channel: string, payload: string): Buffer {
+  let json = payload;
+  try {
+    JSON.parse(payload);
+  } catch {
+    json = JSON.stringify(payload);
+  }
+  return Buffer.from(`{"channel":${JSON.stringify(channel)},"message":${json}}`);
+}

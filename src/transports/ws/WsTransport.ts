@@ -1,0 +1,169 @@
+// The WebSocket transport: endpoints by path on the HTTP server's upgrades
+// (`ws` in noServer mode, so one port serves SSE, HTTP and WebSocket), each
+// accepted client a hub connection. A handshake to no endpoint, or one an
+// endpoint refuses, is answered with an HTTP error and a JSON body. Every
+// client is pinged on one clock; one that did not answer the previous ping is
+// dropped, so dead peers do not hold their subscriptions.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import { StreamerError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { silentLogger } from '../../core/logger.js';
+import type { Hub } from '../../fanout/Hub.js';
+import { clientAddress, trustFunction } from '../http/clientAddress.js';
+import type { TrustProxy } from '../http/clientAddress.js';
+import { WsConnection } from './WsConnection.js';
+
+export interface WsEndpoint {
+  /** Checks the handshake: a StreamerError refuses it with its status and JSON body. */
+  readonly accept?: (req: IncomingMessage, url: URL) => StreamerError | undefined;
+  /** The client is connected (and attached to the hub). */
+  readonly connected: (connection: WsConnection, req: IncomingMessage, url: URL) => void;
+}
+
+export interface WsTransportOptions {
+  readonly hub: Hub;
+  /** Frames over this close the connection with 1009. */
+  readonly maxFrameBytes: number;
+  readonly pingMs: number;
+  readonly trustProxy: TrustProxy;
+  readonly logger?: Logger;
+}
+
+const MAX_USER_AGENT = 256;
+
+export class WsTransport {
+  private readonly endpoints = new Map<string, WsEndpoint>();
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<WsConnection>();
+  private readonly pinger: NodeJS.Timeout;
+  private readonly trust;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly options: WsTransportOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes,
+      // Frames are built once for every client; compression would make them per client.
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.trust = trustFunction(options.trustProxy);
+    this.log = options.logger ?? silentLogger;
+    this.pinger = setInterval(() => this.ping(), options.pingMs);
+    this.pinger.unref();
+  }
+
+  /** Serves WebSocket clients at a path (exactly, with no trailing slash). */
+  add(path: string, endpoint: WsEndpoint): void {
+    if (this.endpoints.has(path)) throw new Error(`a WebSocket endpoint is already at ${path}`);
+    this.endpoints.set(path, endpoint);
+  }
+
+  /** Takes the server's upgrade requests. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
+  }
+
+  /** WebSocket clients connected now. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Stops pinging and refuses new clients; the hub ends the connected ones. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.pinger);
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const endpoint = this.endpoints.get(url.pathname);
+    const refusal = this.closed
+      ? new StreamerError('RXS_ERR_UNAVAILABLE', 'the server is shutting down', 503)
+      : !endpoint
+        ? new StreamerError('RXS_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname}`, 404)
+        : (req.headers.upgrade ?? '').toLowerCase() !== 'websocket'
+          ? new StreamerError('RXS_ERR_BAD_REQUEST', 'only WebSocket upgrades are served', 400)
+          : this.check(endpoint, req, url);
+    if (refusal || !endpoint) {
+      refuse(socket, refusal ?? new StreamerError('RXS_ERR_NOT_FOUND', 'not found', 404));
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.accepted(endpoint, ws, socket, req, url),
+    );
+  }
+
+  private check(endpoint: WsEndpoint, req: IncomingMessage, url: URL): StreamerError | undefined {
+    try {
+      return endpoint.accept?.(req, url);
+    } catch (err) {
+      this.log.error('checking a WebSocket handshake failed', { error: String(err) });
+      return new StreamerError('RXS_ERR_INTERNAL', 'internal error', 500);
+    }
+  }
+
+  private accepted(
+    endpoint: WsEndpoint,
+    ws: WebSocket,
+    socket: Socket,
+    req: IncomingMessage,
+    url: URL,
+  ): void {
+    const forwarded = req.headers['x-forwarded-for'];
+    const connection = new WsConnection(
+      {
+        requestPath: url.pathname,
+        namespace: url.pathname,
+        createdAt: Date.now(),
+        clientIp: clientAddress(
+          socket,
+          Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+          this.trust,
+        ),
+        userAgent: (req.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT),
+      },
+      ws,
+      socket,
+    );
+    // A peer that breaks the protocol is closed by ws; the error needs a listener.
+    ws.on('error', (err) => this.log.debug('WebSocket client error', { error: err.message }));
+    this.clients.add(connection);
+    connection.whenEnded(() => this.clients.delete(connection));
+    this.options.hub.attach(connection);
+    try {
+      endpoint.connected(connection, req, url);
+    } catch (err) {
+      this.log.error('a WebSocket endpoint failed to open a client', { error: String(err) });
+      connection.closeWith(1011, 'internal error');
+    }
+  }
+
+  private ping(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        c.destroy();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+}
+
+/** Answers a refused handshake on the socket: the status and the error's JSON. */
+function refuse(socket: Socket, error: StreamerError): void {
+  const body = JSON.stringify(error.toJSON());
+  const reason = error.toJSON().error;
+  socket.end(
+    `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
