@@ -91,8 +91,23 @@ export {
   controlError,
   controlMessage,
   parseFrame,
+  parseCookies,
 } from './protocols/pubsub/index.js';
-export type { PubsubConfig } from './protocols/pubsub/index.js';
+export type {
+  PubsubConfig,
+  PubsubHooks,
+  PubsubClient,
+  ClientRequest,
+  Authenticator,
+  AuthRequest,
+  ChannelAuthenticator,
+  ClientPublish,
+  PushTrap,
+  ClientHook,
+  Receiver,
+  ChannelMessage,
+  Monitor,
+} from './protocols/pubsub/index.js';
 export { WsTransport } from './transports/ws/WsTransport.js';
 export type { WsEndpoint, WsTransportOptions } from './transports/ws/WsTransport.js';
 export { WsConnection, WS_CLOSE } from './transports/ws/WsConnection.js';

@@ -5,6 +5,7 @@ import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import type { Config, Env } from '../../src/core/config.js';
 import type { PubSubSource } from '../../src/core/message.js';
+import type { ProtocolModule } from '../../src/core/protocol.js';
 import { RedisPubSub } from '../../src/sources/RedisPubSub.js';
 
 export interface TestApp {
@@ -18,7 +19,13 @@ export interface TestApp {
 
 /** Env overrides use the real variable names, so the tests go through config parsing too. */
 export async function startApp(
-  options: { redisUrl?: string; source?: PubSubSource; env?: Env } = {},
+  options: {
+    redisUrl?: string;
+    source?: PubSubSource;
+    env?: Env;
+    /** The protocol modules to offer; the built-in ones by default. */
+    protocols?: readonly ProtocolModule[];
+  } = {},
 ): Promise<TestApp> {
   const config = loadConfig({
     PORT: '0',
@@ -50,6 +57,7 @@ export async function startApp(
     config,
     source,
     ...(commands ? { redis: commands, publisher: commands } : {}),
+    ...(options.protocols ? { protocols: options.protocols } : {}),
   });
   const address = await streamer.listen();
   return {

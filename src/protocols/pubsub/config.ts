@@ -26,6 +26,7 @@ export const pubsubSchema = z
     PUBSUB_REDIS_PREFIX: prefix,
     PUBSUB_MAX_CHANNELS: int(256, 1, 100_000),
     PUBSUB_SUBSCRIBE_TIMEOUT_MS: int(5_000, 100, 60_000),
+    PUBSUB_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
   })
   .transform((e) =>
     Object.freeze({
@@ -37,6 +38,8 @@ export const pubsubSchema = z
       maxChannels: e.PUBSUB_MAX_CHANNELS,
       /** How long a subscription may take to become live before it is refused. */
       subscribeTimeoutMs: e.PUBSUB_SUBSCRIBE_TIMEOUT_MS,
+      /** How long an authenticator may take before its silence denies. */
+      authTimeoutMs: e.PUBSUB_AUTH_TIMEOUT_MS,
     }),
   );
 

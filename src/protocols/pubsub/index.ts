@@ -3,28 +3,49 @@
 // topic fed by the shared source (Redis channel `<prefix><channel>`), so each
 // message is encoded and framed once for all its subscribers on this instance;
 // a client's publish goes out through the publisher (Redis PUBLISH), so every
-// instance's subscribers get it, exactly once each.
-import { firstValueFrom, of, timeout } from 'rxjs';
+// instance's subscribers get it, exactly once each. The application's hooks
+// (see hooks.ts) decide who may do what and what a publish becomes.
+import type { IncomingMessage } from 'node:http';
+import { Subject, catchError, firstValueFrom, of, pipe, switchMap, timeout, timer } from 'rxjs';
+import type { OperatorFunction, Subscription } from 'rxjs';
+import type { BusMessage } from '../../core/message.js';
 import { defineProtocol } from '../../core/protocol.js';
 import type { ProtocolModule } from '../../core/protocol.js';
-import type { BusMessage } from '../../core/message.js';
+import { globToRegExp } from '../../sources/globToRegExp.js';
 import type { WsConnection } from '../../transports/ws/WsConnection.js';
 import { pubsubSchema } from './config.js';
 import type { PubsubConfig } from './config.js';
-import { channelMessage, controlError, controlMessage, parseFrame } from './wire.js';
+import { parseCookies } from './hooks.js';
+import type { Authenticator, ClientPublish, PubsubClient, PubsubHooks } from './hooks.js';
+import {
+  channelMessage,
+  channelProblem,
+  controlError,
+  controlMessage,
+  parseFrame,
+} from './wire.js';
 import type { ClientAction } from './wire.js';
 
 /** The hub family of the pub/sub channels, one topic per channel. */
 export const PUBSUB_FAMILY = 'pubsub';
 
-export function pubsubProtocol(): ProtocolModule<PubsubConfig> {
+/** After a monitor fails, it is subscribed again this much later (ms). */
+const MONITOR_RETRY_MS = 1_000;
+
+export function pubsubProtocol(hooks: PubsubHooks = {}): ProtocolModule<PubsubConfig> {
+  const authenticators = (hooks.authenticators ?? []).map((a) => ({
+    ...a,
+    pattern: globToRegExp(a.channels),
+  }));
   return defineProtocol({
     name: 'pubsub',
     config: pubsubSchema,
     start(ctx, config) {
       const { hub, source, publisher, logger, metrics, scheduler } = ctx;
-      const counts = { in: 0, published: 0, controlErrors: 0 };
+      const counts = { in: 0, published: 0, controlErrors: 0, denied: 0, monitored: 0 };
       const redisChannel = (channel: string) => `${config.redisPrefix}${channel}`;
+      const clients = new Set<WsConnection>();
+      let nextId = 0;
 
       hub.addFamily<BusMessage>(PUBSUB_FAMILY, {
         topicFeed: (channel) => source.channel(redisChannel(channel)),
@@ -41,12 +62,82 @@ export function pubsubProtocol(): ProtocolModule<PubsubConfig> {
         c.sendText(controlError(content));
       };
 
-      const subscribe = async (c: WsConnection, channel: string) => {
-        if (!c.isIn(PUBSUB_FAMILY, channel) && channelsOf(c).length >= config.maxChannels) {
-          return fail(
-            c,
-            `at most ${config.maxChannels} channels at once: unsubscribe from one first`,
+      /** Every check that applies must allow; a throw, a rejection or a timeout denies. */
+      const allowed = async (request: Parameters<Authenticator>[0]): Promise<boolean> => {
+        const matching = authenticators.filter((a) => a.pattern.test(request.channel));
+        const checks = matching.length
+          ? matching.map((a) => a.check)
+          : hooks.defaultAuthenticator
+            ? [hooks.defaultAuthenticator]
+            : [];
+        if (checks.length === 0) return true;
+        const verdicts = await Promise.all(checks.map((check) => verdict(check, request)));
+        return verdicts.every((v) => v === true);
+      };
+
+      const verdict = (check: Authenticator, request: Parameters<Authenticator>[0]) =>
+        new Promise<boolean>((resolve) => {
+          const denied = (why: string) => {
+            logger.warn('an authenticator failed; denied', {
+              channel: request.channel,
+              action: request.action,
+              why,
+            });
+            resolve(false);
+          };
+          const timer = setTimeout(
+            () => denied(`no answer within ${config.authTimeoutMs} ms`),
+            config.authTimeoutMs,
           );
+          Promise.resolve()
+            .then(() => check(request))
+            .then(
+              (v) => resolve(v === true),
+              (err: unknown) => denied(String(err)),
+            )
+            .finally(() => clearTimeout(timer));
+        });
+
+      const publishOut = async (channel: string, message: unknown) => {
+        if (!publisher) throw new Error('publishing is not available on this server');
+        counts.published++;
+        await publisher.publish(redisChannel(channel), JSON.stringify(message) ?? 'null');
+      };
+
+      // Client publishes, through the push traps, to the bus. A trap that errors
+      // is logged and the chain subscribed again, so one bad message stops nothing.
+      const publishes = new Subject<ClientPublish>();
+      const traps = (hooks.pushTraps ?? []).reduce<OperatorFunction<ClientPublish, ClientPublish>>(
+        (chain, trap) => pipe(chain, trap),
+        (p) => p,
+      );
+      let trapping: Subscription | undefined;
+      const startTraps = () => {
+        trapping = publishes.pipe(traps).subscribe({
+          next: (p) => {
+            const problem = channelProblem(p.channel);
+            if (problem) {
+              logger.warn('a push trap sent a publish to a bad channel; dropped', { problem });
+              return;
+            }
+            publishOut(p.channel, p.message).catch((err: unknown) => {
+              logger.error('a publish failed', { channel: p.channel, error: String(err) });
+              const { connection } = p.client as ClientOf;
+              if (!connection.closed) fail(connection, `publish to ${p.channel} failed; try again`);
+            });
+          },
+          error: (err: unknown) => {
+            logger.error('a push trap failed; the chain starts again', { error: String(err) });
+            startTraps();
+          },
+        });
+      };
+      startTraps();
+
+      const subscribe = async (c: WsConnection, channel: string): Promise<boolean> => {
+        if (!c.isIn(PUBSUB_FAMILY, channel) && channelsOf(c).length >= config.maxChannels) {
+          fail(c, `at most ${config.maxChannels} channels at once: unsubscribe from one first`);
+          return false;
         }
         hub.join(c, PUBSUB_FAMILY, channel);
         // Acknowledged once Redis has the subscription: a publish after the reply arrives.
@@ -58,50 +149,132 @@ export function pubsubProtocol(): ProtocolModule<PubsubConfig> {
           );
         } catch {
           hub.leave(c, PUBSUB_FAMILY, channel);
-          return fail(c, `subscribing to ${channel} timed out; try again`);
+          fail(c, `subscribing to ${channel} timed out; try again`);
+          return false;
         }
-        if (c.isIn(PUBSUB_FAMILY, channel)) c.sendText(controlMessage(`Subscribed to ${channel}`));
+        if (!c.isIn(PUBSUB_FAMILY, channel)) return false;
+        c.sendText(controlMessage(`Subscribed to ${channel}`));
+        return true;
       };
 
-      const act = async (c: WsConnection, action: ClientAction) => {
-        switch (action.action) {
-          case 'subscribe':
-            return subscribe(c, action.channel);
-          case 'unsubscribe':
-            hub.leave(c, PUBSUB_FAMILY, action.channel);
-            return c.sendText(controlMessage(`Unsubscribed from ${action.channel}`));
-          case 'publish': {
-            if (!publisher) return fail(c, 'publishing is not available on this server');
-            counts.published++;
-            await publisher.publish(redisChannel(action.channel), JSON.stringify(action.message));
-            return undefined;
-          }
+      const act = async (client: ClientOf, action: ClientAction) => {
+        const c = client.connection;
+        if (action.action === 'unsubscribe') {
+          hub.leave(c, PUBSUB_FAMILY, action.channel);
+          c.sendText(controlMessage(`Unsubscribed from ${action.channel}`));
+          return;
         }
+        const request =
+          action.action === 'publish'
+            ? { client, action: action.action, channel: action.channel, message: action.message }
+            : { client, action: action.action, channel: action.channel };
+        if (!(await allowed(request))) {
+          counts.denied++;
+          fail(
+            c,
+            `not allowed to ${action.action} ${action.action === 'publish' ? 'to ' : ''}${action.channel}`,
+          );
+          return;
+        }
+        if (c.closed) return;
+        if (action.action === 'subscribe') await subscribe(c, action.channel);
+        else publishes.next({ client, channel: action.channel, message: action.message });
       };
 
-      const onFrame = (c: WsConnection, data: Buffer, isBinary: boolean) => {
+      const receive = async (client: ClientOf, frame: unknown, error: string) => {
+        const receiver = (hooks.receivers ?? []).find((r) => !r.match || r.match(frame));
+        if (!receiver) return fail(client.connection, error);
+        const reply: unknown = await receiver.handle(frame, client);
+        if (reply !== undefined) client.send(reply);
+      };
+
+      const onFrame = (client: ClientOf, data: Buffer, isBinary: boolean) => {
         counts.in++;
+        const c = client.connection;
         if (isBinary) return fail(c, 'frames must be text (JSON)');
         const parsed = parseFrame(data.toString('utf8'));
-        if (!parsed.ok) return fail(c, parsed.error);
-        act(c, parsed.action).catch((err: unknown) => {
-          logger.error('a pub/sub action failed', {
-            action: parsed.action.action,
-            error: String(err),
-          });
-          fail(c, `${parsed.action.action} failed on the server; try again`);
+        if (parsed.kind === 'invalid') return fail(c, parsed.error);
+        // Each frame is handled on its own: a slow hook holds up no other frame or client.
+        const work =
+          parsed.kind === 'action'
+            ? act(client, parsed.action)
+            : receive(client, parsed.frame, parsed.error);
+        work.catch((err: unknown) => {
+          logger.error('handling a pub/sub frame failed', { error: String(err) });
+          fail(c, 'the server could not handle that frame');
         });
       };
 
-      const clients = new Set<WsConnection>();
+      const runHook = (
+        what: string,
+        hook: (client: PubsubClient) => unknown,
+        client: PubsubClient,
+      ) =>
+        Promise.resolve()
+          .then(() => hook(client))
+          .catch((err: unknown) =>
+            logger.error(`a pub/sub ${what} failed`, { error: String(err) }),
+          );
+
+      const clientOf = (c: WsConnection, req: IncomingMessage, url: URL): ClientOf => {
+        const client: ClientOf = {
+          connection: c,
+          id: String(++nextId),
+          request: {
+            path: url.pathname,
+            query: url.searchParams,
+            headers: req.headers,
+            cookies: parseCookies(req.headers.cookie),
+            ip: c.info.clientIp,
+          },
+          channels: () => channelsOf(c),
+          send: (frame) => c.sendText(JSON.stringify(frame) ?? 'null'),
+          subscribe: async (channel) => {
+            const problem = channelProblem(channel);
+            if (problem) throw new Error(problem);
+            await subscribe(c, channel);
+          },
+          unsubscribe: (channel) => hub.leave(c, PUBSUB_FAMILY, channel),
+          publish: publishOut,
+          close: (code = 1000, reason = '') => c.closeWith(code, reason),
+        };
+        return client;
+      };
+
       ctx.ws.add(config.path, {
-        connected: (c) => {
+        connected: (c, req, url) => {
+          const client = clientOf(c, req, url);
           clients.add(c);
-          c.whenEnded(() => clients.delete(c));
           c.describe = () => ({ channels: channelsOf(c) });
-          c.ws.on('message', (data: Buffer, isBinary: boolean) => onFrame(c, data, isBinary));
+          c.ws.on('message', (data: Buffer, isBinary: boolean) => onFrame(client, data, isBinary));
+          // Closings run however the connection ended: a close frame, a reset, a dead peer.
+          c.whenEnded(() => {
+            clients.delete(c);
+            for (const hook of hooks.closings ?? []) void runHook('closing', hook, client);
+          });
+          for (const hook of hooks.openings ?? []) void runHook('opening', hook, client);
         },
       });
+
+      // Monitors feed this instance's subscribers; one that fails starts again.
+      const monitoring = (hooks.monitors ?? []).map((monitor) =>
+        monitor
+          .pipe(
+            catchError((err: unknown, again) => {
+              logger.error('a pub/sub monitor failed; it starts again', { error: String(err) });
+              return timer(MONITOR_RETRY_MS, scheduler).pipe(switchMap(() => again));
+            }),
+          )
+          .subscribe(({ channel, message }) => {
+            if (channelProblem(channel)) return;
+            counts.monitored++;
+            hub.broadcast(PUBSUB_FAMILY, channel, {
+              channel: redisChannel(channel),
+              payload: JSON.stringify(message) ?? 'null',
+              receivedAt: Date.now(),
+            } satisfies BusMessage);
+          }),
+      );
 
       metrics.gauge('pubsub.clients', 'WebSocket pub/sub clients connected', () => clients.size);
       metrics.gauge('pubsub.channels', 'Pub/sub channels with a subscriber here', () =>
@@ -110,8 +283,18 @@ export function pubsubProtocol(): ProtocolModule<PubsubConfig> {
       metrics.counter('pubsub.frames.in', 'Frames received from pub/sub clients', () => counts.in);
       metrics.counter(
         'pubsub.published',
-        'Client publishes sent on to the bus',
+        'Publishes sent on to the bus (after the push traps)',
         () => counts.published,
+      );
+      metrics.counter(
+        'pubsub.denied',
+        'Subscribes and publishes an authenticator denied',
+        () => counts.denied,
+      );
+      metrics.counter(
+        'pubsub.monitored',
+        'Messages the monitors put on channels',
+        () => counts.monitored,
       );
       metrics.counter(
         'pubsub.control_errors',
@@ -124,13 +307,24 @@ export function pubsubProtocol(): ProtocolModule<PubsubConfig> {
           pubsub_clients: clients.size,
           pubsub_channels: hub.topicCount(PUBSUB_FAMILY),
         }),
+        close: () => {
+          trapping?.unsubscribe();
+          for (const m of monitoring) m.unsubscribe();
+        },
       };
     },
   });
 }
 
-/** WebSocket pub/sub with the library defaults. */
+/** A client with its connection, which only this module sees. */
+interface ClientOf extends PubsubClient {
+  readonly connection: WsConnection;
+}
+
+/** WebSocket pub/sub with no hooks: anyone may subscribe and publish. */
 export const pubsub = pubsubProtocol();
 
 export type { PubsubConfig } from './config.js';
+export type * from './hooks.js';
+export { parseCookies } from './hooks.js';
 export { channelMessage, controlError, controlMessage, parseFrame } from './wire.js';

@@ -7,10 +7,14 @@ export type ClientAction =
   | { readonly action: 'unsubscribe'; readonly channel: string }
   | { readonly action: 'publish'; readonly channel: string; readonly message: unknown };
 
-/** A frame that is not one of the actions: JSON for the receivers, or why it is unusable. */
+/**
+ * A client frame read: one of the three actions; one of them malformed (a
+ * control error); or something else — any text, JSON or not — for the receivers.
+ */
 export type Parsed =
-  | { readonly ok: true; readonly action: ClientAction }
-  | { readonly ok: false; readonly frame: unknown; readonly error: string };
+  | { readonly kind: 'action'; readonly action: ClientAction }
+  | { readonly kind: 'invalid'; readonly error: string }
+  | { readonly kind: 'other'; readonly frame: unknown; readonly error: string };
 
 const CHANNEL = /^[A-Za-z0-9_.:@/-]+$/;
 export const MAX_CHANNEL_LENGTH = 200;
@@ -34,26 +38,26 @@ export function parseFrame(text: string): Parsed {
   try {
     frame = JSON.parse(text);
   } catch {
-    return { ok: false, frame: text, error: 'a frame must be JSON' };
+    return { kind: 'other', frame: text, error: 'a frame must be JSON' };
   }
-  if (!isObject(frame)) return { ok: false, frame, error: 'a frame must be a JSON object' };
+  if (!isObject(frame)) return { kind: 'other', frame, error: 'a frame must be a JSON object' };
   const { action, payload } = frame;
   if (action !== 'subscribe' && action !== 'unsubscribe' && action !== 'publish')
     return {
-      ok: false,
+      kind: 'other',
       frame,
       error:
         action === undefined
           ? 'a frame needs an "action": subscribe, unsubscribe or publish'
           : `unknown action ${JSON.stringify(action)}: expected subscribe, unsubscribe or publish`,
     };
-  if (!isObject(payload)) return { ok: false, frame, error: `${action} needs a payload object` };
+  if (!isObject(payload)) return { kind: 'invalid', error: `${action} needs a payload object` };
   const problem = channelProblem(payload.channel);
-  if (problem) return { ok: false, frame, error: problem };
+  if (problem) return { kind: 'invalid', error: problem };
   const channel = payload.channel as string;
-  if (action !== 'publish') return { ok: true, action: { action, channel } };
-  if (!('message' in payload)) return { ok: false, frame, error: 'publish needs payload.message' };
-  return { ok: true, action: { action, channel, message: payload.message } };
+  if (action !== 'publish') return { kind: 'action', action: { action, channel } };
+  if (!('message' in payload)) return { kind: 'invalid', error: 'publish needs payload.message' };
+  return { kind: 'action', action: { action, channel, message: payload.message } };
 }
 
 /** A control reply: `{"controlMessage":true,"content":"Subscribed to C"}`. */
