@@ -13,6 +13,7 @@ import { defineProtocol } from '../../core/protocol.js';
 import type { ProtocolModule } from '../../core/protocol.js';
 import { globToRegExp } from '../../sources/globToRegExp.js';
 import type { WsConnection } from '../../transports/ws/WsConnection.js';
+import { chatRoomHooks } from './chatRoom.js';
 import { pubsubSchema } from './config.js';
 import type { PubsubConfig } from './config.js';
 import { parseCookies } from './hooks.js';
@@ -32,15 +33,21 @@ export const PUBSUB_FAMILY = 'pubsub';
 /** After a monitor fails, it is subscribed again this much later (ms). */
 const MONITOR_RETRY_MS = 1_000;
 
-export function pubsubProtocol(hooks: PubsubHooks = {}): ProtocolModule<PubsubConfig> {
-  const authenticators = (hooks.authenticators ?? []).map((a) => ({
-    ...a,
-    pattern: globToRegExp(a.channels),
-  }));
+/**
+ * The pub/sub protocol with the application's hooks. Without any, on the
+ * embedded bus (`npm start` with no Redis), it serves the chat example's
+ * (chatRoom.ts) so /examples/chat.html works out of the box.
+ */
+export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubConfig> {
   return defineProtocol({
     name: 'pubsub',
     config: pubsubSchema,
     start(ctx, config) {
+      const hooks = appHooks ?? (ctx.demo ? chatRoomHooks() : {});
+      const authenticators = (hooks.authenticators ?? []).map((a) => ({
+        ...a,
+        pattern: globToRegExp(a.channels),
+      }));
       const { hub, source, publisher, logger, metrics, scheduler } = ctx;
       const counts = { in: 0, published: 0, controlErrors: 0, denied: 0, monitored: 0 };
       const redisChannel = (channel: string) => `${config.redisPrefix}${channel}`;
@@ -327,4 +334,5 @@ export const pubsub = pubsubProtocol();
 export type { PubsubConfig } from './config.js';
 export type * from './hooks.js';
 export { parseCookies } from './hooks.js';
+export { chatRoomHooks, CHAT_NAME } from './chatRoom.js';
 export { channelMessage, controlError, controlMessage, parseFrame } from './wire.js';
