@@ -26,6 +26,7 @@ import type { Operations } from './ops/operations.js';
 import { prometheusRouter } from './ops/prometheus.js';
 import { builtInProtocols } from './protocols/index.js';
 import { CountedSource } from './sources/CountedSource.js';
+import type { PostgresNotify } from './sources/PostgresNotify.js';
 import { closeServer } from './transports/http/closeServer.js';
 import { corsHeaders, corsMiddleware } from './transports/http/cors.js';
 import { errorHandler, notFound } from './transports/http/errorHandlers.js';
@@ -44,6 +45,8 @@ export interface StreamerDeps {
   readonly publisher?: Publisher;
   /** A Redis command connection, for protocols that read or write Redis keys. */
   readonly redis?: Redis;
+  /** Postgres LISTEN/NOTIFY, for protocols with database monitors. */
+  readonly postgres?: PostgresNotify;
   /** On the embedded bus: protocols feed it their demo traffic. */
   readonly demo?: boolean;
   readonly logger?: Logger;
@@ -146,6 +149,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
           source,
           publisher,
           redis: deps.redis,
+          postgres: deps.postgres,
           demo: deps.demo ?? false,
           hub,
           streams,
@@ -166,7 +170,11 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   let stopping = false;
   function readiness(): Readiness {
     if (stopping) return { ready: false, reason: 'shutting down' };
-    const parts = [source.readiness(), ...[...protocols.values()].map((p) => p.ready?.())];
+    const parts = [
+      source.readiness(),
+      deps.postgres?.readiness(),
+      ...[...protocols.values()].map((p) => p.ready?.()),
+    ];
     return parts.find((r) => r && !r.ready) ?? { ready: true };
   }
   const status = {

@@ -10,6 +10,8 @@ export type { Logger, LogLevel } from './core/logger.js';
 
 export { MemoryBus } from './sources/MemoryBus.js';
 export { RedisPubSub } from './sources/RedisPubSub.js';
+export { PostgresNotify, quoteIdentifier } from './sources/PostgresNotify.js';
+export type { PostgresNotifyOptions, PostgresConnectionState } from './sources/PostgresNotify.js';
 export type { RedisConnectionState, RedisPubSubOptions } from './sources/RedisPubSub.js';
 export {
   demoFeed,

@@ -13,6 +13,7 @@ import { createLogger } from './core/logger.js';
 import type { PubSubSource } from './core/message.js';
 import { MemoryBus } from './sources/MemoryBus.js';
 import { builtInProtocols } from './protocols/index.js';
+import { PostgresNotify } from './sources/PostgresNotify.js';
 import { RedisPubSub } from './sources/RedisPubSub.js';
 
 function configOrExit(): Config {
@@ -74,6 +75,15 @@ async function serve(): Promise<void> {
     stopSource = () => Promise.resolve();
   }
 
+  // Postgres LISTEN/NOTIFY on one connection of its own, for the pub/sub monitors.
+  const postgres = config.databaseUrl
+    ? new PostgresNotify(config.databaseUrl, { logger })
+    : undefined;
+  const stopRedis = stopSource;
+  stopSource = async () => {
+    await Promise.all([stopRedis(), postgres?.close()]);
+  };
+
   let streamer: Streamer;
   try {
     streamer = createStreamer({
@@ -83,6 +93,7 @@ async function serve(): Promise<void> {
       demo: !config.redisUrl,
       protocols: builtInProtocols({ emojitrack: { keepScores: true } }),
       ...(commands ? { redis: commands, publisher: commands } : {}),
+      ...(postgres ? { postgres } : {}),
     });
   } catch (err) {
     if (!(err instanceof StreamerError)) throw err;

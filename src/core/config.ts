@@ -13,6 +13,7 @@ const schema = z.object({
   PORT: int(8001, 0, 65535),
   HOST: z.string().trim().min(1).optional(),
   REDIS_URL: url(['redis:', 'rediss:']),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
   NODE_ENV: z
     .enum(['development', 'test', 'staging', 'production'], {
       error: 'development, test, staging or production',
@@ -79,6 +80,8 @@ export interface Config {
   readonly port: number;
   readonly host: string | undefined;
   readonly redisUrl: string | undefined;
+  /** Postgres, for LISTEN/NOTIFY monitors; unset: none. */
+  readonly databaseUrl: string | undefined;
   readonly nodeEnv: 'development' | 'test' | 'staging' | 'production';
   readonly nodeName: string;
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug' | 'silent';
@@ -128,6 +131,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
+    databaseUrl: e.DATABASE_URL,
     nodeEnv: e.NODE_ENV,
     nodeName: e.NODE_NAME ?? `${hostname()}-${process.pid}`,
     logLevel: e.LOG_LEVEL,

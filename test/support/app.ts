@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/core/config.js';
 import type { Config, Env } from '../../src/core/config.js';
 import type { PubSubSource } from '../../src/core/message.js';
 import type { ProtocolModule } from '../../src/core/protocol.js';
+import { PostgresNotify } from '../../src/sources/PostgresNotify.js';
 import { RedisPubSub } from '../../src/sources/RedisPubSub.js';
 
 export interface TestApp {
@@ -14,6 +15,8 @@ export interface TestApp {
   readonly config: Config;
   readonly streamer: Streamer;
   readonly source: PubSubSource;
+  /** The LISTEN/NOTIFY source, when DATABASE_URL was given. */
+  readonly postgres: PostgresNotify | undefined;
   close(): Promise<void>;
 }
 
@@ -53,11 +56,16 @@ export async function startApp(
       })
     : undefined;
   commands?.on('error', () => undefined);
+  // With DATABASE_URL, as in main: LISTEN/NOTIFY on a connection of its own.
+  const postgres = config.databaseUrl
+    ? new PostgresNotify(config.databaseUrl, { minBackoffMs: 50, maxBackoffMs: 500 })
+    : undefined;
   const streamer = createStreamer({
     config,
     source,
     ...(commands ? { redis: commands, publisher: commands } : {}),
     ...(options.protocols ? { protocols: options.protocols } : {}),
+    ...(postgres ? { postgres } : {}),
   });
   const address = await streamer.listen();
   return {
@@ -66,9 +74,11 @@ export async function startApp(
     config,
     streamer,
     source,
+    postgres,
     async close() {
       await streamer.close();
       await redis?.close();
+      await postgres?.close();
       commands?.disconnect();
     },
   };

@@ -20,6 +20,18 @@ const prefix = z
   .optional()
   .transform((v) => v ?? 'pubsub:');
 
+/** `*`, or channel names separated by commas (each as a pub/sub channel name). */
+const pgChannels = z
+  .string()
+  .trim()
+  .regex(/^(\*|[A-Za-z0-9_.:@/-]{1,200}(\s*,\s*[A-Za-z0-9_.:@/-]{1,200})*)$/, {
+    error: '* or channel names separated by commas (letters, digits and _ . : @ / -)',
+  })
+  .optional()
+  .transform((v): '*' | readonly string[] =>
+    v === undefined || v === '*' ? '*' : Object.freeze(v.split(/\s*,\s*/)),
+  );
+
 export const pubsubSchema = z
   .object({
     PUBSUB_PATH: path,
@@ -27,6 +39,7 @@ export const pubsubSchema = z
     PUBSUB_MAX_CHANNELS: int(256, 1, 100_000),
     PUBSUB_SUBSCRIBE_TIMEOUT_MS: int(5_000, 100, 60_000),
     PUBSUB_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
+    PG_CHANNELS: pgChannels,
   })
   .transform((e) =>
     Object.freeze({
@@ -40,6 +53,11 @@ export const pubsubSchema = z
       subscribeTimeoutMs: e.PUBSUB_SUBSCRIBE_TIMEOUT_MS,
       /** How long an authenticator may take before its silence denies. */
       authTimeoutMs: e.PUBSUB_AUTH_TIMEOUT_MS,
+      /**
+       * With DATABASE_URL: the Postgres channels whose NOTIFYs reach the pub/sub
+       * channel of the same name, each LISTENed while it has subscribers; `*`: any.
+       */
+      pgChannels: e.PG_CHANNELS,
     }),
   );
 

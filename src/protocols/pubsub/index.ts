@@ -6,8 +6,21 @@
 // instance's subscribers get it, exactly once each. The application's hooks
 // (see hooks.ts) decide who may do what and what a publish becomes.
 import type { IncomingMessage } from 'node:http';
-import { Subject, catchError, firstValueFrom, of, pipe, switchMap, timeout, timer } from 'rxjs';
-import type { OperatorFunction, Subscription } from 'rxjs';
+import {
+  Subject,
+  catchError,
+  firstValueFrom,
+  forkJoin,
+  map,
+  merge,
+  of,
+  pipe,
+  switchMap,
+  take,
+  timeout,
+  timer,
+} from 'rxjs';
+import type { Observable, OperatorFunction, Subscription } from 'rxjs';
 import type { BusMessage } from '../../core/message.js';
 import { defineProtocol } from '../../core/protocol.js';
 import type { ProtocolModule } from '../../core/protocol.js';
@@ -54,8 +67,30 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       const clients = new Set<WsConnection>();
       let nextId = 0;
 
+      // With Postgres, `NOTIFY c, 'payload'` reaches channel c too: LISTEN while c has subscribers.
+      const { postgres } = ctx;
+      const fromPostgres = (channel: string) =>
+        postgres !== undefined &&
+        (config.pgChannels === '*' || config.pgChannels.includes(channel));
+      const feed = (channel: string): Observable<BusMessage> => {
+        const redis = source.channel(redisChannel(channel));
+        if (!postgres || !fromPostgres(channel)) return redis;
+        return merge(
+          redis,
+          postgres
+            .channel(channel)
+            .pipe(map((n): BusMessage => ({ ...n, channel: redisChannel(channel) }))),
+        );
+      };
+      const live = (channel: string): Observable<unknown> => {
+        const redis = source.live?.(redisChannel(channel)) ?? of(undefined);
+        return postgres && fromPostgres(channel)
+          ? forkJoin([redis.pipe(take(1)), postgres.live(channel).pipe(take(1))])
+          : redis;
+      };
+
       hub.addFamily<BusMessage>(PUBSUB_FAMILY, {
-        topicFeed: (channel) => source.channel(redisChannel(channel)),
+        topicFeed: feed,
         encode: {
           ws: (m) => channelMessage(m.channel.slice(config.redisPrefix.length), m.payload),
         },
@@ -150,9 +185,7 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
         // Acknowledged once Redis has the subscription: a publish after the reply arrives.
         try {
           await firstValueFrom(
-            (source.live?.(redisChannel(channel)) ?? of(undefined)).pipe(
-              timeout({ first: config.subscribeTimeoutMs, scheduler }),
-            ),
+            live(channel).pipe(timeout({ first: config.subscribeTimeoutMs, scheduler })),
           );
         } catch {
           hub.leave(c, PUBSUB_FAMILY, channel);
