@@ -5,7 +5,6 @@
 // a client's publish goes out through the publisher (Redis PUBLISH), so every
 // instance's subscribers get it, exactly once each. The application's hooks
 // (see hooks.ts) decide who may do what and what a publish becomes.
-import type { IncomingMessage } from 'node:http';
 import {
   Subject,
   catchError,
@@ -25,12 +24,20 @@ import type { BusMessage } from '../../core/message.js';
 import { defineProtocol } from '../../core/protocol.js';
 import type { ProtocolModule } from '../../core/protocol.js';
 import { globToRegExp } from '../../sources/globToRegExp.js';
+import type { SockJsConnection } from '../../transports/sockjs/SockJsConnection.js';
+import { serveSockJs } from '../../transports/sockjs/SockJsTransport.js';
 import type { WsConnection } from '../../transports/ws/WsConnection.js';
 import { chatRoomHooks } from './chatRoom.js';
 import { pubsubSchema } from './config.js';
 import type { PubsubConfig } from './config.js';
 import { parseCookies } from './hooks.js';
-import type { Authenticator, ClientPublish, PubsubClient, PubsubHooks } from './hooks.js';
+import type {
+  Authenticator,
+  ClientPublish,
+  ClientRequest,
+  PubsubClient,
+  PubsubHooks,
+} from './hooks.js';
 import {
   channelMessage,
   channelProblem,
@@ -64,7 +71,7 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       const { hub, source, publisher, logger, metrics, scheduler } = ctx;
       const counts = { in: 0, published: 0, controlErrors: 0, denied: 0, monitored: 0 };
       const redisChannel = (channel: string) => `${config.redisPrefix}${channel}`;
-      const clients = new Set<WsConnection>();
+      const clients = new Set<PubsubConnection>();
       let nextId = 0;
 
       // With Postgres, `NOTIFY c, 'payload'` reaches channel c too: LISTEN while c has subscribers.
@@ -96,10 +103,10 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
         },
       });
 
-      const channelsOf = (c: WsConnection): string[] =>
+      const channelsOf = (c: PubsubConnection): string[] =>
         [...c.topics].filter((t) => t.family === PUBSUB_FAMILY).map((t) => t.key);
 
-      const fail = (c: WsConnection, content: string) => {
+      const fail = (c: PubsubConnection, content: string) => {
         counts.controlErrors++;
         c.sendText(controlError(content));
       };
@@ -176,7 +183,7 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       };
       startTraps();
 
-      const subscribe = async (c: WsConnection, channel: string): Promise<boolean> => {
+      const subscribe = async (c: PubsubConnection, channel: string): Promise<boolean> => {
         if (!c.isIn(PUBSUB_FAMILY, channel) && channelsOf(c).length >= config.maxChannels) {
           fail(c, `at most ${config.maxChannels} channels at once: unsubscribe from one first`);
           return false;
@@ -228,11 +235,11 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
         if (reply !== undefined) client.send(reply);
       };
 
-      const onFrame = (client: ClientOf, data: Buffer, isBinary: boolean) => {
+      const onFrame = (client: ClientOf, text: string | undefined) => {
         counts.in++;
         const c = client.connection;
-        if (isBinary) return fail(c, 'frames must be text (JSON)');
-        const parsed = parseFrame(data.toString('utf8'));
+        if (text === undefined) return fail(c, 'frames must be text (JSON)');
+        const parsed = parseFrame(text);
         if (parsed.kind === 'invalid') return fail(c, parsed.error);
         // Each frame is handled on its own: a slow hook holds up no other frame or client.
         const work =
@@ -256,17 +263,11 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
             logger.error(`a pub/sub ${what} failed`, { error: String(err) }),
           );
 
-      const clientOf = (c: WsConnection, req: IncomingMessage, url: URL): ClientOf => {
+      const clientOf = (c: PubsubConnection, request: ClientRequest): ClientOf => {
         const client: ClientOf = {
           connection: c,
           id: String(++nextId),
-          request: {
-            path: url.pathname,
-            query: url.searchParams,
-            headers: req.headers,
-            cookies: parseCookies(req.headers.cookie),
-            ip: c.info.clientIp,
-          },
+          request,
           channels: () => channelsOf(c),
           send: (frame) => c.sendText(JSON.stringify(frame) ?? 'null'),
           subscribe: async (channel) => {
@@ -281,18 +282,59 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
         return client;
       };
 
+      /** A client connected over either transport; returns what takes its frames. */
+      const opened = (c: PubsubConnection, request: ClientRequest) => {
+        const client = clientOf(c, request);
+        clients.add(c);
+        c.describe = () => ({ channels: channelsOf(c) });
+        // Closings run however the connection ended: a close frame, a reset, a dead peer.
+        c.whenEnded(() => {
+          clients.delete(c);
+          for (const hook of hooks.closings ?? []) void runHook('closing', hook, client);
+        });
+        for (const hook of hooks.openings ?? []) void runHook('opening', hook, client);
+        return (text: string | undefined) => onFrame(client, text);
+      };
+
       ctx.ws.add(config.path, {
         connected: (c, req, url) => {
-          const client = clientOf(c, req, url);
-          clients.add(c);
-          c.describe = () => ({ channels: channelsOf(c) });
-          c.ws.on('message', (data: Buffer, isBinary: boolean) => onFrame(client, data, isBinary));
-          // Closings run however the connection ended: a close frame, a reset, a dead peer.
-          c.whenEnded(() => {
-            clients.delete(c);
-            for (const hook of hooks.closings ?? []) void runHook('closing', hook, client);
+          const take = opened(c, {
+            path: url.pathname,
+            query: url.searchParams,
+            headers: req.headers,
+            cookies: parseCookies(req.headers.cookie),
+            ip: c.info.clientIp,
           });
-          for (const hook of hooks.openings ?? []) void runHook('opening', hook, client);
+          c.ws.on('message', (data: Buffer, isBinary: boolean) =>
+            take(isBinary ? undefined : data.toString('utf8')),
+          );
+        },
+      });
+
+      // The same protocol over SockJS at <path>/, for sockjs-client and realtime-magic's
+      // client. SockJS passes on only some headers (never cookies), so authenticators
+      // that read cookies deny its clients; a query works as over WebSocket.
+      serveSockJs({
+        hub,
+        prefix: config.path,
+        router: ctx.router,
+        ws: ctx.ws,
+        logger,
+        connected: (c) => {
+          const url = new URL(c.session.url ?? config.path, 'http://localhost');
+          const take = opened(c, {
+            path: config.path,
+            query: url.searchParams,
+            headers: c.session.headers,
+            cookies: {},
+            ip: c.info.clientIp,
+          });
+          c.session.on('data', (text: string) => {
+            // SockJS has no frame limit of its own: the WebSocket one, and the same close code.
+            if (Buffer.byteLength(text) > ctx.config.wsMaxFrameBytes)
+              c.closeWith(1009, 'message too big');
+            else take(text);
+          });
         },
       });
 
@@ -358,8 +400,11 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
 
 /** A client with its connection, which only this module sees. */
 interface ClientOf extends PubsubClient {
-  readonly connection: WsConnection;
+  readonly connection: PubsubConnection;
 }
+
+/** A pub/sub client's connection: a plain WebSocket, or a SockJS session. */
+type PubsubConnection = WsConnection | SockJsConnection;
 
 /** WebSocket pub/sub with no hooks: anyone may subscribe and publish. */
 export const pubsub = pubsubProtocol();

@@ -23,6 +23,9 @@ export interface WsEndpoint {
   readonly connected: (connection: WsConnection, req: IncomingMessage, url: URL) => void;
 }
 
+/** Takes an upgrade request; returns false to leave it to the transport. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => boolean;
+
 export interface WsTransportOptions {
   readonly hub: Hub;
   /** Frames over this close the connection with 1009. */
@@ -36,6 +39,8 @@ const MAX_USER_AGENT = 256;
 
 export class WsTransport {
   private readonly endpoints = new Map<string, WsEndpoint>();
+  /** Upgrades under a path prefix handled by another protocol stack (SockJS). */
+  private readonly prefixes: [string, UpgradeHandler][] = [];
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<WsConnection>();
   private readonly pinger: NodeJS.Timeout;
@@ -63,6 +68,14 @@ export class WsTransport {
     this.endpoints.set(path, endpoint);
   }
 
+  /**
+   * Hands upgrades whose path starts with `prefix` (and is no endpoint's) to
+   * `handler`, which returns whether it took the request.
+   */
+  addPrefix(prefix: string, handler: UpgradeHandler): void {
+    this.prefixes.push([prefix, handler]);
+  }
+
   /** Takes the server's upgrade requests. */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
@@ -85,6 +98,10 @@ export class WsTransport {
     socket.on('error', () => {});
     const url = new URL(req.url ?? '/', 'http://localhost');
     const endpoint = this.endpoints.get(url.pathname);
+    if (!endpoint && !this.closed) {
+      const prefixed = this.prefixes.find(([prefix]) => url.pathname.startsWith(prefix));
+      if (prefixed?.[1](req, socket, head)) return;
+    }
     const refusal = this.closed
       ? new StreamerError('RXS_ERR_UNAVAILABLE', 'the server is shutting down', 503)
       : !endpoint

@@ -1,0 +1,69 @@
+// One SockJS client of the hub. SockJS frames messages itself (and batches
+// them per poll on its HTTP transports), so the hub's turn of encoded messages
+// goes in joined by newlines — JSON text never holds a raw one — and is split
+// back into one SockJS message each.
+import { Writable } from 'node:stream';
+import type { Connection as SockJsSession } from 'sockjs';
+import { Connection } from '../../fanout/Connection.js';
+import type { ConnectionInfo } from '../../fanout/Connection.js';
+import type { Framing } from '../../fanout/framing.js';
+import { joined } from '../../fanout/framing.js';
+
+const NL = Buffer.from('\n');
+
+/** The same encoded JSON as WebSocket clients get, one message a line. */
+export const SOCKJS_LINES: Framing = {
+  name: 'sockjs-lines',
+  encoding: 'ws',
+  frame: (parts) => {
+    const out: Buffer[] = [];
+    for (const part of parts) out.push(part, NL);
+    return joined(out);
+  },
+};
+
+/** Hands each line the hub writes to the SockJS session as one message. */
+class SessionWriter extends Writable {
+  constructor(private readonly session: SockJsSession) {
+    super({ decodeStrings: true });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error) => void): void {
+    let start = 0;
+    for (;;) {
+      const end = chunk.indexOf(0x0a, start);
+      if (end === -1) break;
+      this.session.write(chunk.toString('utf8', start, end));
+      start = end + 1;
+    }
+    done();
+  }
+}
+
+export class SockJsConnection extends Connection {
+  constructor(
+    info: ConnectionInfo,
+    readonly session: SockJsSession,
+  ) {
+    super(info, SOCKJS_LINES, new SessionWriter(session));
+    session.once('close', () => this.finished());
+  }
+
+  /** Sends one text message to this client alone (a control reply). */
+  sendText(text: string): void {
+    if (!this.closed) this.session.write(text);
+  }
+
+  end(goingAway = false, reason = ''): void {
+    this.closeWith(goingAway ? 1001 : 1000, reason || (goingAway ? 'server going away' : ''));
+  }
+
+  closeWith(code: number, reason: string): void {
+    this.stopWriting();
+    this.session.close(String(code), reason);
+  }
+
+  destroy(): void {
+    this.closeWith(1001, 'dropped');
+  }
+}
