@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pubsubProtocol } from '../../src/protocols/pubsub/index.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
@@ -20,7 +21,13 @@ let browser: TestBrowser;
 let page: Page;
 
 beforeAll(async () => {
-  app = await startApp({ source: new MemoryBus() });
+  // An authenticator reading the query, as one checking a token would.
+  const pubsub = pubsubProtocol({
+    authenticators: [
+      { channels: 'q.*', check: ({ client }) => client.request.query.get('k') === 'v' },
+    ],
+  });
+  app = await startApp({ source: new MemoryBus(), protocols: [pubsub] });
   browser = await launchBrowser();
   page = await browser.newPage();
   await page.goto(`${app.url}/examples/chat.html`);
@@ -33,7 +40,7 @@ afterAll(async () => {
 });
 
 /** Opens a SockJS client in the page on one transport; its frames land in window.frames_<name>. */
-async function openSockJs(name: string, transport: string): Promise<void> {
+async function openSockJs(name: string, transport: string, query = ''): Promise<void> {
   await page.evaluate(
     ([n, t, url]) =>
       new Promise<void>((resolve, reject) => {
@@ -57,7 +64,7 @@ async function openSockJs(name: string, transport: string): Promise<void> {
         sock.onclose = (e) => reject(new Error(`closed ${e.code}`));
         sock.onmessage = (e) => frames.push(JSON.parse(e.data));
       }),
-    [name, transport, `${app.url}/pubsub`],
+    [name, transport, `${app.url}/pubsub${query}`],
   );
 }
 
@@ -121,5 +128,24 @@ describe.each([
         JSON.stringify((c as { channels?: unknown }).channels ?? []).includes(`sock.${name}`),
       ),
     ).toBe(true);
+  });
+});
+
+describe.each(['websocket', 'xhr-polling'])('a SockJS client over %s', (transport) => {
+  it("carries its URL's query to the authenticators", async () => {
+    const [good, bad] = [`q_good_${transport}`, `q_bad_${transport}`];
+    await openSockJs(good, transport, '?k=v');
+    await openSockJs(bad, transport, '?k=w');
+    await send(good, { action: 'subscribe', payload: { channel: 'q.1' } });
+    await send(bad, { action: 'subscribe', payload: { channel: 'q.1' } });
+    await waitFor(good, JSON.stringify({ controlMessage: true, content: 'Subscribed to q.1' }));
+    await waitFor(
+      bad,
+      JSON.stringify({
+        controlMessage: true,
+        error: true,
+        content: 'not allowed to subscribe q.1',
+      }),
+    );
   });
 });
