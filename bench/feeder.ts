@@ -29,18 +29,18 @@ function publish(messages: readonly (readonly [channel: string, payload: string]
 }
 
 async function start(): Promise<() => void> {
+  const demo = await loadDemo(plan.dist);
   if (plan.workload === 'notifications') {
     const pipeline = redis.pipeline();
-    channelSets(plan.notify, plan.seed).forEach((channels, i) =>
+    channelSets(plan.notify, plan.seed, demo.seededRandom).forEach((channels, i) =>
       pipeline.sadd(`user:${userId(i)}:channels`, ...channels),
     );
     await pipeline.exec();
-    return startNotifyTraffic(plan, (batch) => {
+    return startNotifyTraffic(plan, demo.seededRandom, (batch) => {
       sent += batch.length;
       publish(batch.map((m) => [m.channel, m.payload] as const));
     });
   }
-  const demo = await loadDemo(plan.dist);
   return startTraffic(demo, plan, (batch) => {
     sent += batch.length;
     publish(

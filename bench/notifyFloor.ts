@@ -4,6 +4,7 @@
 // its own `id:` line before the shared bytes, all of one event-loop turn in one
 // chunk. The traffic comes from the same generator, in-process.
 import type { Socket } from 'node:net';
+import { loadDemo } from './demo.js';
 import { NOT_FOUND, serveFloor, sseHead } from './floorKit.js';
 import { planFromArgv } from './ipc.js';
 import type { FloorPlan } from './ipc.js';
@@ -16,7 +17,8 @@ interface Stream {
 }
 
 const plan = planFromArgv<FloorPlan>();
-const sets = channelSets(plan.notify, plan.seed);
+const demo = await loadDemo(plan.dist);
+const sets = channelSets(plan.notify, plan.seed, demo.seededRandom);
 const subscribers = new Map<string, Set<Stream>>();
 const CRLF = Buffer.from('\r\n');
 const OK = 'data:<message><status>ok</status></message>\n\n';
@@ -75,6 +77,6 @@ serveFloor({
       for (const channel of channels) subscribers.get(channel)?.delete(stream);
     });
   },
-  start: () => startNotifyTraffic(plan, onBatch),
+  start: () => startNotifyTraffic(plan, demo.seededRandom, onBatch),
   stats: () => ({ sent, connections, maxBuffered }),
 });

@@ -14,20 +14,15 @@ export interface Notification {
 
 export const userId = (i: number): string => `u${i}`;
 
-/** A 32-bit seeded generator (mulberry32), so every process derives the same layout. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** A seeded generator, as the server's demo feed makes them (so every process derives the same layout). */
+export type SeededRandom = (seed: number) => () => number;
 
 /** Every user's channels, in user order: their own channel and two distinct rooms. */
-export function channelSets(layout: NotifyLayout, seed: number): string[][] {
+export function channelSets(
+  layout: NotifyLayout,
+  seed: number,
+  seededRandom: SeededRandom,
+): string[][] {
   const random = seededRandom(seed ^ 0x5bd1e995);
   const sets: string[][] = [];
   for (let i = 0; i < layout.users; i++) {
@@ -43,6 +38,7 @@ export function channelSets(layout: NotifyLayout, seed: number): string[][] {
 /** Starts the notifications at `plan.rate` per second; returns a function that stops them. */
 export function startNotifyTraffic(
   plan: TrafficPlan,
+  seededRandom: SeededRandom,
   onBatch: (messages: Notification[]) => void,
 ): () => void {
   const { users, rooms, roomShare } = plan.notify;

@@ -7,24 +7,14 @@
 // keeps nothing for a session that is not there.
 import pg from 'pg';
 import type { ClientConfig, Notification } from 'pg';
-import {
-  BehaviorSubject,
-  EMPTY,
-  Observable,
-  Subject,
-  defer,
-  distinctUntilChanged,
-  finalize,
-  map,
-  of,
-  shareReplay,
-  take,
-} from 'rxjs';
+import { BehaviorSubject, Observable } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import type { BusMessage } from '../core/message.js';
 import type { Readiness } from '../core/protocol.js';
+import { LiveChannels } from './LiveChannels.js';
+import { connectionReadiness } from './connectionReadiness.js';
 
 export type PostgresConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
@@ -72,9 +62,7 @@ export class PostgresNotify {
 
   private readonly listeners = new Map<string, Set<Subscriber<BusMessage>>>();
   /** Channels whose LISTEN Postgres has confirmed on the current connection. */
-  private readonly liveChannels = new Set<string>();
-  /** Waiters for a channel to become live. */
-  private readonly becameLive = new Map<string, Subject<void>>();
+  private readonly liveChannels = new LiveChannels();
   private readonly log: Logger;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -125,7 +113,7 @@ export class PostgresNotify {
         set.delete(subscriber);
         if (set.size > 0 || this.listeners.get(name) !== set) return;
         this.listeners.delete(name);
-        this.liveChannels.delete(name);
+        this.liveChannels.forget(name);
         this.changed(name);
       };
     });
@@ -137,22 +125,7 @@ export class PostgresNotify {
    * already live. Waits across a reconnect; completes without emitting on close().
    */
   live(name: string): Observable<void> {
-    return defer(() => {
-      if (this.liveChannels.has(name)) return of(undefined);
-      if (this.closed) return EMPTY;
-      let waiter = this.becameLive.get(name);
-      if (!waiter) this.becameLive.set(name, (waiter = new Subject<void>()));
-      const current = waiter;
-      // A waiter nobody waits on any more is dropped, so the map holds only channels being opened.
-      return current.pipe(
-        take(1),
-        finalize(() => {
-          if (!current.observed && this.becameLive.get(name) === current) {
-            this.becameLive.delete(name);
-          }
-        }),
-      );
-    });
+    return this.liveChannels.whenLive(name);
   }
 
   /** The channels in use: those kept LISTENed now, and LISTENed again after a reconnect. */
@@ -166,20 +139,15 @@ export class PostgresNotify {
    * (`postgres reconnecting`).
    */
   readiness(): Readiness {
-    const state = this.state$.value;
-    return state === 'ready' ? { ready: true } : { ready: false, reason: `postgres ${state}` };
+    return this.ready.now();
   }
 
   /** One stream for every caller: the readiness now and at every change. */
   readinessChanges(): Observable<Readiness> {
-    return this.readiness$;
+    return this.ready.changes;
   }
 
-  private readonly readiness$: Observable<Readiness> = this.state$.pipe(
-    map(() => this.readiness()),
-    distinctUntilChanged((a, b) => a.ready === b.ready),
-    shareReplay({ bufferSize: 1, refCount: true }),
-  );
+  private readonly ready = connectionReadiness('postgres', this.state$);
 
   /** Completes every stream and closes the connection; no reconnect follows. */
   async close(): Promise<void> {
@@ -189,11 +157,8 @@ export class PostgresNotify {
     // Cleared before completing, so the subscribers' teardowns send no UNLISTEN of their own.
     const subscribers = [...this.listeners.values()].flatMap((set) => [...set]);
     this.listeners.clear();
-    this.liveChannels.clear();
+    this.liveChannels.end();
     for (const s of subscribers) s.complete();
-    const waiters = [...this.becameLive.values()];
-    this.becameLive.clear();
-    for (const w of waiters) w.complete();
     const connection = this.connection;
     this.connection = undefined;
     this.state$.next('closed');
@@ -328,12 +293,7 @@ export class PostgresNotify {
   }
 
   private markLive(name: string): void {
-    this.liveChannels.add(name);
-    const waiter = this.becameLive.get(name);
-    if (!waiter) return;
-    this.becameLive.delete(name);
-    waiter.next();
-    waiter.complete();
+    this.liveChannels.markLive(name);
   }
 
   private dispatch(channel: string, payload: string): void {

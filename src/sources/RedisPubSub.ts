@@ -6,19 +6,7 @@
 // re-subscribes, and they resume.
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import {
-  BehaviorSubject,
-  Observable,
-  Subject,
-  asyncScheduler,
-  defer,
-  distinctUntilChanged,
-  finalize,
-  map,
-  of,
-  shareReplay,
-  take,
-} from 'rxjs';
+import { BehaviorSubject, Observable, asyncScheduler, defer, finalize } from 'rxjs';
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
@@ -26,6 +14,8 @@ import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import type { Readiness } from '../core/protocol.js';
 import { shareWithGrace } from '../operators/shareWithGrace.js';
+import { LiveChannels } from './LiveChannels.js';
+import { connectionReadiness } from './connectionReadiness.js';
 
 export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
@@ -56,9 +46,7 @@ export class RedisPubSub implements PubSubSource {
     pattern: new Map<string, Observable<BusMessage>>(),
   };
   /** Channels whose SUBSCRIBE Redis has confirmed on the current connection. */
-  private readonly liveChannels = new Set<string>();
-  /** Waiters for a channel to become live. */
-  private readonly becameLive = new Map<string, Subject<void>>();
+  private readonly liveChannels = new LiveChannels();
   private readonly graceMs: number;
   private readonly scheduler: SchedulerLike;
   private readonly log: Logger;
@@ -134,7 +122,7 @@ export class RedisPubSub implements PubSubSource {
         set.delete(subscriber);
         if (set.size > 0 || listeners.get(name) !== set) return;
         listeners.delete(name);
-        if (kind === 'channel') this.liveChannels.delete(name);
+        if (kind === 'channel') this.liveChannels.forget(name);
         this.command(kind === 'channel' ? 'unsubscribe' : 'punsubscribe', name);
       };
     });
@@ -146,21 +134,7 @@ export class RedisPubSub implements PubSubSource {
    * delivered. At once for a channel already live. Waits across a reconnect.
    */
   live(name: string): Observable<void> {
-    return defer(() => {
-      if (this.liveChannels.has(name)) return of(undefined);
-      let waiter = this.becameLive.get(name);
-      if (!waiter) this.becameLive.set(name, (waiter = new Subject<void>()));
-      const current = waiter;
-      // A waiter nobody waits on any more is dropped, so the map holds only channels being opened.
-      return current.pipe(
-        take(1),
-        finalize(() => {
-          if (!current.observed && this.becameLive.get(name) === current) {
-            this.becameLive.delete(name);
-          }
-        }),
-      );
-    });
+    return this.liveChannels.whenLive(name);
   }
 
   /**
@@ -176,26 +150,21 @@ export class RedisPubSub implements PubSubSource {
     return {
       listeners: this.listeners.channel.size + this.listeners.pattern.size,
       shared: this.shared.channel.size + this.shared.pattern.size,
-      waiting: this.becameLive.size,
+      waiting: this.liveChannels.waiting,
     };
   }
 
   /** Ready while the subscriber connection is up; otherwise why not (`redis reconnecting`). */
   readiness(): Readiness {
-    const state = this.state$.value;
-    return state === 'ready' ? { ready: true } : { ready: false, reason: `redis ${state}` };
+    return this.ready.now();
   }
 
-  /** One stream for every caller (each notification stream holds a subscription to it). */
+  /** One stream for every caller: the readiness now and at every change. */
   readinessChanges(): Observable<Readiness> {
-    return this.readiness$;
+    return this.ready.changes;
   }
 
-  private readonly readiness$: Observable<Readiness> = this.state$.pipe(
-    map(() => this.readiness()),
-    distinctUntilChanged((a, b) => a.ready === b.ready),
-    shareReplay({ bufferSize: 1, refCount: true }),
-  );
+  private readonly ready = connectionReadiness('redis', this.state$);
 
   instrument(metrics: MetricsRegistry): void {
     metrics.counter(
@@ -257,11 +226,7 @@ export class RedisPubSub implements PubSubSource {
       () => {
         names.forEach((name, i) => {
           if (this.listeners.channel.get(name) !== sets[i]) return;
-          this.liveChannels.add(name);
-          const waiter = this.becameLive.get(name);
-          this.becameLive.delete(name);
-          waiter?.next();
-          waiter?.complete();
+          this.liveChannels.markLive(name);
         });
       },
       (err: unknown) =>
