@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { WorkloadName } from './ipc.js';
 
-const WORKLOADS: readonly WorkloadName[] = ['emojitrack', 'notifications'];
+const WORKLOADS: readonly WorkloadName[] = ['emojitrack', 'notifications', 'pubsub'];
 /** Messages per second when --rate is not given. */
 const DEFAULT_RATE: Readonly<Record<WorkloadName, number>> = {
   emojitrack: 400,
   notifications: 200,
+  pubsub: 20,
 };
 
 export interface BenchArgs {
@@ -16,6 +17,8 @@ export interface BenchArgs {
   readonly clients: number;
   /** Emoji uses per second (each a score update and a tweet), or notifications per second. */
   readonly rate: number;
+  /** Pub/sub: channels the clients are spread over (1: every client on one channel). */
+  readonly channels: number;
   /** Notifications: shared rooms, two per user. */
   readonly rooms: number;
   /** Notifications: share of the messages sent to a room (the rest to one user). */
@@ -38,11 +41,12 @@ export interface BenchArgs {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --workload W       emojitrack (default) or notifications
+  --workload W       emojitrack (default), notifications or pubsub
   --clients N        SSE clients; on notifications, users (default 1000)
   --rate N           emojitrack: emoji uses per second, each a score update and a tweet (default 400);
-                     notifications: messages per second (default 200)
+                     notifications: messages per second (default 200); pubsub: messages per second (default 20)
   --details-share F  emojitrack: share of clients on /subscribe/details/<most popular id> (default 0.2)
+  --channels N       pubsub: channels the WebSocket clients are spread over (default 1)
   --rooms N          notifications: shared rooms, two per user (default 50)
   --room-share F     notifications: share of messages sent to a room, the rest to one user (default 0.8)
   --duration S       measured window in seconds (default 20)
@@ -106,6 +110,7 @@ export function parseBenchArgs(
       workload: { type: 'string' },
       clients: { type: 'string' },
       rooms: { type: 'string' },
+      channels: { type: 'string' },
       'room-share': { type: 'string' },
       rate: { type: 'string' },
       'details-share': { type: 'string' },
@@ -125,12 +130,13 @@ export function parseBenchArgs(
   if (values.help) return undefined;
   const workload = (values.workload ?? 'emojitrack') as WorkloadName;
   if (!WORKLOADS.includes(workload))
-    throw new Error(`--workload ${workload} is not valid: expected ${WORKLOADS.join(' or ')}`);
+    throw new Error(`--workload ${workload} is not valid: expected ${WORKLOADS.join(', ')}`);
   return {
     workload,
     clients: number(values, 'clients', 1000, 1, 50_000),
     rate: number(values, 'rate', DEFAULT_RATE[workload], 0, 100_000),
     rooms: number(values, 'rooms', 50, 2, 100_000),
+    channels: number(values, 'channels', 1, 1, 100_000),
     roomShare: number(values, 'room-share', 0.8, 0, 1, false),
     detailsShare: number(values, 'details-share', 0.2, 0, 1, false),
     durationS: number(values, 'duration', 20, 1, 3600, false),

@@ -2,6 +2,7 @@
 // are counted by finding "\n\n" in the received bytes, with no per-event
 // allocation; the streams of a timed group also read each event's "sent_at" for
 // latency. The runner forks one or more of these and asks them for snapshots over IPC.
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { LatencyHistogram } from './histogram.js';
@@ -16,6 +17,20 @@ const NINE = 0x39;
 const BOUNDARY = Buffer.from('\n\n');
 const SENT_AT = Buffer.from('"sent_at":');
 const STATUS_OK = Buffer.from('HTTP/1.1 200 ');
+const STATUS_UPGRADED = Buffer.from('HTTP/1.1 101 ');
+
+/** A masked client text frame (RFC 6455 §5.3), as a browser sends it. */
+function clientFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const head =
+    payload.length < 126
+      ? Buffer.from([0x81, 0x80 | payload.length])
+      : Buffer.from([0x81, 0xfe, payload.length >> 8, payload.length & 0xff]);
+  const mask = randomBytes(4);
+  for (let i = 0; i < payload.length; i++)
+    payload[i] = (payload[i] as number) ^ (mask[i % 4] as number);
+  return Buffer.concat([head, mask, payload]);
+}
 const CONNECT_TIMEOUT_MS = 15_000;
 
 const plan = planFromArgv<ClientPlan>();
@@ -40,7 +55,11 @@ class Connection {
   /** 0 before the decimal point, then the weight of the next fractional digit times 10. */
   private scale = 0;
 
-  constructor(readonly socket: Socket) {}
+  /** Count an event per `sent_at` (WebSocket messages), not per blank line (SSE). */
+  constructor(
+    readonly socket: Socket,
+    private readonly bySentAt = false,
+  ) {}
 
   /** Untimed streams: count boundaries with the native search. */
   readCounts(buf: Buffer): void {
@@ -92,6 +111,7 @@ class Connection {
       this.lastNl = false;
       if (b === SENT_AT[this.match]) {
         if (++this.match === SENT_AT.length) {
+          if (this.bySentAt) this.events++;
           this.match = 0;
           this.inNumber = true;
           this.whole = 0;
@@ -108,7 +128,8 @@ function open(group: ClientGroup, index: number): Promise<void> {
   const marker = group.readyMarker;
   return new Promise((resolve, reject) => {
     const socket = connect({ host: plan.host, port: plan.port });
-    const c = new Connection(socket);
+    const c = new Connection(socket, group.ws !== undefined);
+    const expected = group.ws ? STATUS_UPGRADED : STATUS_OK;
     let verified = false;
     let ready = false;
     /** What arrived before the ready marker, kept only while looking for it. */
@@ -117,20 +138,28 @@ function open(group: ClientGroup, index: number): Promise<void> {
     socket.setTimeout(CONNECT_TIMEOUT_MS);
     socket.once('timeout', () => socket.destroy(new Error(`no response to ${path}`)));
     socket.once('connect', () => {
+      const accept = group.ws
+        ? 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n`
+        : 'Accept: text/event-stream\r\n';
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: ${plan.host}:${plan.port}\r\n` +
-          'Accept: text/event-stream\r\nUser-Agent: rx-streamer-bench\r\n\r\n',
+          `${accept}User-Agent: rx-streamer-bench\r\n\r\n`,
       );
     });
     socket.on('data', (buf: Buffer) => {
       bytes += buf.length;
       if (!verified) {
-        const n = Math.min(buf.length, STATUS_OK.length);
-        if (buf.compare(STATUS_OK, 0, n, 0, n) !== 0) {
+        const n = Math.min(buf.length, expected.length);
+        if (buf.compare(expected, 0, n, 0, n) !== 0) {
           socket.destroy(new Error(`${path}: ${buf.toString('latin1', 0, buf.indexOf('\r\n'))}`));
           return;
         }
         verified = true;
+        if (group.ws) {
+          const channel = `bench.${index % group.ws.channels}`;
+          socket.write(clientFrame(JSON.stringify({ action: 'subscribe', payload: { channel } })));
+        }
       }
       if (!ready) {
         early += buf.toString('latin1');

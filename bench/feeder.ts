@@ -8,6 +8,7 @@ import { loadDemo } from './demo.js';
 import { planFromArgv, send } from './ipc.js';
 import type { FeederPlan, StatsRequest } from './ipc.js';
 import { channelSets, startNotifyTraffic, userId } from './notifyTraffic.js';
+import { startPubsubTraffic } from './pubsubTraffic.js';
 import { startTraffic } from './traffic.js';
 
 const plan = planFromArgv<FeederPlan>();
@@ -30,6 +31,13 @@ function publish(messages: readonly (readonly [channel: string, payload: string]
 
 async function start(): Promise<() => void> {
   const demo = await loadDemo(plan.dist);
+  if (plan.workload === 'pubsub') {
+    // Outside publishers feed pub/sub channel C as the Redis channel pubsub:C.
+    return startPubsubTraffic(plan, (batch) => {
+      sent += batch.length;
+      publish(batch.map((m) => [`pubsub:${m.channel}`, m.payload] as const));
+    });
+  }
   if (plan.workload === 'notifications') {
     const pipeline = redis.pipeline();
     channelSets(plan.notify, plan.seed, demo.seededRandom).forEach((channels, i) =>

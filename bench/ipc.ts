@@ -2,7 +2,7 @@
 // feeder, floor); each child receives its settings as one JSON argument.
 import type { HistogramData } from './histogram.js';
 
-export type WorkloadName = 'emojitrack' | 'notifications';
+export type WorkloadName = 'emojitrack' | 'notifications' | 'pubsub';
 
 /** Streams opened alike: `count` of them on `path`, where `{i}` stands for the stream's number. */
 export interface ClientGroup {
@@ -15,6 +15,11 @@ export interface ClientGroup {
   readonly timed: boolean;
   /** Bytes that must arrive before the stream counts as connected (after the 200 status). */
   readonly readyMarker?: string;
+  /**
+   * A WebSocket pub/sub client instead of an SSE stream: it subscribes to
+   * `bench.<i mod channels>`, and each message (one `sent_at` each) is an event.
+   */
+  readonly ws?: { readonly channels: number };
 }
 
 export interface ClientPlan {
@@ -56,8 +61,14 @@ export interface NotifyLayout {
   readonly roomShare: number;
 }
 
+/** The pub/sub workload's channels: `bench.0…bench.<N-1>`, messages spread over them. */
+export interface PubsubLayout {
+  readonly channels: number;
+}
+
 export interface TrafficPlan {
   readonly workload: WorkloadName;
+  readonly pubsub: PubsubLayout;
   readonly rate: number;
   readonly seed: number;
   readonly tickMs: number;

@@ -11,7 +11,7 @@ export interface WorkloadSetup {
   /** Settings for the server besides those every run gets. */
   readonly serverEnv: Readonly<Record<string, string>>;
   /** The floor's child process (see children.ts). */
-  readonly floor: 'floor' | 'notifyFloor';
+  readonly floor: 'floor' | 'notifyFloor' | 'wsFloor';
   /** The table's first words: what the clients are and what the traffic is. */
   readonly description: string;
 }
@@ -25,7 +25,33 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
     durationS: args.durationS,
   };
   const notify = { users: args.clients, rooms: args.rooms, roomShare: args.roomShare };
-  const traffic = { workload: args.workload, rate: args.rate, seed: args.seed, notify };
+  const pubsub = { channels: args.channels };
+  const traffic = { workload: args.workload, rate: args.rate, seed: args.seed, notify, pubsub };
+  if (args.workload === 'pubsub') {
+    return {
+      workload: {
+        ...common,
+        // Client i subscribes to bench.<i mod channels>; connected at its ack.
+        groups: [
+          {
+            name: 'ws',
+            count: args.clients,
+            path: '/pubsub',
+            timed: true,
+            readyMarker: 'Subscribed to',
+            ws: pubsub,
+          },
+        ],
+      },
+      traffic,
+      // No pings in the window: every frame counted is a message.
+      serverEnv: { WS_PING_MS: '600000' },
+      floor: 'wsFloor',
+      description:
+        `${args.clients} WebSocket clients on ${args.channels} channel(s), ` +
+        `${args.rate} msgs/s (${Math.round((args.rate * args.clients) / args.channels)} deliveries/s expected)`,
+    };
+  }
   if (args.workload === 'notifications') {
     const perRoom = (2 * args.clients) / args.rooms;
     return {
