@@ -40,6 +40,11 @@ class SessionWriter extends Writable {
   }
 }
 
+/** The part of a sockjs session that holds what its client has not fetched yet. */
+interface SessionQueue {
+  readonly _session?: { readonly send_buffer?: readonly string[] };
+}
+
 export class SockJsConnection extends Connection {
   constructor(
     info: ConnectionInfo,
@@ -47,6 +52,30 @@ export class SockJsConnection extends Connection {
   ) {
     super(info, SOCKJS_LINES, new SessionWriter(session));
     session.once('close', () => this.finished());
+  }
+
+  /**
+   * What the client has not fetched: sockjs queues a session's messages itself
+   * until the client polls (or its streaming response drains), so this reads
+   * that queue, and the hub bounds a client that stops fetching like any other.
+   */
+  override get unsentBytes(): number {
+    const queue = (this.session as unknown as SessionQueue)._session?.send_buffer;
+    let bytes = 0;
+    if (queue) for (const message of queue) bytes += message.length;
+    return bytes;
+  }
+
+  override write(bytes: Buffer): number {
+    // sockjs sends no 'drain': a client is back under its bound once it has fetched everything.
+    if (this.unsentBytes === 0) this.overSince = undefined;
+    super.write(bytes);
+    return this.unsentBytes;
+  }
+
+  override markOver(now: number): number {
+    this.overSince ??= now;
+    return now - this.overSince;
   }
 
   /** Sends one text message to this client alone (a control reply). */
@@ -60,7 +89,8 @@ export class SockJsConnection extends Connection {
 
   closeWith(code: number, reason: string): void {
     this.stopWriting();
-    this.session.close(String(code), reason);
+    // The close frame carries the code as a number (`c[1001,"…"]`); the typings say string.
+    this.session.close(code as unknown as string, reason);
   }
 
   destroy(): void {
