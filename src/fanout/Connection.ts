@@ -15,6 +15,13 @@ export interface ConnectionInfo {
   readonly userAgent: string;
 }
 
+/** User-Agents are kept this long at most, so memory per client does not depend on them. */
+export const MAX_USER_AGENT = 256;
+
+/** A header value as a connection keeps its User-Agent. */
+export const userAgentOf = (header: unknown): string =>
+  (typeof header === 'string' ? header : '').slice(0, MAX_USER_AGENT);
+
 export abstract class Connection {
   closed = false;
   /** Messages written to this connection, over all its topics. */

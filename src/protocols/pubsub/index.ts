@@ -44,6 +44,7 @@ import {
   controlError,
   controlMessage,
   parseFrame,
+  toJson,
 } from './wire.js';
 import type { ClientAction } from './wire.js';
 
@@ -150,7 +151,7 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       const publishOut = async (channel: string, message: unknown) => {
         if (!publisher) throw new Error('publishing is not available on this server');
         counts.published++;
-        await publisher.publish(redisChannel(channel), JSON.stringify(message) ?? 'null');
+        await publisher.publish(redisChannel(channel), toJson(message));
       };
 
       // Client publishes, through the push traps, to the bus. A trap that errors
@@ -269,7 +270,7 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
           id: String(++nextId),
           request,
           channels: () => channelsOf(c),
-          send: (frame) => c.sendText(JSON.stringify(frame) ?? 'null'),
+          send: (frame) => c.sendText(toJson(frame)),
           subscribe: async (channel) => {
             const problem = channelProblem(channel);
             if (problem) throw new Error(problem);
@@ -352,7 +353,7 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
             counts.monitored++;
             hub.broadcast(PUBSUB_FAMILY, channel, {
               channel: redisChannel(channel),
-              payload: JSON.stringify(message) ?? 'null',
+              payload: toJson(message),
               receivedAt: Date.now(),
             } satisfies BusMessage);
           }),
@@ -362,27 +363,14 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       metrics.gauge('pubsub.channels', 'Pub/sub channels with a subscriber here', () =>
         hub.topicCount(PUBSUB_FAMILY),
       );
-      metrics.counter('pubsub.frames.in', 'Frames received from pub/sub clients', () => counts.in);
-      metrics.counter(
-        'pubsub.published',
-        'Publishes sent on to the bus (after the push traps)',
-        () => counts.published,
-      );
-      metrics.counter(
-        'pubsub.denied',
-        'Subscribes and publishes an authenticator denied',
-        () => counts.denied,
-      );
-      metrics.counter(
-        'pubsub.monitored',
-        'Messages the monitors put on channels',
-        () => counts.monitored,
-      );
-      metrics.counter(
-        'pubsub.control_errors',
-        'Control errors sent to pub/sub clients',
-        () => counts.controlErrors,
-      );
+      const counters: [name: string, help: string, key: keyof typeof counts][] = [
+        ['pubsub.frames.in', 'Frames received from pub/sub clients', 'in'],
+        ['pubsub.published', 'Publishes sent on to the bus (after the push traps)', 'published'],
+        ['pubsub.denied', 'Subscribes and publishes an authenticator denied', 'denied'],
+        ['pubsub.monitored', 'Messages the monitors put on channels', 'monitored'],
+        ['pubsub.control_errors', 'Control errors sent to pub/sub clients', 'controlErrors'],
+      ];
+      for (const [name, help, key] of counters) metrics.counter(name, help, () => counts[key]);
 
       return {
         status: () => ({

@@ -60,6 +60,9 @@ export function parseFrame(text: string): Parsed {
   return { kind: 'action', action: { action, channel, message: payload.message } };
 }
 
+/** Any value as JSON text (`undefined`, which JSON cannot say, as `null`). */
+export const toJson = (value: unknown): string => JSON.stringify(value) ?? 'null';
+
 /** A control reply: `{"controlMessage":true,"content":"Subscribed to C"}`. */
 export function controlMessage(content: string): string {
   return JSON.stringify({ controlMessage: true, content });

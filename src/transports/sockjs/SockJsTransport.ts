@@ -10,6 +10,8 @@ import type { Connection as SockJsSession } from 'sockjs';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { Hub } from '../../fanout/Hub.js';
+import { userAgentOf } from '../../fanout/Connection.js';
+import { openClient } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import { SockJsConnection } from './SockJsConnection.js';
 
@@ -22,8 +24,6 @@ export interface SockJsOptions {
   readonly logger?: Logger;
   readonly connected: (connection: SockJsConnection) => void;
 }
-
-const MAX_USER_AGENT = 256;
 
 type SockJsHandler = (req: IncomingMessage, res: unknown, head?: Buffer) => boolean;
 
@@ -51,17 +51,11 @@ export function serveSockJs(options: SockJsOptions): void {
         namespace: `${options.prefix}/ (sockjs)`,
         createdAt: Date.now(),
         clientIp: session.remoteAddress ?? '',
-        userAgent: String(session.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT),
+        userAgent: userAgentOf(session.headers['user-agent']),
       },
       session,
     );
-    options.hub.attach(connection);
-    try {
-      options.connected(connection);
-    } catch (err) {
-      log.error('a SockJS endpoint failed to open a client', { error: String(err) });
-      connection.closeWith(1011, 'internal error');
-    }
+    openClient(options.hub, connection, log, () => options.connected(connection));
   });
   // installHandlers() would take over the server's request and upgrade events;
   // the listener's handler lets this transport sit behind the router and the

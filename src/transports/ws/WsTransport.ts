@@ -11,6 +11,8 @@ import type { WebSocket } from 'ws';
 import { StreamerError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
+import { userAgentOf } from '../../fanout/Connection.js';
+import type { Connection } from '../../fanout/Connection.js';
 import type { Hub } from '../../fanout/Hub.js';
 import { clientAddress, trustFunction } from '../http/clientAddress.js';
 import type { TrustProxy } from '../http/clientAddress.js';
@@ -34,8 +36,6 @@ export interface WsTransportOptions {
   readonly trustProxy: TrustProxy;
   readonly logger?: Logger;
 }
-
-const MAX_USER_AGENT = 256;
 
 export class WsTransport {
   private readonly endpoints = new Map<string, WsEndpoint>();
@@ -145,7 +145,7 @@ export class WsTransport {
           Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
           this.trust,
         ),
-        userAgent: (req.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT),
+        userAgent: userAgentOf(req.headers['user-agent']),
       },
       ws,
       socket,
@@ -154,13 +154,9 @@ export class WsTransport {
     ws.on('error', (err) => this.log.debug('WebSocket client error', { error: err.message }));
     this.clients.add(connection);
     connection.whenEnded(() => this.clients.delete(connection));
-    this.options.hub.attach(connection);
-    try {
-      endpoint.connected(connection, req, url);
-    } catch (err) {
-      this.log.error('a WebSocket endpoint failed to open a client', { error: String(err) });
-      connection.closeWith(1011, 'internal error');
-    }
+    openClient(this.options.hub, connection, this.log, () =>
+      endpoint.connected(connection, req, url),
+    );
   }
 
   private ping(): void {
@@ -172,6 +168,25 @@ export class WsTransport {
       c.alive = false;
       c.ws.ping();
     }
+  }
+}
+
+/**
+ * Puts a new client in the hub and lets its endpoint open it; an endpoint that
+ * throws closes that client (1011) and nothing else.
+ */
+export function openClient<
+  C extends Connection & { closeWith(code: number, reason: string): void },
+>(hub: Hub, connection: C, log: Logger, connected: () => void): void {
+  hub.attach(connection);
+  try {
+    connected();
+  } catch (err) {
+    log.error('an endpoint failed to open a client', {
+      path: connection.info.requestPath,
+      error: String(err),
+    });
+    connection.closeWith(1011, 'internal error');
   }
 }
 
