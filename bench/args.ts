@@ -35,6 +35,8 @@ export interface BenchArgs {
   /** Rebuild dist/ when it is older than src/ (not done for another --dist). */
   readonly build: boolean;
   readonly floor: boolean;
+  /** Pubsub: also measure the Socket.IO peer. */
+  readonly peer: boolean;
   readonly cpuProf: boolean;
   /** Node options for the server process: those of `npm start` unless given. */
   readonly nodeArgs: readonly string[];
@@ -57,6 +59,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --dist DIR         build output to run, e.g. another checkout's dist/ (run as it is)
   --no-build         run dist/ as it is, even when src/ is newer
   --no-floor         skip the floor run
+  --no-peer          pubsub: skip the Socket.IO run
   --cpu-prof         run the server and the floor under node --cpu-prof (bench/results/profiles)
   --node-args "…"    node options for the server (default: those of npm start; "" for none)
   --help`;
@@ -122,6 +125,7 @@ export function parseBenchArgs(
       dist: { type: 'string' },
       'no-build': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
+      'no-peer': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
       'node-args': { type: 'string' },
       help: { type: 'boolean' },
@@ -147,6 +151,7 @@ export function parseBenchArgs(
     dist: values.dist,
     build: !values['no-build'] && values.dist === undefined,
     floor: !values['no-floor'],
+    peer: !values['no-peer'],
     cpuProf: values['cpu-prof'] ?? false,
     nodeArgs:
       values['node-args'] === undefined

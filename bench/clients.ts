@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { LatencyHistogram } from './histogram.js';
 import { planFromArgv, send } from './ipc.js';
-import type { ClientGroup, ClientPlan, ToClients } from './ipc.js';
+import type { ClientGroup, ClientPlan, ToClients, WsDialect } from './ipc.js';
 import { wallClockMs } from './traffic.js';
 
 const NL = 0x0a;
@@ -32,6 +32,23 @@ function clientFrame(text: string): Buffer {
   return Buffer.concat([head, mask, payload]);
 }
 const CONNECT_TIMEOUT_MS = 15_000;
+
+/**
+ * A WebSocket client's handshake after the upgrade: each frame to send, after
+ * the bytes it waits for. Socket.IO first connects to the main namespace (`40`)
+ * and may only emit once the server has answered that (`40{"sid":…}`).
+ */
+function handshake(
+  dialect: WsDialect,
+  channel: string,
+): (readonly [after: string, frame: string])[] {
+  if (dialect === 'socket.io')
+    return [
+      ['', '40'],
+      ['40{', `42${JSON.stringify(['subscribe', channel])}`],
+    ];
+  return [['', JSON.stringify({ action: 'subscribe', payload: { channel } })]];
+}
 
 const plan = planFromArgv<ClientPlan>();
 const latency = new LatencyHistogram();
@@ -130,6 +147,7 @@ function open(group: ClientGroup, index: number): Promise<void> {
     const socket = connect({ host: plan.host, port: plan.port });
     const c = new Connection(socket, group.ws !== undefined);
     const expected = group.ws ? STATUS_UPGRADED : STATUS_OK;
+    const steps = group.ws ? handshake(group.ws.dialect, `bench.${index % group.ws.channels}`) : [];
     let verified = false;
     let ready = false;
     /** What arrived before the ready marker, kept only while looking for it. */
@@ -156,14 +174,12 @@ function open(group: ClientGroup, index: number): Promise<void> {
           return;
         }
         verified = true;
-        if (group.ws) {
-          const channel = `bench.${index % group.ws.channels}`;
-          socket.write(clientFrame(JSON.stringify({ action: 'subscribe', payload: { channel } })));
-        }
       }
       if (!ready) {
         early += buf.toString('latin1');
-        if (marker === undefined || early.includes(marker)) {
+        while (steps[0] && early.includes(steps[0][0]))
+          socket.write(clientFrame((steps.shift() as readonly [string, string])[1]));
+        if (steps.length === 0 && (marker === undefined || early.includes(marker))) {
           ready = true;
           early = '';
           socket.setTimeout(0);

@@ -2,7 +2,9 @@
 // publishes the traffic to Redis as a real producer does, one pipeline per small
 // batch. Emojitrack: a score update, then a tweet, per use. Notifications: the
 // users' channel sets first (SADD, before any client connects), then messages
-// on rooms and personal channels.
+// on rooms and personal channels. Pub/sub: messages on the channels, for
+// rx-streamer as plain PUBLISH, for the Socket.IO peer through its emitter.
+import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import { loadDemo } from './demo.js';
 import { planFromArgv, send } from './ipc.js';
@@ -31,6 +33,17 @@ function publish(messages: readonly (readonly [channel: string, payload: string]
 
 async function start(): Promise<() => void> {
   const demo = await loadDemo(plan.dist);
+  if (plan.workload === 'pubsub' && plan.socketIo) {
+    // Socket.IO's outside publisher: one room broadcast per message, through Redis.
+    const emitter = new Emitter(redis);
+    return startPubsubTraffic(plan, (batch) => {
+      sent += batch.length;
+      for (const m of batch)
+        emitter
+          .to(m.channel)
+          .emit('message', { channel: m.channel, message: JSON.parse(m.payload) as unknown });
+    });
+  }
   if (plan.workload === 'pubsub') {
     // Outside publishers feed pub/sub channel C as the Redis channel pubsub:C.
     return startPubsubTraffic(plan, (batch) => {

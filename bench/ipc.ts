@@ -4,6 +4,8 @@ import type { HistogramData } from './histogram.js';
 
 export type WorkloadName = 'emojitrack' | 'notifications' | 'pubsub';
 
+export type WsDialect = 'pubsub' | 'socket.io';
+
 /** Streams opened alike: `count` of them on `path`, where `{i}` stands for the stream's number. */
 export interface ClientGroup {
   readonly name: string;
@@ -18,8 +20,10 @@ export interface ClientGroup {
   /**
    * A WebSocket pub/sub client instead of an SSE stream: it subscribes to
    * `bench.<i mod channels>`, and each message (one `sent_at` each) is an event.
+   * `dialect` is the protocol it speaks: rx-streamer's (and the floor's) JSON
+   * actions, or Socket.IO's (engine.io v4 packets).
    */
-  readonly ws?: { readonly channels: number };
+  readonly ws?: { readonly channels: number; readonly dialect: WsDialect };
 }
 
 export interface ClientPlan {
@@ -79,6 +83,15 @@ export interface FeederPlan extends TrafficPlan {
   /** The build output whose demo generator makes the emojitrack traffic. */
   readonly dist: string;
   readonly redisUrl: string;
+  /** Publish the pub/sub traffic for Socket.IO servers (@socket.io/redis-emitter). */
+  readonly socketIo?: boolean;
+}
+
+/** The Socket.IO peer's settings (socketioPeer.ts). */
+export interface PeerPlan {
+  readonly redisUrl: string;
+  /** engine.io's pingInterval and pingTimeout. */
+  readonly pingMs: number;
 }
 
 export interface FloorPlan extends TrafficPlan {
@@ -102,6 +115,13 @@ export type FromFloor =
       readonly stats: FeedStats & { readonly connections: number; readonly maxBuffered: number };
     };
 
+export type FromPeer =
+  | { readonly type: 'listening'; readonly port: number }
+  | {
+      readonly type: 'stats';
+      readonly stats: { readonly connections: number; readonly errors: number };
+    };
+
 export type StatsRequest = { readonly type: 'stats' } | { readonly type: 'stop' };
 
 /** The child's settings, passed by the runner as the first argument. */
@@ -111,6 +131,6 @@ export function planFromArgv<T>(): T {
   return JSON.parse(raw) as T;
 }
 
-export function send(message: FromClients | FromFeeder | FromFloor): void {
+export function send(message: FromClients | FromFeeder | FromFloor | FromPeer): void {
   process.send?.(message);
 }

@@ -10,8 +10,10 @@ import type { ClientGroup, ClientPlan, ClientSnapshot, FromClients, ToClients } 
 import { machineCpu, treeCpuSeconds, treeRssBytes } from './procStats.js';
 import type { MachineCpu } from './procStats.js';
 
+export type TargetName = 'rx' | 'floor' | 'socket.io';
+
 export interface Target {
-  readonly name: 'rx' | 'floor';
+  readonly name: TargetName;
   readonly pid: number;
   readonly port: number;
   /** Load-generating processes besides the clients (feeder, redis): their CPU is reported. */
@@ -44,7 +46,7 @@ export interface PerClientRate {
 }
 
 export interface TargetResult {
-  readonly name: 'rx' | 'floor';
+  readonly name: TargetName;
   readonly connected: number;
   readonly failed: number;
   readonly windowS: number;

@@ -1,5 +1,6 @@
-// The benchmark's output: a compact table of the server beside the floor (and
-// the server as a multiple of the floor), and the full result as JSON.
+// The benchmark's output: a compact table of the server beside the floor and,
+// on pubsub, the Socket.IO peer (with the server as a multiple of each), and the
+// full result as JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchArgs } from './args.js';
@@ -22,6 +23,8 @@ export interface BenchResult {
   };
   readonly rx: TargetResult;
   readonly floor: TargetResult | undefined;
+  /** The peer a developer would pick instead (pubsub: Socket.IO), measured the same way. */
+  readonly peer?: TargetResult;
   readonly profiles?: Readonly<Record<string, ProfileSummary>>;
 }
 
@@ -31,7 +34,7 @@ interface Row {
   readonly label: string;
   readonly pick: (r: TargetResult) => Cell;
   readonly digits: number;
-  /** Print the server/floor ratio (for figures where that is meaningful). */
+  /** Print the server's figure as a multiple of the others' (where that is meaningful). */
   readonly ratio?: boolean;
   /** Only for this workload. */
   readonly only?: WorkloadName;
@@ -132,11 +135,16 @@ function show(value: Cell, digits: number): string {
   });
 }
 
+const ratioOf = (a: Cell, b: Cell): number | undefined =>
+  typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : undefined;
+
 export function formatTable(result: BenchResult): string {
-  const { args, rx, floor } = result;
+  const { args, rx, floor, peer } = result;
   const rows = [...HEAD_ROWS, ...rateRows(Object.keys(rx.rates)), ...TAIL_ROWS].filter(
     (row) => row.only === undefined || row.only === args.workload,
   );
+  // rx, then each other target with rx as a multiple of it.
+  const others = [floor, peer].filter((r): r is TargetResult => r !== undefined);
   const lines = [
     `rx-streamer bench, ${args.workload}: ${result.description}, ` +
       `workers ${args.workers}, client procs ${args.clientProcs}, ` +
@@ -144,21 +152,24 @@ export function formatTable(result: BenchResult): string {
       `server node options: ${args.nodeArgs.join(' ') || 'none'}`,
     `revision ${result.revision}, node ${result.host.node}, ${result.host.cpus} × ${result.host.cpuModel}, load average at start ${result.host.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
     '',
-    `${''.padEnd(24)}${'rx'.padStart(12)}${'floor'.padStart(12)}${'rx/floor'.padStart(10)}`,
+    ''.padEnd(24) +
+      'rx'.padStart(12) +
+      others.map((r) => `${r.name.padStart(12)}${`rx/${r.name}`.padStart(14)}`).join(''),
   ];
   for (const row of rows) {
     const a = row.pick(rx);
-    const b = floor ? row.pick(floor) : undefined;
-    const ratio =
-      row.ratio && typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : undefined;
-    lines.push(
-      `${row.label.padEnd(24)}${show(a, row.digits).padStart(12)}${show(b, row.digits).padStart(12)}${(ratio === undefined ? '' : `${ratio.toFixed(2)}×`).padStart(10)}`,
-    );
+    let line = `${row.label.padEnd(24)}${show(a, row.digits).padStart(12)}`;
+    for (const other of others) {
+      const b = row.pick(other);
+      const ratio = row.ratio ? ratioOf(a, b) : undefined;
+      line +=
+        show(b, row.digits).padStart(12) +
+        (ratio === undefined ? '' : `${ratio.toFixed(2)}×`).padStart(14);
+    }
+    lines.push(line);
   }
-  for (const r of [rx, floor]) {
-    if (!r) continue;
+  for (const r of [rx, ...others])
     for (const w of r.warnings) lines.push(`WARNING (${r.name}): ${w}`);
-  }
   return lines.join('\n');
 }
 

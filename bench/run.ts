@@ -1,7 +1,9 @@
 // The benchmark runner (`npm run bench`): the server from the build output on its
-// own Redis with a feeder, then the floor, both measured by the same clients over
-// the same window; prints the table and writes the JSON under bench/results/.
+// own Redis with a feeder, then the floor, then (pubsub) the Socket.IO peer on
+// its own Redis, all measured by the same clients over the same window; prints
+// the table and writes the JSON under bench/results/.
 import { spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -9,15 +11,24 @@ import { parseBenchArgs, startNodeArgs, USAGE } from './args.js';
 import type { BenchArgs } from './args.js';
 import { buildChildren, forkBench, nextMessage, startServer, stopChild } from './children.js';
 import { ROOT } from './demo.js';
-import type { FeederPlan, FloorPlan, FromFeeder, FromFloor, StatsRequest } from './ipc.js';
+import type {
+  FeederPlan,
+  FeedStats,
+  FloorPlan,
+  FromFeeder,
+  FromFloor,
+  FromPeer,
+  PeerPlan,
+  StatsRequest,
+} from './ipc.js';
 import { measure } from './measure.js';
-import type { ServerSide, TargetResult } from './measure.js';
+import type { ServerSide, Target, TargetResult, Workload } from './measure.js';
 import { formatProfile, summarizeProfile } from './profileTop.js';
 import type { ProfileSummary } from './profileTop.js';
 import { startRedis } from './redisServer.js';
 import { formatTable, writeResult } from './report.js';
 import type { BenchResult } from './report.js';
-import { setUpWorkload } from './workloads.js';
+import { PING_MS, setUpWorkload } from './workloads.js';
 import type { WorkloadSetup } from './workloads.js';
 
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -93,6 +104,34 @@ function countersOf(doc: {
   return out;
 }
 
+/**
+ * Starts the feeder on `redisUrl`, lets the target settle with traffic flowing
+ * (before its memory is read), and measures it.
+ */
+async function feedAndMeasure(
+  plan: FeederPlan,
+  workload: Workload,
+  targetOf: (feeder: ChildProcess) => Target,
+): Promise<TargetResult> {
+  const feeder = forkBench('feeder', plan);
+  try {
+    await nextMessage<FromFeeder, 'ready'>(feeder, 'ready');
+    await new Promise((r) => setTimeout(r, 1000));
+    return await measure(targetOf(feeder), workload);
+  } finally {
+    await stopChild(feeder, { type: 'stop' } satisfies StatsRequest);
+  }
+}
+
+/** The feeder's counters, for a target's server-side figures. */
+async function feederStats(feeder: ChildProcess): Promise<FeedStats> {
+  const stats = nextMessage<FromFeeder, 'stats'>(feeder, 'stats');
+  feeder.send({ type: 'stats' } satisfies StatsRequest);
+  return (await stats).stats;
+}
+
+const profiling = (dir: string | undefined) => (dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : []);
+
 async function runServer(
   dist: string,
   args: BenchArgs,
@@ -105,53 +144,84 @@ async function runServer(
       dist,
       redisUrl: redis.url,
       workers: args.workers,
-      nodeArgs: [
-        ...args.nodeArgs,
-        ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
-      ],
+      nodeArgs: [...args.nodeArgs, ...profiling(profileDir)],
       countPattern: SLOW_CLIENT_LOG,
       env: setup.serverEnv,
     });
-    const feederPlan: FeederPlan = { ...setup.traffic, dist, redisUrl: redis.url, tickMs: TICK_MS };
-    const feeder = forkBench('feeder', feederPlan);
     try {
-      await nextMessage<FromFeeder, 'ready'>(feeder, 'ready');
-      // Let the server settle with traffic flowing before its memory is read.
-      await new Promise((r) => setTimeout(r, 1000));
-      return await measure(
-        {
-          name: 'rx',
-          pid: server.pid,
-          port: server.port,
-          helpers: { feeder: feeder.pid as number, redis: redis.pid },
-          async counters(): Promise<Record<string, number>> {
-            // Each request may reach another worker: one worker's counters only make
-            // a window's difference when there is one.
-            if (args.workers > 1) return {};
-            const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
-            return countersOf((await res.json()) as Parameters<typeof countersOf>[0]);
-          },
-          async serverSide(): Promise<ServerSide> {
-            const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
-            const doc = (await res.json()) as Record<string, unknown>;
-            const { connections, ...extra } = doc;
-            const stats = nextMessage<FromFeeder, 'stats'>(feeder, 'stats');
-            feeder.send({ type: 'stats' } satisfies StatsRequest);
-            return {
-              connections: Array.isArray(connections) ? connections.length : null,
-              // With several workers the document may describe only the one that
-              // answered, while every worker logs its drops to the same output.
-              drops: Math.max(dropCounter(doc) ?? 0, server.matched()),
-              extra: { ...extra, feeder: (await stats).stats },
-            };
-          },
+      const plan: FeederPlan = { ...setup.traffic, dist, redisUrl: redis.url, tickMs: TICK_MS };
+      return await feedAndMeasure(plan, setup.workload, (feeder) => ({
+        name: 'rx',
+        pid: server.pid,
+        port: server.port,
+        helpers: { feeder: feeder.pid as number, redis: redis.pid },
+        async counters(): Promise<Record<string, number>> {
+          // Each request may reach another worker: one worker's counters only make
+          // a window's difference when there is one.
+          if (args.workers > 1) return {};
+          const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
+          return countersOf((await res.json()) as Parameters<typeof countersOf>[0]);
         },
-        setup.workload,
-      );
+        async serverSide(): Promise<ServerSide> {
+          const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
+          const doc = (await res.json()) as Record<string, unknown>;
+          const { connections, ...extra } = doc;
+          return {
+            connections: Array.isArray(connections) ? connections.length : null,
+            // With several workers the document may describe only the one that
+            // answered, while every worker logs its drops to the same output.
+            drops: Math.max(dropCounter(doc) ?? 0, server.matched()),
+            extra: { ...extra, feeder: await feederStats(feeder) },
+          };
+        },
+      }));
     } finally {
-      await stopChild(feeder, { type: 'stop' } satisfies StatsRequest);
       await stopChild(server.proc, undefined, 15_000);
       if (server.proc.exitCode !== 0) process.stderr.write(`server output:\n${server.tail()}\n`);
+    }
+  } finally {
+    await redis.stop();
+  }
+}
+
+/** The Socket.IO server on its own Redis, fed through its emitter by the same feeder. */
+async function runPeer(
+  dist: string,
+  setup: WorkloadSetup,
+  workload: Workload,
+  profileDir: string | undefined,
+): Promise<TargetResult> {
+  const redis = await startRedis();
+  try {
+    const peerPlan: PeerPlan = { redisUrl: redis.url, pingMs: PING_MS };
+    const peer = forkBench('socketioPeer', peerPlan, profiling(profileDir));
+    try {
+      const { port } = await nextMessage<FromPeer, 'listening'>(peer, 'listening');
+      const plan: FeederPlan = {
+        ...setup.traffic,
+        dist,
+        redisUrl: redis.url,
+        tickMs: TICK_MS,
+        socketIo: true,
+      };
+      return await feedAndMeasure(plan, workload, (feeder) => ({
+        name: 'socket.io',
+        pid: peer.pid as number,
+        port,
+        helpers: { feeder: feeder.pid as number, redis: redis.pid },
+        async serverSide(): Promise<ServerSide> {
+          const answer = nextMessage<FromPeer, 'stats'>(peer, 'stats');
+          peer.send({ type: 'stats' } satisfies StatsRequest);
+          const { stats } = await answer;
+          return {
+            connections: stats.connections,
+            drops: null,
+            extra: { ...stats, feeder: await feederStats(feeder) },
+          };
+        },
+      }));
+    } finally {
+      await stopChild(peer, { type: 'stop' } satisfies StatsRequest);
     }
   } finally {
     await redis.stop();
@@ -169,11 +239,7 @@ async function runFloor(
     tickMs: TICK_MS,
     epsIntervalMs: EPS_INTERVAL_MS,
   };
-  const floor = forkBench(
-    setup.floor,
-    plan,
-    profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-  );
+  const floor = forkBench(setup.floor, plan, profiling(profileDir));
   try {
     const { port } = await nextMessage<FromFloor, 'listening'>(floor, 'listening');
     await new Promise((r) => setTimeout(r, 1000));
@@ -227,6 +293,10 @@ async function main(): Promise<void> {
   const floor = args.floor
     ? await runFloor(dist, setup, profileRoot && join(profileRoot, 'floor'))
     : undefined;
+  const peer =
+    args.peer && setup.peer
+      ? await runPeer(dist, setup, setup.peer, profileRoot && join(profileRoot, 'socket.io'))
+      : undefined;
   process.stderr.write(
     `load average after: ${loadavg()
       .map((l) => l.toFixed(2))
@@ -237,6 +307,7 @@ async function main(): Promise<void> {
     ? {
         ...profileSummaries(join(profileRoot, 'rx'), 'rx'),
         ...profileSummaries(join(profileRoot, 'floor'), 'floor'),
+        ...profileSummaries(join(profileRoot, 'socket.io'), 'socket.io'),
       }
     : undefined;
   const result: BenchResult = {
@@ -247,6 +318,7 @@ async function main(): Promise<void> {
     host,
     rx,
     floor,
+    ...(peer ? { peer } : {}),
     ...(profiles ? { profiles } : {}),
   };
   process.stdout.write(`\n${formatTable(result)}\n`);

@@ -14,9 +14,13 @@ export interface WorkloadSetup {
   readonly floor: 'floor' | 'notifyFloor' | 'wsFloor';
   /** The table's first words: what the clients are and what the traffic is. */
   readonly description: string;
+  /** The same clients speaking to the peer a developer would pick instead (pubsub: Socket.IO). */
+  readonly peer?: Workload;
 }
 
 const NOTIFY_OK = '<status>ok</status>';
+/** Heartbeat interval of the WebSocket servers: longer than any window, so every frame is a message. */
+export const PING_MS = 600_000;
 
 export async function setUpWorkload(args: BenchArgs, dist: string): Promise<WorkloadSetup> {
   const common = {
@@ -28,24 +32,33 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
   const pubsub = { channels: args.channels };
   const traffic = { workload: args.workload, rate: args.rate, seed: args.seed, notify, pubsub };
   if (args.workload === 'pubsub') {
+    // Client i subscribes to bench.<i mod channels>; connected at its acknowledgement.
+    const clients = { name: 'ws', count: args.clients, timed: true } as const;
     return {
       workload: {
         ...common,
-        // Client i subscribes to bench.<i mod channels>; connected at its ack.
         groups: [
           {
-            name: 'ws',
-            count: args.clients,
+            ...clients,
             path: '/pubsub',
-            timed: true,
             readyMarker: 'Subscribed to',
-            ws: pubsub,
+            ws: { ...pubsub, dialect: 'pubsub' },
+          },
+        ],
+      },
+      peer: {
+        ...common,
+        groups: [
+          {
+            ...clients,
+            path: '/socket.io/?EIO=4&transport=websocket',
+            readyMarker: '42["subscribed"',
+            ws: { ...pubsub, dialect: 'socket.io' },
           },
         ],
       },
       traffic,
-      // No pings in the window: every frame counted is a message.
-      serverEnv: { WS_PING_MS: '600000' },
+      serverEnv: { WS_PING_MS: String(PING_MS) },
       floor: 'wsFloor',
       description:
         `${args.clients} WebSocket clients on ${args.channels} channel(s), ` +
