@@ -62,6 +62,17 @@ export const url = (protocols: string[]) =>
     )
     .optional();
 
+/** A URL path a protocol is served at, like `/pubsub`: segments of letters, digits and . _ ~ -. */
+export const urlPath = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, {
+      error: `a path like ${fallback} (letters, digits, . _ ~ - and inner slashes)`,
+    })
+    .optional()
+    .transform((v) => v ?? fallback);
+
 /** Variables with a value: an empty string means "unset", as a shell `FOO= cmd` intends. */
 export function presentVariables(env: Env): Record<string, string> {
   return Object.fromEntries(

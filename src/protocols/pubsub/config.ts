@@ -1,16 +1,7 @@
 // The pub/sub protocol's environment variables: where it is served, how its
 // channels are named in Redis, and what one client may hold.
 import { z } from 'zod';
-import { int } from '../../core/env.js';
-
-const path = z
-  .string()
-  .trim()
-  .regex(/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, {
-    error: 'a path like /pubsub (letters, digits, . _ ~ - and inner slashes)',
-  })
-  .optional()
-  .transform((v) => v ?? '/pubsub');
+import { int, urlPath } from '../../core/env.js';
 
 const prefix = z
   .string()
@@ -34,7 +25,7 @@ const pgChannels = z
 
 export const pubsubSchema = z
   .object({
-    PUBSUB_PATH: path,
+    PUBSUB_PATH: urlPath('/pubsub'),
     PUBSUB_REDIS_PREFIX: prefix,
     PUBSUB_MAX_CHANNELS: int(256, 1, 100_000),
     PUBSUB_SUBSCRIBE_TIMEOUT_MS: int(5_000, 100, 60_000),

@@ -5,6 +5,11 @@
 // are not actions (receivers), and sources that feed channels (monitors).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Observable, OperatorFunction } from 'rxjs';
+import type {
+  AuthRequest as SharedAuthRequest,
+  Authenticator as SharedAuthenticator,
+  ChannelAuthenticator as SharedChannelAuthenticator,
+} from '../authorize.js';
 
 /** The handshake request a client connected with, for authenticators and openings. */
 export interface ClientRequest {
@@ -34,25 +39,17 @@ export interface PubsubClient {
   close(code?: number, reason?: string): void;
 }
 
-export interface AuthRequest {
-  readonly client: PubsubClient;
-  readonly action: 'subscribe' | 'publish';
-  readonly channel: string;
-  /** A publish's message. */
-  readonly message?: unknown;
-}
+/** What a pub/sub authenticator is asked. */
+export type AuthRequest = SharedAuthRequest<PubsubClient>;
 
 /**
  * Allows (true) or denies (false) an action. A throw, a rejection or no answer
  * within PUBSUB_AUTH_TIMEOUT_MS denies too: authenticators fail closed.
  */
-export type Authenticator = (request: AuthRequest) => boolean | Promise<boolean>;
+export type Authenticator = SharedAuthenticator<PubsubClient>;
 
 /** An authenticator for the channels matching a Redis glob pattern (`chat.*`). */
-export interface ChannelAuthenticator {
-  readonly channels: string;
-  readonly check: Authenticator;
-}
+export type ChannelAuthenticator = SharedChannelAuthenticator<PubsubClient>;
 
 /** A client's publish on its way to the bus. */
 export interface ClientPublish {

@@ -23,21 +23,15 @@ import type { Observable, OperatorFunction, Subscription } from 'rxjs';
 import type { BusMessage } from '../../core/message.js';
 import { defineProtocol } from '../../core/protocol.js';
 import type { ProtocolModule } from '../../core/protocol.js';
-import { globToRegExp } from '../../sources/globToRegExp.js';
 import type { SockJsConnection } from '../../transports/sockjs/SockJsConnection.js';
 import { serveSockJs } from '../../transports/sockjs/SockJsTransport.js';
 import type { WsConnection } from '../../transports/ws/WsConnection.js';
+import { authorizer } from '../authorize.js';
 import { chatRoomHooks } from './chatRoom.js';
 import { pubsubSchema } from './config.js';
 import type { PubsubConfig } from './config.js';
 import { parseCookies } from './hooks.js';
-import type {
-  Authenticator,
-  ClientPublish,
-  ClientRequest,
-  PubsubClient,
-  PubsubHooks,
-} from './hooks.js';
+import type { ClientPublish, ClientRequest, PubsubClient, PubsubHooks } from './hooks.js';
 import {
   channelMessage,
   channelProblem,
@@ -65,10 +59,6 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
     config: pubsubSchema,
     start(ctx, config) {
       const hooks = appHooks ?? (ctx.demo ? chatRoomHooks() : {});
-      const authenticators = (hooks.authenticators ?? []).map((a) => ({
-        ...a,
-        pattern: globToRegExp(a.channels),
-      }));
       const { hub, source, publisher, logger, metrics, scheduler } = ctx;
       const counts = { in: 0, published: 0, controlErrors: 0, denied: 0, monitored: 0 };
       const redisChannel = (channel: string) => `${config.redisPrefix}${channel}`;
@@ -113,40 +103,11 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       };
 
       /** Every check that applies must allow; a throw, a rejection or a timeout denies. */
-      const allowed = async (request: Parameters<Authenticator>[0]): Promise<boolean> => {
-        const matching = authenticators.filter((a) => a.pattern.test(request.channel));
-        const checks = matching.length
-          ? matching.map((a) => a.check)
-          : hooks.defaultAuthenticator
-            ? [hooks.defaultAuthenticator]
-            : [];
-        if (checks.length === 0) return true;
-        const verdicts = await Promise.all(checks.map((check) => verdict(check, request)));
-        return verdicts.every((v) => v === true);
-      };
-
-      const verdict = (check: Authenticator, request: Parameters<Authenticator>[0]) =>
-        new Promise<boolean>((resolve) => {
-          const denied = (why: string) => {
-            logger.warn('an authenticator failed; denied', {
-              channel: request.channel,
-              action: request.action,
-              why,
-            });
-            resolve(false);
-          };
-          const timer = setTimeout(
-            () => denied(`no answer within ${config.authTimeoutMs} ms`),
-            config.authTimeoutMs,
-          );
-          Promise.resolve()
-            .then(() => check(request))
-            .then(
-              (v) => resolve(v === true),
-              (err: unknown) => denied(String(err)),
-            )
-            .finally(() => clearTimeout(timer));
-        });
+      const allowed = authorizer({
+        ...hooks,
+        timeoutMs: config.authTimeoutMs,
+        logger,
+      });
 
       const publishOut = async (channel: string, message: unknown) => {
         if (!publisher) throw new Error('publishing is not available on this server');

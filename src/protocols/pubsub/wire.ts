@@ -1,6 +1,9 @@
 // The pub/sub wire format (SPEC §3): the three actions a client sends, the
 // control replies, and channel messages `{"channel","message"}`, each encoded
-// once for every subscriber.
+// once for every subscriber. The control replies are shared with the other
+// WebSocket protocols (controlFrames.ts).
+
+export { controlError, controlMessage, toJson } from '../controlFrames.js';
 
 export type ClientAction =
   | { readonly action: 'subscribe'; readonly channel: string }
@@ -58,19 +61,6 @@ export function parseFrame(text: string): Parsed {
   if (action !== 'publish') return { kind: 'action', action: { action, channel } };
   if (!('message' in payload)) return { kind: 'invalid', error: 'publish needs payload.message' };
   return { kind: 'action', action: { action, channel, message: payload.message } };
-}
-
-/** Any value as JSON text (`undefined`, which JSON cannot say, as `null`). */
-export const toJson = (value: unknown): string => JSON.stringify(value) ?? 'null';
-
-/** A control reply: `{"controlMessage":true,"content":"Subscribed to C"}`. */
-export function controlMessage(content: string): string {
-  return JSON.stringify({ controlMessage: true, content });
-}
-
-/** A control error: the same shape, with `"error":true`. */
-export function controlError(content: string): string {
-  return JSON.stringify({ controlMessage: true, error: true, content });
 }
 
 /**
