@@ -13,6 +13,9 @@ export interface SuperviseOptions {
   readonly shutdownTimeoutMs: number;
 }
 
+/** The environment variable that tells a worker its slot, 0…WORKERS-1. */
+export const WORKER_SLOT_VARIABLE = 'RXS_WORKER_SLOT';
+
 /** Which worker this process is: 0 outside a cluster. */
 export function workerId(): number {
   return cluster.worker?.id ?? 0;
@@ -23,8 +26,15 @@ export function superviseWorkers(options: SuperviseOptions): void {
   let stopping = false;
   const recentDeaths: number[] = [];
 
-  const fork = (): Worker => cluster.fork();
-  for (let i = 0; i < options.workers; i++) fork();
+  // Each worker has a slot, kept by its replacement, so that what a worker names
+  // after itself (its queue consumer group) survives it.
+  const slots = new Map<number, number>();
+  const fork = (slot: number): Worker => {
+    const worker = cluster.fork({ [WORKER_SLOT_VARIABLE]: String(slot) });
+    slots.set(worker.id, slot);
+    return worker;
+  };
+  for (let i = 0; i < options.workers; i++) fork(i);
   log.info('started workers', { workers: options.workers, pid: process.pid });
 
   cluster.on('exit', (worker, code, signal) => {
@@ -38,8 +48,10 @@ export function superviseWorkers(options: SuperviseOptions): void {
       log.error('workers keep dying; giving up', { code, signal });
       process.exit(1);
     }
-    log.warn('worker died; starting another', { worker: worker.id, code, signal });
-    fork();
+    const slot = slots.get(worker.id) ?? 0;
+    slots.delete(worker.id);
+    log.warn('worker died; starting another', { worker: worker.id, slot, code, signal });
+    fork(slot);
   });
 
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -23,6 +23,14 @@ export {
 } from './protocols/emojitrack/demoFeed.js';
 export type { DemoFeedOptions } from './protocols/emojitrack/demoFeed.js';
 export { globToRegExp } from './sources/globToRegExp.js';
+export { RedisStreamQueue } from './sources/RedisStreamQueue.js';
+export type { RedisStreamQueueOptions } from './sources/RedisStreamQueue.js';
+export { MemoryQueue } from './sources/MemoryQueue.js';
+export type { MemoryQueueOptions } from './sources/MemoryQueue.js';
+export { entryTime } from './sources/QueueStore.js';
+export type { QueueEntry, QueueLag, QueueStore } from './sources/QueueStore.js';
+export { queueEntries } from './sources/queueEntries.js';
+export type { QueueEntriesOptions } from './sources/queueEntries.js';
 
 export { rollupScores } from './operators/rollupScores.js';
 export type { ScoreRollup } from './operators/rollupScores.js';
@@ -33,6 +41,12 @@ export { readLatest } from './operators/readLatest.js';
 export { diffSets } from './operators/diffSets.js';
 export type { SetDiff } from './operators/diffSets.js';
 export { mergeKeyed } from './operators/mergeKeyed.js';
+export { pollEntries } from './operators/pollEntries.js';
+export type { PollOptions } from './operators/pollEntries.js';
+export { routeEntries } from './operators/routeEntries.js';
+export type { Parsed, Routed } from './operators/routeEntries.js';
+export { acknowledge } from './operators/acknowledge.js';
+export type { AckOptions, AckResult } from './operators/acknowledge.js';
 
 export { Hub } from './fanout/Hub.js';
 export type { AttachOptions, FamilyFeed, FamilySpec, HubOptions, HubStats } from './fanout/Hub.js';
@@ -110,6 +124,21 @@ export type {
   ChannelMessage,
   Monitor,
 } from './protocols/pubsub/index.js';
+export {
+  datastream,
+  datastreamProtocol,
+  DATASTREAM_FAMILY,
+  DEMO_SITES,
+  parseEntry,
+  siteFrame,
+} from './protocols/datastream/index.js';
+export type {
+  DatastreamConfig,
+  DatastreamHooks,
+  SiteClient,
+} from './protocols/datastream/index.js';
+export { authorizer } from './protocols/authorize.js';
+export type { AuthorizeOptions } from './protocols/authorize.js';
 export { WsTransport } from './transports/ws/WsTransport.js';
 export type { WsEndpoint, WsTransportOptions } from './transports/ws/WsTransport.js';
 export { WsConnection, WS_CLOSE } from './transports/ws/WsConnection.js';

@@ -73,6 +73,8 @@ const schema = z.object({
     }),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
   WORKERS: int(1, 1, 64),
+  /** Set by the cluster primary for each worker (see cluster.ts). */
+  RXS_WORKER_SLOT: int(0, 0, 63),
   SHUTDOWN_RETRY_MS: int(1_000, 0, 3_600_000),
 });
 
@@ -84,6 +86,12 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly nodeEnv: 'development' | 'test' | 'staging' | 'production';
   readonly nodeName: string;
+  /**
+   * This process's name across restarts, for what must outlive it (a queue's
+   * consumer group): NODE_NAME, or the host name, and `.w<slot>` for a worker
+   * when WORKERS > 1.
+   */
+  readonly instanceName: string;
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug' | 'silent';
   readonly verbose: boolean;
   readonly keepaliveMs: number;
@@ -134,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     nodeEnv: e.NODE_ENV,
     nodeName: e.NODE_NAME ?? `${hostname()}-${process.pid}`,
+    instanceName: `${e.NODE_NAME ?? hostname()}${e.WORKERS > 1 ? `.w${e.RXS_WORKER_SLOT}` : ''}`,
     logLevel: e.LOG_LEVEL,
     verbose: e.VERBOSE,
     keepaliveMs: e.KEEPALIVE_MS,

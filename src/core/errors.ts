@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'RXS_ERR_DISABLED'
   | 'RXS_ERR_BAD_REQUEST'
   | 'RXS_ERR_UNAUTHORIZED'
+  | 'RXS_ERR_TOO_LARGE'
+  | 'RXS_ERR_MEDIA_TYPE'
   | 'RXS_ERR_UNAVAILABLE'
   | 'RXS_ERR_INTERNAL';
 
@@ -18,6 +20,8 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

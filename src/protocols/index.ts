@@ -4,6 +4,7 @@ import { emojitrackProtocol } from './emojitrack/index.js';
 import type { EmojitrackOptions } from './emojitrack/index.js';
 import { notificationsProtocol } from './notifications/index.js';
 import type { NotificationsOptions } from './notifications/index.js';
+import { datastreamProtocol } from './datastream/index.js';
 import { pubsubProtocol } from './pubsub/index.js';
 
 export interface BuiltInOptions {
@@ -16,5 +17,6 @@ export function builtInProtocols(options: BuiltInOptions = {}): ProtocolModule[]
     emojitrackProtocol(options.emojitrack),
     notificationsProtocol(options.notifications),
     pubsubProtocol(),
+    datastreamProtocol(),
   ];
 }

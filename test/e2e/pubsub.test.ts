@@ -9,7 +9,7 @@ import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { getJson, waitUntil } from '../support/sse.js';
 import type { StatusDocument } from '../support/status.js';
-import { isControl, isMessage, openWs } from '../support/ws.js';
+import { isControl, isMessage, openWs, rawUpgrade } from '../support/ws.js';
 import type { WsClient } from '../support/ws.js';
 
 let redis: TestRedis;
@@ -157,7 +157,7 @@ describe('bad frames', () => {
 
 describe('the endpoint', () => {
   it('refuses a handshake at an unknown path with 404 and a JSON body', async () => {
-    const answer = await rawUpgrade(apps[0] as TestApp, '/nowhere');
+    const answer = await rawUpgrade((apps[0] as TestApp).port, '/nowhere');
     expect(answer).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
     expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
       statusCode: 404,
@@ -221,17 +221,3 @@ it('works on the embedded bus', async () => {
     await app.close();
   }
 });
-
-function rawUpgrade(app: TestApp, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(app.port, '127.0.0.1');
-    let text = '';
-    socket.on('data', (d) => (text += d.toString('utf8')));
-    socket.on('end', () => resolve(text));
-    socket.on('error', reject);
-    socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
-  });
-}

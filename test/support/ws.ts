@@ -1,5 +1,6 @@
 // A WebSocket test client (the `ws` package) that keeps every frame it gets,
 // parsed, and waits for the next one matching a predicate.
+import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 
 export interface WsClient {
@@ -109,3 +110,18 @@ export const isMessage =
       (message === undefined || JSON.stringify(f.message) === JSON.stringify(message))
     );
   };
+
+/** Sends a WebSocket handshake on a raw socket; resolves with all the server answered before closing. */
+export function rawUpgrade(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d) => (text += d.toString('utf8')));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+  });
+}

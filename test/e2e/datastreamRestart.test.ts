@@ -1,0 +1,76 @@
+// Site streams lose nothing when Redis restarts: a Redis that comes back empty
+// (no stream, no group) is read again from its new stream.
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startApp } from '../support/app.js';
+import { startRedis } from '../support/redis.js';
+import type { TestRedis } from '../support/redis.js';
+import { waitUntil } from '../support/sse.js';
+import { isControl, openWs } from '../support/ws.js';
+import type { WsClient } from '../support/ws.js';
+
+const KEY = 'datastream:incoming';
+
+let redis: TestRedis;
+let cli: Redis;
+const cleanup: (() => unknown)[] = [];
+
+const isSite = (site: string) => (frame: unknown) => (frame as { site?: unknown })?.site === site;
+const dataOf = (c: WsClient, site: string) =>
+  c.received.filter(isSite(site)).map((f) => (f as { data: unknown }).data);
+
+async function siteClient(port: number, site: string): Promise<WsClient> {
+  const c = await openWs(`ws://127.0.0.1:${port}/datastream?site=${site}`);
+  cleanup.push(() => c.close());
+  await c.next(isControl(`Subscribed to site ${site}`));
+  return c;
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  cli = redis.client();
+});
+
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe('a Redis restart mid-stream', () => {
+  it('goes on delivering once Redis is back, from the new stream', async () => {
+    const app = await startApp({
+      redisUrl: redis.url,
+      env: {
+        NODE_NAME: 'redis-restart',
+        DATASTREAM_RESUME_DELAY_MS: '0',
+        DATASTREAM_BLOCK_MS: '200',
+      },
+    });
+    cleanup.push(() => app.close());
+    const c = await siteClient(app.port, 'rr');
+    await waitUntil(async () =>
+      ((await cli.xinfo('GROUPS', KEY).catch(() => [])) as unknown[][]).some((g) =>
+        g.includes('rx-streamer:redis-restart'),
+      ),
+    );
+    await cli.xadd(KEY, '*', 'site', 'rr', 'topic', 't', 'data', '"before"');
+    await waitUntil(() => dataOf(c, 'rr').length === 1);
+
+    // The test Redis keeps nothing on disk: it comes back empty, with no group.
+    await redis.kill(true);
+    await redis.restart();
+    await waitUntil(async () => {
+      try {
+        await cli.xadd(KEY, '*', 'site', 'rr', 'topic', 't', 'data', '"after"');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 10_000);
+    await waitUntil(() => dataOf(c, 'rr').includes('after'), 15_000);
+    expect(dataOf(c, 'rr')[0]).toBe('before');
+  });
+});
