@@ -123,6 +123,17 @@ export class MetricsRegistry {
     };
   }
 
+  /**
+   * Counters read from the fields of one object, a protocol's tally:
+   * `[name, help, field]` each.
+   */
+  countersOf<K extends string>(
+    counts: Readonly<Record<K, number>>,
+    table: readonly (readonly [name: string, help: string, field: K])[],
+  ): void {
+    for (const [name, help, field] of table) this.counter(name, help, () => counts[field]);
+  }
+
   /** A point-in-time value, read when sampled. */
   gauge(name: string, help: string, read: () => number): void {
     const entry = this.add(name, help, 'gauge', '', read);

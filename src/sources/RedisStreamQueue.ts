@@ -227,7 +227,7 @@ export class RedisStreamQueue implements QueueStore {
     return this.ready.now();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     this.reader.disconnect();
     return Promise.resolve();

@@ -183,7 +183,8 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         });
 
       const allowed = authorizer<SiteClient>({
-        ...hooks,
+        authenticators: hooks.authenticators,
+        defaultAuthenticator: hooks.defaultAuthenticator,
         timeoutMs: config.authTimeoutMs,
         logger,
       });
@@ -313,7 +314,7 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         'Age of the oldest entry read and not acknowledged (ms)',
         () => lag.oldestPendingMs,
       );
-      const counters: [name: string, help: string, key: keyof typeof counts][] = [
+      metrics.countersOf(counts, [
         ['datastream.delivered', 'Queue entries handed to their site’s clients', 'delivered'],
         ['datastream.acked', 'Queue entries acknowledged', 'acked'],
         ['datastream.ack_failures', 'Entries whose acknowledgement failed', 'ackFailures'],
@@ -321,8 +322,7 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         ['datastream.dead_letters', 'Entries moved to the dead-letter stream', 'deadLetters'],
         ['datastream.ingested', 'Messages enqueued through POST', 'ingested'],
         ['datastream.control_errors', 'Control errors sent to site clients', 'controlErrors'],
-      ];
-      for (const [name, help, key] of counters) metrics.counter(name, help, () => counts[key]);
+      ]);
 
       return {
         ready: () => store.readiness?.() ?? { ready: true },

@@ -324,14 +324,13 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       metrics.gauge('pubsub.channels', 'Pub/sub channels with a subscriber here', () =>
         hub.topicCount(PUBSUB_FAMILY),
       );
-      const counters: [name: string, help: string, key: keyof typeof counts][] = [
+      metrics.countersOf(counts, [
         ['pubsub.frames.in', 'Frames received from pub/sub clients', 'in'],
         ['pubsub.published', 'Publishes sent on to the bus (after the push traps)', 'published'],
         ['pubsub.denied', 'Subscribes and publishes an authenticator denied', 'denied'],
         ['pubsub.monitored', 'Messages the monitors put on channels', 'monitored'],
         ['pubsub.control_errors', 'Control errors sent to pub/sub clients', 'controlErrors'],
-      ];
-      for (const [name, help, key] of counters) metrics.counter(name, help, () => counts[key]);
+      ]);
 
       return {
         status: () => ({
