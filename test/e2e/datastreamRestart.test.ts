@@ -1,8 +1,12 @@
-// Site streams lose nothing when Redis restarts: a Redis that comes back empty
-// (no stream, no group) is read again from its new stream.
+// Site streams lose nothing across restarts: an instance killed (SIGKILL) with
+// an entry read but not acknowledged delivers it when it comes back under the
+// same NODE_NAME, and a Redis that comes back empty (no stream, no group) is
+// read again from its new stream.
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../support/app.js';
+import { startServerProcess } from '../support/process.js';
+import type { ServerProcess } from '../support/process.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { waitUntil } from '../support/sse.js';
@@ -37,6 +41,50 @@ afterEach(async () => {
 
 afterAll(async () => {
   await redis.stop();
+});
+
+/** The entries read by `group` and not yet acknowledged. */
+async function pendingOf(group: string): Promise<number> {
+  const [count] = (await cli.xpending(KEY, group)) as [number];
+  return count;
+}
+
+describe('an instance killed before acknowledging', () => {
+  it('delivers the unacknowledged entry, and what came while it was down, after a restart', async () => {
+    const group = 'rx-streamer:killed-node';
+    const env = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REDIS_URL: redis.url,
+      NODE_NAME: 'killed-node',
+      DATASTREAM_BLOCK_MS: '60000',
+      // Time for the site's client to come back before the backlog is read.
+      DATASTREAM_RESUME_DELAY_MS: '1500',
+    };
+    let server: ServerProcess | undefined = await startServerProcess(env);
+    cleanup.push(() => server?.stop());
+    const first = await siteClient(server.port, 'kill');
+    await waitUntil(async () => (await cli.xinfo('GROUPS', KEY).catch(() => [])).length > 0);
+    await cli.xadd(KEY, '*', 'site', 'kill', 'topic', 't', 'data', '1');
+    await waitUntil(() => dataOf(first, 'kill').length === 1);
+    await waitUntil(async () => (await pendingOf(group)) === 0);
+
+    // Frozen while its XREADGROUP waits: Redis hands it the next entry, which
+    // it can neither deliver nor acknowledge; then it dies.
+    server.child.kill('SIGSTOP');
+    await cli.xadd(KEY, '*', 'site', 'kill', 'topic', 't', 'data', '2');
+    await waitUntil(async () => (await pendingOf(group)) === 1);
+    server.child.kill('SIGKILL');
+    await server.exited();
+    await cli.xadd(KEY, '*', 'site', 'kill', 'topic', 't', 'data', '3');
+
+    server = await startServerProcess(env);
+    const second = await siteClient(server.port, 'kill');
+    await waitUntil(() => dataOf(second, 'kill').length === 2, 15_000);
+    expect(dataOf(second, 'kill')).toEqual([2, 3]);
+    await waitUntil(async () => (await pendingOf(group)) === 0);
+    expect(dataOf(first, 'kill')).toEqual([1]);
+  }, 90_000);
 });
 
 describe('a Redis restart mid-stream', () => {
