@@ -64,7 +64,9 @@ describe('an instance killed before acknowledging', () => {
     let server: ServerProcess | undefined = await startServerProcess(env);
     cleanup.push(() => server?.stop());
     const first = await siteClient(server.port, 'kill');
-    await waitUntil(async () => (await cli.xinfo('GROUPS', KEY).catch(() => [])).length > 0);
+    await waitUntil(
+      async () => ((await cli.xinfo('GROUPS', KEY).catch(() => [])) as unknown[]).length > 0,
+    );
     await cli.xadd(KEY, '*', 'site', 'kill', 'topic', 't', 'data', '1');
     await waitUntil(() => dataOf(first, 'kill').length === 1);
     await waitUntil(async () => (await pendingOf(group)) === 0);
