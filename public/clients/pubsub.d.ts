@@ -1,6 +1,8 @@
 // Types of /clients/pubsub.js, rx-streamer's pub/sub client for browsers.
 
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+import type { BackoffOptions, ConnectionState } from './reconnecting.js';
+
+export type { ConnectionState } from './reconnecting.js';
 
 export interface ChannelMessage<T = unknown> {
   readonly channel: string;
@@ -13,14 +15,8 @@ export interface ControlMessage {
   readonly error: boolean;
 }
 
-export interface ClientOptions {
-  /** The first reconnect waits up to this long (default 500 ms)… */
-  readonly minDelayMs?: number;
-  /** …doubling up to this (default 30 s); each delay is picked at random below it. */
-  readonly maxDelayMs?: number;
-  /** Frames kept while disconnected, oldest dropped first (default 1000). */
-  readonly maxQueued?: number;
-}
+/** Reconnect backoff and the queue kept while down (reconnecting.d.ts). */
+export type ClientOptions = BackoffOptions;
 
 export interface Events {
   message: ChannelMessage;

@@ -1,118 +1,61 @@
 // rx-streamer's pub/sub client for browsers: one WebSocket to `/pubsub`, the
 // three actions as methods, and a connection that comes back by itself. After
-// a drop it reconnects with exponential backoff and full jitter (so a restarted
-// server is not met by every client in the same millisecond) and subscribes
-// again to every channel it held. Frames sent while it is down wait, bounded.
-// Types: pubsub.d.ts beside this file.
+// a drop it reconnects with exponential backoff and full jitter (reconnecting.js
+// beside this file) and subscribes again to every channel it held. Frames sent
+// while it is down wait, bounded. Types: pubsub.d.ts beside this file.
+import { listeners, reconnectingSocket } from './reconnecting.js';
 
-const DEFAULTS = { minDelayMs: 500, maxDelayMs: 30_000, maxQueued: 1_000 };
-
-/** `/pubsub` or `ws://host/pubsub`: a path is taken on this page's host, ws or wss alike. */
-function socketUrl(url) {
-  const u = new URL(url, location.href);
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  if (u.protocol === 'https:') u.protocol = 'wss:';
-  return u.href;
-}
+const subscribeFrame = (channel) => ({ action: 'subscribe', payload: { channel } });
 
 export function connect(url = '/pubsub', options = {}) {
-  const settings = { ...DEFAULTS, ...options };
-  const target = socketUrl(url);
-  const listeners = { message: new Set(), control: new Set(), frame: new Set(), state: new Set() };
+  const events = listeners(['message', 'control', 'frame', 'state']);
   const channels = new Set();
-  const queue = [];
-  let socket;
-  let state = 'connecting';
-  let attempt = 0;
-  let timer;
-  let closed = false;
 
-  const emit = (type, value) => {
-    for (const fn of listeners[type]) {
-      try {
-        fn(value);
-      } catch (err) {
-        setTimeout(() => {
-          throw err;
-        });
-      }
-    }
-  };
-  const setState = (next) => {
-    if (next === state) return;
-    state = next;
-    emit('state', next);
-  };
-  const sendNow = (frame) => socket.send(JSON.stringify(frame));
-  const send = (frame) => {
-    if (socket && socket.readyState === WebSocket.OPEN) return sendNow(frame);
-    if (queue.length >= settings.maxQueued) queue.shift();
-    queue.push(frame);
-  };
-
-  const open = () => {
-    setState(attempt === 0 ? 'connecting' : 'reconnecting');
-    socket = new WebSocket(target);
-    socket.onopen = () => {
-      attempt = 0;
-      setState('open');
-      for (const channel of channels) sendNow({ action: 'subscribe', payload: { channel } });
-      // Subscribes queued while down are already in `channels`.
-      for (const frame of queue.splice(0)) if (frame.action !== 'subscribe') sendNow(frame);
-    };
-    socket.onmessage = (event) => {
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch {
-        return emit('frame', event.data);
-      }
+  const socket = reconnectingSocket(url, {
+    minDelayMs: options.minDelayMs,
+    maxDelayMs: options.maxDelayMs,
+    maxQueued: options.maxQueued,
+    onOpen: (sendNow) => {
+      for (const channel of channels) sendNow(subscribeFrame(channel));
+    },
+    onFrame: (frame) => {
       if (frame && frame.controlMessage === true)
-        emit('control', { content: frame.content, error: frame.error === true });
+        events.emit('control', { content: frame.content, error: frame.error === true });
       else if (frame && typeof frame.channel === 'string' && 'message' in frame)
-        emit('message', { channel: frame.channel, message: frame.message });
-      else emit('frame', frame);
-    };
-    socket.onclose = () => {
-      if (closed) return setState('closed');
-      const delay = Math.min(settings.maxDelayMs, settings.minDelayMs * 2 ** attempt++);
-      setState('reconnecting');
-      timer = setTimeout(open, Math.random() * delay);
-    };
-  };
-  open();
+        events.emit('message', { channel: frame.channel, message: frame.message });
+      else events.emit('frame', frame);
+    },
+    onState: (state) => events.emit('state', state),
+  });
 
   return {
     get state() {
-      return state;
+      return socket.state;
     },
     get channels() {
       return [...channels];
     },
     subscribe(channel) {
       channels.add(channel);
-      send({ action: 'subscribe', payload: { channel } });
+      // While down, the channel is subscribed on the next open with the others.
+      socket.sendIfOpen(subscribeFrame(channel));
     },
     unsubscribe(channel) {
       channels.delete(channel);
-      send({ action: 'unsubscribe', payload: { channel } });
+      socket.send({ action: 'unsubscribe', payload: { channel } });
     },
     publish(channel, message) {
-      send({ action: 'publish', payload: { channel, message } });
+      socket.send({ action: 'publish', payload: { channel, message } });
     },
     /** Any other frame, for the server's receivers. */
     send(frame) {
-      send(frame);
+      socket.send(frame);
     },
     on(type, fn) {
-      if (!listeners[type]) throw new Error(`unknown event ${type}`);
-      listeners[type].add(fn);
-      return () => listeners[type].delete(fn);
+      return events.on(type, fn);
     },
     close() {
-      closed = true;
-      clearTimeout(timer);
-      socket.close(1000);
+      socket.close();
     },
   };
 }
