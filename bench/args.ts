@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { WorkloadName } from './ipc.js';
 
-const WORKLOADS: readonly WorkloadName[] = ['emojitrack', 'notifications', 'pubsub'];
+const WORKLOADS: readonly WorkloadName[] = ['emojitrack', 'notifications', 'pubsub', 'datastream'];
 /** Messages per second when --rate is not given. */
 const DEFAULT_RATE: Readonly<Record<WorkloadName, number>> = {
   emojitrack: 400,
   notifications: 200,
   pubsub: 20,
+  datastream: 1000,
 };
 
 export interface BenchArgs {
@@ -19,6 +20,12 @@ export interface BenchArgs {
   readonly rate: number;
   /** Pub/sub: channels the clients are spread over (1: every client on one channel). */
   readonly channels: number;
+  /** Datastream: sites the WebSocket clients are spread over. */
+  readonly sites: number;
+  /** Datastream: messages per second during the burst after the window (steady traffic included). */
+  readonly burstRate: number;
+  /** Datastream: how long the burst lasts (0: none). */
+  readonly burstS: number;
   /** Notifications: shared rooms, two per user. */
   readonly rooms: number;
   /** Notifications: share of the messages sent to a room (the rest to one user). */
@@ -43,12 +50,16 @@ export interface BenchArgs {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --workload W       emojitrack (default), notifications or pubsub
+  --workload W       emojitrack (default), notifications, pubsub or datastream
   --clients N        SSE clients; on notifications, users (default 1000)
   --rate N           emojitrack: emoji uses per second, each a score update and a tweet (default 400);
-                     notifications: messages per second (default 200); pubsub: messages per second (default 20)
+                     notifications: messages per second (default 200); pubsub: messages per second (default 20);
+                     datastream: messages enqueued per second (default 1000)
   --details-share F  emojitrack: share of clients on /subscribe/details/<most popular id> (default 0.2)
   --channels N       pubsub: channels the WebSocket clients are spread over (default 1)
+  --sites N          datastream: sites the WebSocket clients are spread over (default 20)
+  --burst-rate N     datastream: messages per second during the burst after the window (default 5000)
+  --burst S          datastream: seconds the burst lasts, 0 for none (default 10)
   --rooms N          notifications: shared rooms, two per user (default 50)
   --room-share F     notifications: share of messages sent to a room, the rest to one user (default 0.8)
   --duration S       measured window in seconds (default 20)
@@ -114,6 +125,9 @@ export function parseBenchArgs(
       clients: { type: 'string' },
       rooms: { type: 'string' },
       channels: { type: 'string' },
+      sites: { type: 'string' },
+      'burst-rate': { type: 'string' },
+      burst: { type: 'string' },
       'room-share': { type: 'string' },
       rate: { type: 'string' },
       'details-share': { type: 'string' },
@@ -141,6 +155,9 @@ export function parseBenchArgs(
     rate: number(values, 'rate', DEFAULT_RATE[workload], 0, 100_000),
     rooms: number(values, 'rooms', 50, 2, 100_000),
     channels: number(values, 'channels', 1, 1, 100_000),
+    sites: number(values, 'sites', 20, 1, 100_000),
+    burstRate: number(values, 'burst-rate', 5000, 0, 1_000_000),
+    burstS: number(values, 'burst', 10, 0, 3600, false),
     roomShare: number(values, 'room-share', 0.8, 0, 1, false),
     detailsShare: number(values, 'details-share', 0.2, 0, 1, false),
     durationS: number(values, 'duration', 20, 1, 3600, false),

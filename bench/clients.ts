@@ -47,6 +47,8 @@ function handshake(
       ['', '40'],
       ['40{', `42${JSON.stringify(['subscribe', channel])}`],
     ];
+  // A site stream's site is in its path: nothing to send.
+  if (dialect === 'datastream') return [];
   return [['', JSON.stringify({ action: 'subscribe', payload: { channel } })]];
 }
 
@@ -141,7 +143,9 @@ class Connection {
 }
 
 function open(group: ClientGroup, index: number): Promise<void> {
-  const path = group.path.replace('{i}', String(index));
+  const path = group.path
+    .replace('{i}', String(index))
+    .replace('{c}', String(index % (group.ws?.channels ?? 1)));
   const marker = group.readyMarker;
   return new Promise((resolve, reject) => {
     const socket = connect({ host: plan.host, port: plan.port });

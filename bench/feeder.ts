@@ -4,13 +4,16 @@
 // users' channel sets first (SADD, before any client connects), then messages
 // on rooms and personal channels. Pub/sub: messages on the channels, for
 // rx-streamer as plain PUBLISH, for the Socket.IO peer through its emitter.
+// Site streams: entries added to the queue's stream (XADD), with bursts on
+// request, and a pause and a resume so the queue can be seen drained.
 import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import { loadDemo } from './demo.js';
 import { planFromArgv, send } from './ipc.js';
-import type { FeederPlan, StatsRequest } from './ipc.js';
+import type { FeederControl, FeederPlan, StatsRequest } from './ipc.js';
 import { channelSets, startNotifyTraffic, userId } from './notifyTraffic.js';
-import { startPubsubTraffic } from './pubsubTraffic.js';
+import { startPubsubTraffic, startSiteTraffic } from './wsTraffic.js';
+import type { SiteMessage } from './wsTraffic.js';
 import { startTraffic } from './traffic.js';
 
 const plan = planFromArgv<FeederPlan>();
@@ -31,8 +34,35 @@ function publish(messages: readonly (readonly [channel: string, payload: string]
   );
 }
 
+/** Each message an entry of the site-streams layout: `site`, `topic`, `data` (JSON text). */
+function enqueue(batch: readonly SiteMessage[]): void {
+  sent += batch.length;
+  const pipeline = redis.pipeline();
+  for (const m of batch)
+    pipeline.xadd(plan.datastream.key, '*', 'site', m.site, 'topic', m.topic, 'data', m.data);
+  pipeline.exec().then(
+    (results) => {
+      for (const [err] of results ?? []) if (err) errors++;
+    },
+    () => errors++,
+  );
+}
+
+/** The clocks running now: the steady traffic, and a burst while one lasts. */
+const running = new Set<() => void>();
+
+function burst(rate: number, seconds: number): void {
+  const stop = startSiteTraffic(plan, rate, enqueue, 1_000_000_000);
+  running.add(stop);
+  setTimeout(() => {
+    stop();
+    running.delete(stop);
+  }, seconds * 1000);
+}
+
 async function start(): Promise<() => void> {
   const demo = await loadDemo(plan.dist);
+  if (plan.workload === 'datastream') return startSiteTraffic(plan, plan.rate, enqueue);
   if (plan.workload === 'pubsub' && plan.socketIo) {
     // Socket.IO's outside publisher: one room broadcast per message, through Redis.
     const emitter = new Emitter(redis);
@@ -73,11 +103,18 @@ async function start(): Promise<() => void> {
   });
 }
 
-const stop = await start();
-process.on('message', (message: StatsRequest) => {
+running.add(await start());
+const stopAll = () => {
+  for (const stop of running) stop();
+  running.clear();
+};
+process.on('message', (message: StatsRequest | FeederControl) => {
   if (message.type === 'stats') send({ type: 'stats', stats: { sent, errors } });
+  else if (message.type === 'burst') burst(message.rate, message.seconds);
+  else if (message.type === 'pause') stopAll();
+  else if (message.type === 'resume') void start().then((stop) => running.add(stop));
   else {
-    stop();
+    stopAll();
     redis.disconnect();
     process.disconnect();
   }

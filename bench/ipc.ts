@@ -2,9 +2,9 @@
 // feeder, floor); each child receives its settings as one JSON argument.
 import type { HistogramData } from './histogram.js';
 
-export type WorkloadName = 'emojitrack' | 'notifications' | 'pubsub';
+export type WorkloadName = 'emojitrack' | 'notifications' | 'pubsub' | 'datastream';
 
-export type WsDialect = 'pubsub' | 'socket.io';
+export type WsDialect = 'pubsub' | 'socket.io' | 'datastream';
 
 /** Streams opened alike: `count` of them on `path`, where `{i}` stands for the stream's number. */
 export interface ClientGroup {
@@ -18,10 +18,12 @@ export interface ClientGroup {
   /** Bytes that must arrive before the stream counts as connected (after the 200 status). */
   readonly readyMarker?: string;
   /**
-   * A WebSocket pub/sub client instead of an SSE stream: it subscribes to
-   * `bench.<i mod channels>`, and each message (one `sent_at` each) is an event.
-   * `dialect` is the protocol it speaks: rx-streamer's (and the floor's) JSON
-   * actions, or Socket.IO's (engine.io v4 packets).
+   * A WebSocket client instead of an SSE stream, where each message (one
+   * `sent_at` each) is an event. `dialect` is the protocol it speaks: pub/sub,
+   * rx-streamer's (and the floor's) JSON actions subscribing to
+   * `bench.<i mod channels>`, or Socket.IO's (engine.io v4 packets) doing the
+   * same; datastream, the site named in the path, where `{c}` stands for
+   * `i mod channels`.
    */
   readonly ws?: { readonly channels: number; readonly dialect: WsDialect };
 }
@@ -70,9 +72,17 @@ export interface PubsubLayout {
   readonly channels: number;
 }
 
+/** The site streams workload's sites: `site0…site<N-1>`, messages spread over them in turn. */
+export interface DatastreamLayout {
+  readonly sites: number;
+  /** The stream the feeder adds entries to (the server's DATASTREAM_KEY). */
+  readonly key: string;
+}
+
 export interface TrafficPlan {
   readonly workload: WorkloadName;
   readonly pubsub: PubsubLayout;
+  readonly datastream: DatastreamLayout;
   readonly rate: number;
   readonly seed: number;
   readonly tickMs: number;
@@ -97,6 +107,8 @@ export interface PeerPlan {
 export interface FloorPlan extends TrafficPlan {
   readonly dist: string;
   readonly epsIntervalMs: number;
+  /** The feeder's Redis, for a floor that reads what the feeder writes (the queue floor). */
+  readonly redisUrl?: string;
 }
 
 export interface FeedStats {
@@ -123,6 +135,16 @@ export type FromPeer =
     };
 
 export type StatsRequest = { readonly type: 'stats' } | { readonly type: 'stop' };
+
+/**
+ * To the feeder: add `rate` messages a second to the traffic for `seconds`
+ * (a burst), stop sending altogether (pause) so a queue can be seen empty, or
+ * start the steady traffic again (resume).
+ */
+export type FeederControl =
+  | { readonly type: 'burst'; readonly rate: number; readonly seconds: number }
+  | { readonly type: 'pause' }
+  | { readonly type: 'resume' };
 
 /** The child's settings, passed by the runner as the first argument. */
 export function planFromArgv<T>(): T {

@@ -22,6 +22,16 @@ export interface Target {
   serverSide(): Promise<ServerSide>;
   /** Running counters the target keeps, read at both ends of the window. */
   counters?(): Promise<Readonly<Record<string, number>>>;
+  /** A phase after the window, with the clients still connected (datastream: the burst). */
+  afterWindow?(clients: ClientProbe): Promise<Readonly<Record<string, number>>>;
+}
+
+/** The clients as a phase after the window sees them. */
+export interface ClientProbe {
+  /** Events received so far over every connection; `resetLatency` starts a new latency record. */
+  events(resetLatency: boolean): Promise<number>;
+  /** Latency since the last reset. */
+  latency(): Promise<LatencySummary>;
 }
 
 export interface ServerSide {
@@ -75,6 +85,8 @@ export interface TargetResult {
   readonly serverSide: ServerSide;
   /** How much each of the target's own counters grew in the window. */
   readonly counters: Readonly<Record<string, number>>;
+  /** What the phase after the window found, when there is one. */
+  readonly afterWindow?: Readonly<Record<string, number>>;
   /** Share of one core used by each client process, the feeder, redis and this runner. */
   readonly loadGenCorePercent: Readonly<Record<string, number>>;
   readonly machine: {
@@ -105,16 +117,23 @@ function share(n: number, k: number, i: number): number {
   return Math.floor(((i + 1) * n) / k) - Math.floor((i * n) / k);
 }
 
+async function clientSnapshots(
+  clients: ChildProcess[],
+  resetLatency: boolean,
+): Promise<ClientSnapshot[]> {
+  const request: ToClients = { type: 'snapshot', resetLatency };
+  const answers = clients.map((c) => nextMessage<FromClients, 'snapshot'>(c, 'snapshot'));
+  for (const c of clients) c.send(request);
+  return (await Promise.all(answers)).map((m) => m.snapshot);
+}
+
 async function snapshot(
   target: Target,
   clients: ChildProcess[],
   resetLatency: boolean,
 ): Promise<Snapshot> {
-  const request: ToClients = { type: 'snapshot', resetLatency };
-  const answers = clients.map((c) => nextMessage<FromClients, 'snapshot'>(c, 'snapshot'));
-  for (const c of clients) c.send(request);
   const [snaps, counters] = await Promise.all([
-    Promise.all(answers).then((all) => all.map((m) => m.snapshot)),
+    clientSnapshots(clients, resetLatency),
     target.counters?.() ?? {},
   ]);
   const usage = process.cpuUsage();
@@ -148,6 +167,19 @@ function rates(before: number[][], after: number[][], windowS: number): PerClien
 }
 
 const progress = (text: string) => process.stderr.write(`  ${text}\n`);
+
+function probe(clients: ChildProcess[]): ClientProbe {
+  const snaps = (resetLatency: boolean) => clientSnapshots(clients, resetLatency);
+  const total = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
+  return {
+    async events(resetLatency) {
+      return total((await snaps(resetLatency)).map((c) => total(Object.values(c.events).flat())));
+    },
+    async latency() {
+      return summarize((await snaps(false)).map((c) => c.latency));
+    },
+  };
+}
 
 export async function measure(target: Target, workload: Workload): Promise<TargetResult> {
   const rssBefore = treeRssBytes(target.pid);
@@ -183,6 +215,7 @@ export async function measure(target: Target, workload: Workload): Promise<Targe
     const b = await snapshot(target, clients, false);
     const rssEnd = treeRssBytes(target.pid);
     const serverSide = await target.serverSide();
+    const afterWindow = await target.afterWindow?.(probe(clients));
 
     const windowS = (b.at - a.at) / 1000;
     const sum = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
@@ -265,6 +298,7 @@ export async function measure(target: Target, workload: Workload): Promise<Targe
       counters: Object.fromEntries(
         Object.entries(b.counters).map(([name, value]) => [name, value - (a.counters[name] ?? 0)]),
       ),
+      ...(afterWindow ? { afterWindow } : {}),
       loadGenCorePercent: loadGen,
       machine,
       warnings,

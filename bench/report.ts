@@ -76,6 +76,19 @@ const HEAD_ROWS: Row[] = [
   { label: 'latency max ms', pick: (r) => r.latencyMs.max, digits: 1, ratio: true },
 ];
 
+/** The burst after the window (datastream), from the queue's own figures. */
+const burst = (name: string) => (r: TargetResult) => r.afterWindow?.[name];
+const BURST_ROWS: Row[] = [
+  { label: 'lag at window end', pick: burst('lagAtWindowEnd'), digits: 0 },
+  { label: 'burst: peak lag', pick: burst('peakLag'), digits: 0, ratio: true },
+  { label: 'burst: caught up after s', pick: burst('caughtUpS'), digits: 1, ratio: true },
+  { label: 'burst: latency p50 ms', pick: burst('latencyP50'), digits: 1, ratio: true },
+  { label: 'burst: latency p99 ms', pick: burst('latencyP99'), digits: 1, ratio: true },
+  { label: 'burst: expected', pick: burst('expected'), digits: 0 },
+  { label: 'burst: lost', pick: burst('lost'), digits: 0 },
+  { label: 'lag after feeder paused', pick: burst('lagAfterPause'), digits: 0 },
+].map((row) => ({ ...row, only: 'datastream' as const }));
+
 const TAIL_ROWS: Row[] = [
   { label: 'RSS before clients MB', pick: (r) => r.rss.beforeClients / MB, digits: 1, ratio: true },
   { label: 'RSS connected MB', pick: (r) => r.rss.afterConnect / MB, digits: 1, ratio: true },
@@ -112,6 +125,12 @@ const TAIL_ROWS: Row[] = [
     digits: 1,
     only: 'notifications',
   },
+  {
+    label: 'enqueued msgs/s',
+    pick: (r) => perSecond(r, 'sent'),
+    digits: 0,
+    only: 'datastream',
+  },
   { label: 'disconnects', pick: (r) => r.disconnects, digits: 0 },
   {
     label: 'client CPU % of a core',
@@ -140,9 +159,12 @@ const ratioOf = (a: Cell, b: Cell): number | undefined =>
 
 export function formatTable(result: BenchResult): string {
   const { args, rx, floor, peer } = result;
-  const rows = [...HEAD_ROWS, ...rateRows(Object.keys(rx.rates)), ...TAIL_ROWS].filter(
-    (row) => row.only === undefined || row.only === args.workload,
-  );
+  const rows = [
+    ...HEAD_ROWS,
+    ...rateRows(Object.keys(rx.rates)),
+    ...BURST_ROWS,
+    ...TAIL_ROWS,
+  ].filter((row) => row.only === undefined || row.only === args.workload);
   // rx, then each other target with rx as a multiple of it.
   const others = [floor, peer].filter((r): r is TargetResult => r !== undefined);
   const lines = [

@@ -1,7 +1,8 @@
 // The benchmark runner (`npm run bench`): the server from the build output on its
-// own Redis with a feeder, then the floor, then (pubsub) the Socket.IO peer on
-// its own Redis, all measured by the same clients over the same window; prints
-// the table and writes the JSON under bench/results/.
+// own Redis with a feeder, then the floor (on datastream, reading its own Redis
+// that the feeder fills), then (pubsub) the Socket.IO peer on its own Redis, all
+// measured by the same clients over the same window, with (datastream) a burst
+// after it; prints the table and writes the JSON under bench/results/.
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -23,8 +24,10 @@ import type {
 } from './ipc.js';
 import { measure } from './measure.js';
 import type { ServerSide, Target, TargetResult, Workload } from './measure.js';
+import { Redis } from 'ioredis';
 import { formatProfile, summarizeProfile } from './profileTop.js';
 import type { ProfileSummary } from './profileTop.js';
+import { burstAndDrain, queueLag } from './queueBurst.js';
 import { startRedis } from './redisServer.js';
 import { formatTable, writeResult } from './report.js';
 import type { BenchResult } from './report.js';
@@ -106,19 +109,45 @@ function countersOf(doc: {
 
 /**
  * Starts the feeder on `redisUrl`, lets the target settle with traffic flowing
- * (before its memory is read), and measures it.
+ * (before its memory is read), and measures it, with the messages the feeder
+ * sent among the window's counters and, on datastream, the burst after it.
  */
 async function feedAndMeasure(
   plan: FeederPlan,
+  setup: WorkloadSetup,
   workload: Workload,
   targetOf: (feeder: ChildProcess) => Target,
 ): Promise<TargetResult> {
   const feeder = forkBench('feeder', plan);
+  const redis = setup.burst
+    ? new Redis(plan.redisUrl, { connectionName: 'rx-streamer-bench:runner' })
+    : undefined;
   try {
     await nextMessage<FromFeeder, 'ready'>(feeder, 'ready');
     await new Promise((r) => setTimeout(r, 1000));
-    return await measure(targetOf(feeder), workload);
+    const target = targetOf(feeder);
+    const sent = async () => (await feederStats(feeder)).sent;
+    const { burst } = setup;
+    return await measure(
+      {
+        ...target,
+        counters: async () => ({ ...((await target.counters?.()) ?? {}), sent: await sent() }),
+        ...(redis && burst
+          ? {
+              afterWindow: async (clients) => ({
+                lagAtWindowEnd: await queueLag(redis, plan.datastream.key),
+                ...(await burstAndDrain(redis, feeder, sent, clients, {
+                  ...burst,
+                  key: plan.datastream.key,
+                })),
+              }),
+            }
+          : {}),
+      },
+      workload,
+    );
   } finally {
+    redis?.disconnect();
     await stopChild(feeder, { type: 'stop' } satisfies StatsRequest);
   }
 }
@@ -150,7 +179,7 @@ async function runServer(
     });
     try {
       const plan: FeederPlan = { ...setup.traffic, dist, redisUrl: redis.url, tickMs: TICK_MS };
-      return await feedAndMeasure(plan, setup.workload, (feeder) => ({
+      return await feedAndMeasure(plan, setup, setup.workload, (feeder) => ({
         name: 'rx',
         pid: server.pid,
         port: server.port,
@@ -204,7 +233,7 @@ async function runPeer(
         tickMs: TICK_MS,
         socketIo: true,
       };
-      return await feedAndMeasure(plan, workload, (feeder) => ({
+      return await feedAndMeasure(plan, setup, workload, (feeder) => ({
         name: 'socket.io',
         pid: peer.pid as number,
         port,
@@ -239,27 +268,40 @@ async function runFloor(
     tickMs: TICK_MS,
     epsIntervalMs: EPS_INTERVAL_MS,
   };
-  const floor = forkBench(setup.floor, plan, profiling(profileDir));
+  const redis = setup.floorFed ? await startRedis() : undefined;
   try {
-    const { port } = await nextMessage<FromFloor, 'listening'>(floor, 'listening');
-    await new Promise((r) => setTimeout(r, 1000));
-    return await measure(
-      {
+    const floor = forkBench(
+      setup.floor,
+      redis ? { ...plan, redisUrl: redis.url } : plan,
+      profiling(profileDir),
+    );
+    try {
+      const { port } = await nextMessage<FromFloor, 'listening'>(floor, 'listening');
+      const target = (helpers: Record<string, number>): Target => ({
         name: 'floor',
         pid: floor.pid as number,
         port,
-        helpers: {},
+        helpers,
         async serverSide(): Promise<ServerSide> {
           const answer = nextMessage<FromFloor, 'stats'>(floor, 'stats');
           floor.send({ type: 'stats' } satisfies StatsRequest);
           const { stats } = await answer;
           return { connections: stats.connections, drops: null, extra: { ...stats } };
         },
-      },
-      setup.workload,
-    );
+      });
+      if (redis) {
+        const feederPlan: FeederPlan = { ...plan, redisUrl: redis.url };
+        return await feedAndMeasure(feederPlan, setup, setup.workload, (feeder) =>
+          target({ feeder: feeder.pid as number, redis: redis.pid }),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      return await measure(target({}), setup.workload);
+    } finally {
+      await stopChild(floor, { type: 'stop' } satisfies StatsRequest);
+    }
   } finally {
-    await stopChild(floor, { type: 'stop' } satisfies StatsRequest);
+    await redis?.stop();
   }
 }
 

@@ -11,7 +11,15 @@ export interface WorkloadSetup {
   /** Settings for the server besides those every run gets. */
   readonly serverEnv: Readonly<Record<string, string>>;
   /** The floor's child process (see children.ts). */
-  readonly floor: 'floor' | 'notifyFloor' | 'wsFloor';
+  readonly floor: 'floor' | 'notifyFloor' | 'wsFloor' | 'queueFloor';
+  /** The floor reads what the feeder writes to Redis (rather than making the traffic itself). */
+  readonly floorFed?: boolean;
+  /** Datastream: the burst after the window, and how many clients each message reaches. */
+  readonly burst?: {
+    readonly extraRate: number;
+    readonly seconds: number;
+    readonly perMessage: number;
+  };
   /** The table's first words: what the clients are and what the traffic is. */
   readonly description: string;
   /** The same clients speaking to the peer a developer would pick instead (pubsub: Socket.IO). */
@@ -21,6 +29,8 @@ export interface WorkloadSetup {
 const NOTIFY_OK = '<status>ok</status>';
 /** Heartbeat interval of the WebSocket servers: longer than any window, so every frame is a message. */
 export const PING_MS = 600_000;
+/** The site streams' queue, for the server, the feeder and the floor. */
+export const DATASTREAM_KEY = 'bench:datastream';
 
 export async function setUpWorkload(args: BenchArgs, dist: string): Promise<WorkloadSetup> {
   const common = {
@@ -30,7 +40,45 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
   };
   const notify = { users: args.clients, rooms: args.rooms, roomShare: args.roomShare };
   const pubsub = { channels: args.channels };
-  const traffic = { workload: args.workload, rate: args.rate, seed: args.seed, notify, pubsub };
+  const datastream = { sites: args.sites, key: DATASTREAM_KEY };
+  const traffic = {
+    workload: args.workload,
+    rate: args.rate,
+    seed: args.seed,
+    notify,
+    pubsub,
+    datastream,
+  };
+  if (args.workload === 'datastream') {
+    // Client i watches site<i mod sites>; connected at its acknowledgement.
+    const perMessage = args.clients / args.sites;
+    return {
+      workload: {
+        ...common,
+        groups: [
+          {
+            name: 'ws',
+            count: args.clients,
+            timed: true,
+            path: '/datastream?site=site{c}',
+            readyMarker: 'Subscribed to site',
+            ws: { channels: args.sites, dialect: 'datastream' },
+          },
+        ],
+      },
+      traffic,
+      serverEnv: { WS_PING_MS: String(PING_MS), DATASTREAM_KEY },
+      floor: 'queueFloor',
+      floorFed: true,
+      ...(args.burstS > 0 && args.burstRate > args.rate
+        ? { burst: { extraRate: args.burstRate - args.rate, seconds: args.burstS, perMessage } }
+        : {}),
+      description:
+        `${args.clients} WebSocket clients on ${args.sites} site(s), ` +
+        `${args.rate} msgs/s enqueued (${Math.round(args.rate * perMessage)} deliveries/s expected)` +
+        (args.burstS > 0 ? `, then ${args.burstS} s at ${args.burstRate} msgs/s` : ''),
+    };
+  }
   if (args.workload === 'pubsub') {
     // Client i subscribes to bench.<i mod channels>; connected at its acknowledgement.
     const clients = { name: 'ws', count: args.clients, timed: true } as const;

@@ -8,8 +8,8 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { planFromArgv, send } from './ipc.js';
 import type { FloorPlan, StatsRequest } from './ipc.js';
-import { startPubsubTraffic } from './pubsubTraffic.js';
-import type { PubsubMessage } from './pubsubTraffic.js';
+import { startPubsubTraffic } from './wsTraffic.js';
+import type { PubsubMessage } from './wsTraffic.js';
 
 const plan = planFromArgv<FloorPlan>();
 const channels = new Map<string, Set<WebSocket>>();
