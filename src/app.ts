@@ -129,6 +129,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     maxFrameBytes: config.wsMaxFrameBytes,
     pingMs: config.wsPingMs,
     trustProxy: config.trustProxy,
+    allowedOrigins: config.allowedOrigins,
     logger,
   });
 

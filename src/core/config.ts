@@ -6,6 +6,8 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { bool, boolText, int, parseEnv, presentVariables, url } from './env.js';
 import type { Env } from './env.js';
+import { defaultOrigins, parseOrigins } from './origins.js';
+import type { AllowedOrigins } from './origins.js';
 
 export type { Env } from './env.js';
 
@@ -35,6 +37,18 @@ const schema = z.object({
     .min(1)
     .optional()
     .transform((v) => v ?? '*'),
+  ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      try {
+        return parseOrigins(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   PROTOCOLS: z
     .string()
     .trim()
@@ -96,6 +110,8 @@ export interface Config {
   readonly verbose: boolean;
   readonly keepaliveMs: number;
   readonly corsOrigin: string;
+  /** Pages that may open WebSocket and SockJS connections besides the server's own. */
+  readonly allowedOrigins: AllowedOrigins;
   /** The protocol modules to mount, by name; undefined mounts every one given. */
   readonly protocols: readonly string[] | undefined;
   /** Unsent bytes a client may hold before it is dropped as too slow. */
@@ -147,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     verbose: e.VERBOSE,
     keepaliveMs: e.KEEPALIVE_MS,
     corsOrigin: e.CORS_ORIGIN,
+    allowedOrigins: e.ALLOWED_ORIGINS ?? defaultOrigins(e.CORS_ORIGIN),
     protocols: e.PROTOCOLS,
     sseMaxBufferBytes: e.SSE_MAX_BUFFER_BYTES,
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,

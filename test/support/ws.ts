@@ -112,7 +112,14 @@ export const isMessage =
   };
 
 /** Sends a WebSocket handshake on a raw socket; resolves with all the server answered before closing. */
-export function rawUpgrade(port: number, path: string): Promise<string> {
+export function rawUpgrade(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const lines = Object.entries({ Host: 'x', ...headers })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let text = '';
@@ -120,7 +127,7 @@ export function rawUpgrade(port: number, path: string): Promise<string> {
     socket.on('end', () => resolve(text));
     socket.on('error', reject);
     socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET ${path} HTTP/1.1\r\n${lines}Upgrade: websocket\r\nConnection: Upgrade\r\n` +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     );
   });

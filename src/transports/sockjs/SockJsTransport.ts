@@ -2,7 +2,8 @@
 // (sockjs-client, realtime-magic's own client): its WebSocket transport through
 // the shared WebSocket upgrades, its HTTP fallbacks (XHR streaming and polling,
 // EventSource, JSONP…) through an express router. Each session is a hub
-// connection, like a WebSocket client.
+// connection, like a WebSocket client. Requests from a page whose origin the
+// WebSocket transport does not allow are refused with 403, on every transport.
 import type { IncomingMessage } from 'node:http';
 import type { Router } from 'express';
 import sockjs from 'sockjs';
@@ -11,7 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { Hub } from '../../fanout/Hub.js';
 import { userAgentOf } from '../../fanout/Connection.js';
-import { openClient } from '../ws/WsTransport.js';
+import { forbiddenOrigin, openClient } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import { SockJsConnection } from './SockJsConnection.js';
 
@@ -65,7 +66,9 @@ export function serveSockJs(options: SockJsOptions): void {
     .getHandler();
   const ours = (url: string | undefined) => (url ?? '').startsWith(`${options.prefix}/`);
   options.router.use((req, res, next) => {
-    if (!ours(req.originalUrl) || !handle(req, res)) next();
+    if (!ours(req.originalUrl)) return next();
+    if (!options.ws.allowsOrigin(req)) return next(forbiddenOrigin(req));
+    if (!handle(req, res)) next();
   });
   options.ws.addPrefix(`${options.prefix}/`, (req, socket, head) => handle(req, socket, head));
 }

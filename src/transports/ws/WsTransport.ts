@@ -1,7 +1,8 @@
 // The WebSocket transport: endpoints by path on the HTTP server's upgrades
 // (`ws` in noServer mode, so one port serves SSE, HTTP and WebSocket), each
 // accepted client a hub connection. A handshake to no endpoint, or one an
-// endpoint refuses, is answered with an HTTP error and a JSON body. Every
+// endpoint refuses, is answered with an HTTP error and a JSON body; so is one
+// from a web page whose origin is not allowed (403, see core/origins.ts). Every
 // client is pinged on one clock; one that did not answer the previous ping is
 // dropped, so dead peers do not hold their subscriptions.
 import type { IncomingMessage, Server } from 'node:http';
@@ -11,6 +12,8 @@ import type { WebSocket } from 'ws';
 import { StreamerError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
+import { originAllowed } from '../../core/origins.js';
+import type { AllowedOrigins } from '../../core/origins.js';
 import { userAgentOf } from '../../fanout/Connection.js';
 import type { Connection } from '../../fanout/Connection.js';
 import type { Hub } from '../../fanout/Hub.js';
@@ -34,6 +37,8 @@ export interface WsTransportOptions {
   readonly maxFrameBytes: number;
   readonly pingMs: number;
   readonly trustProxy: TrustProxy;
+  /** Pages that may connect besides the server's own; by default, none. */
+  readonly allowedOrigins?: AllowedOrigins;
   readonly logger?: Logger;
 }
 
@@ -83,6 +88,11 @@ export class WsTransport {
     );
   }
 
+  /** Whether a handshake (or a SockJS request) may come from its page's origin. */
+  allowsOrigin(req: IncomingMessage): boolean {
+    return originAllowed(req.headers, this.options.allowedOrigins ?? []);
+  }
+
   /** WebSocket clients connected now. */
   get size(): number {
     return this.clients.size;
@@ -98,6 +108,10 @@ export class WsTransport {
     socket.on('error', () => {});
     const url = new URL(req.url ?? '/', 'http://localhost');
     const endpoint = this.endpoints.get(url.pathname);
+    if (!this.allowsOrigin(req)) {
+      refuse(socket, forbiddenOrigin(req));
+      return;
+    }
     if (!endpoint && !this.closed) {
       const prefixed = this.prefixes.find(([prefix]) => url.pathname.startsWith(prefix));
       if (prefixed?.[1](req, socket, head)) return;
@@ -188,6 +202,15 @@ export function openClient<
     });
     connection.closeWith(1011, 'internal error');
   }
+}
+
+/** The refusal of a page whose origin may not connect. */
+export function forbiddenOrigin(req: IncomingMessage): StreamerError {
+  return new StreamerError(
+    'RXS_ERR_FORBIDDEN',
+    `pages from ${String(req.headers.origin)} may not connect (ALLOWED_ORIGINS)`,
+    403,
+  );
 }
 
 /** Answers a refused handshake on the socket: the status and the error's JSON. */
