@@ -81,7 +81,8 @@ describe('handshakes from pages', () => {
 
   it('lets the server’s own pages, the allowed origins and non-browser clients connect', async () => {
     const ownOrigin = `http://127.0.0.1:${app.port}`;
-    for (const headers of [{ Origin: ownOrigin }, { Origin: FRIEND }, {}]) {
+    const cases: Record<string, string>[] = [{ Origin: ownOrigin }, { Origin: FRIEND }, {}];
+    for (const headers of cases) {
       const pubsub = await openWs(`ws://127.0.0.1:${app.port}/pubsub`, headers);
       pubsub.send({ action: 'subscribe', payload: { channel: 'open.to.all' } });
       await pubsub.next(isControl('Subscribed to open.to.all'));
