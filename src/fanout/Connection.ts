@@ -20,7 +20,40 @@ export const MAX_USER_AGENT = 256;
 
 /** A header value as a connection keeps its User-Agent. */
 export const userAgentOf = (header: unknown): string =>
-  (typeof header === 'string' ? header : '').slice(0, MAX_USER_AGENT);
+  ownCopy((typeof header === 'string' ? header : '').slice(0, MAX_USER_AGENT));
+
+/**
+ * A string that holds no other: V8 makes a slice (or a regular expression's
+ * match) of a long string a view that keeps the whole parent alive, so a path
+ * sliced from a 16 KB request target would keep all 16 KB for the stream's
+ * life. A copy through a buffer is flat. Short strings are copied by V8 anyway.
+ */
+export function ownCopy(s: string): string {
+  if (s.length < 13) return s;
+  // Latin-1 text (every header and target) stays one byte a character.
+  return LATIN1.test(s)
+    ? Buffer.from(s, 'latin1').toString('latin1')
+    : Buffer.from(s, 'utf16le').toString('utf16le');
+}
+
+const LATIN1 = /^[\x00-\xff]*$/;
+
+/** A connection's description as it is kept for its life: copies of its own, the User-Agent cut short. */
+export function connectionInfo(fields: {
+  readonly requestPath: string;
+  readonly namespace: string;
+  readonly clientIp: string;
+  readonly userAgent: unknown;
+}): ConnectionInfo {
+  const requestPath = ownCopy(fields.requestPath);
+  return {
+    requestPath,
+    namespace: fields.namespace === fields.requestPath ? requestPath : ownCopy(fields.namespace),
+    createdAt: Date.now(),
+    clientIp: ownCopy(fields.clientIp),
+    userAgent: userAgentOf(fields.userAgent),
+  };
+}
 
 export abstract class Connection {
   closed = false;

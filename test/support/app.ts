@@ -4,6 +4,7 @@ import { createStreamer } from '../../src/app.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import type { Config, Env } from '../../src/core/config.js';
+import type { Logger } from '../../src/core/logger.js';
 import type { PubSubSource } from '../../src/core/message.js';
 import type { ProtocolModule } from '../../src/core/protocol.js';
 import { PostgresNotify } from '../../src/sources/PostgresNotify.js';
@@ -28,6 +29,8 @@ export async function startApp(
     env?: Env;
     /** The protocol modules to offer; the built-in ones by default. */
     protocols?: readonly ProtocolModule[];
+    /** Where the streamer logs; nowhere by default. */
+    logger?: Logger;
   } = {},
 ): Promise<TestApp> {
   const config = loadConfig({
@@ -65,6 +68,7 @@ export async function startApp(
     source,
     ...(commands ? { redis: commands, publisher: commands } : {}),
     ...(options.protocols ? { protocols: options.protocols } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
     ...(postgres ? { postgres } : {}),
   });
   const address = await streamer.listen();

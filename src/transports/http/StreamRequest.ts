@@ -17,10 +17,18 @@ export interface StreamRequest {
   readonly clientIp: string;
 }
 
-/** A request target without its query. */
+/** An absolute-form target's scheme and authority (`http://host:8001`). */
+const ORIGIN_PART = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * A request target's path, without the query: for an absolute-form target
+ * (`GET http://host/subscribe/eps`, which servers must accept) the path it names.
+ */
 export function pathOf(target: string): string {
-  const q = target.indexOf('?');
-  return q === -1 ? target : target.slice(0, q);
+  const from = target.startsWith('/') ? 0 : (ORIGIN_PART.exec(target)?.[0].length ?? 0);
+  const q = target.indexOf('?', from);
+  const path = q === -1 ? target.slice(from) : target.slice(from, q);
+  return path === '' ? '/' : path;
 }
 
 function queryOf(target: string): () => URLSearchParams {

@@ -24,13 +24,14 @@ export interface FrontDoorOptions {
    * while the socket is paused. Offered only HTTP/1.1 GETs with no body and no
    * upgrade. A taken connection whose response is complete but still open
    * (keep-alive) goes on to the HTTP server through `release` (absent when the
-   * client asked for `Connection: close`). A throw or a rejection counts as
-   * false, and is reported to `onError`.
+   * client asked for `Connection: close`), with what the client sent meanwhile
+   * (a pipelined request), which the server then reads first. A throw or a
+   * rejection counts as false, and is reported to `onError`.
    */
   readonly take: (
     head: RequestHead,
     socket: Socket,
-    release: ((socket: Socket) => void) | undefined,
+    release: ((socket: Socket, pending: Buffer | undefined) => void) | undefined,
   ) => boolean | Promise<boolean>;
   /** Told of what `take` threw; the request goes to the HTTP server all the same. */
   readonly onError?: (error: unknown) => void;
@@ -64,7 +65,7 @@ export function frontDoor(server: Server, options: FrontDoorOptions): FrontDoor 
     socket.resume();
   };
   // A stream the server ended leaves its connection to the server, for the next request.
-  const release = (socket: Socket): void => handOver(socket, undefined);
+  const release = (socket: Socket, pending: Buffer | undefined): void => handOver(socket, pending);
 
   // One timer for every connection's head deadline (a whole head within the
   // timeout, however slowly its bytes trickle in), like Node's own check.
@@ -111,7 +112,7 @@ export function frontDoor(server: Server, options: FrontDoorOptions): FrontDoor 
       if (head === UNSUPPORTED || head.length !== bytes.length || !plainGet(head)) {
         return handOver(socket, bytes);
       }
-      const keepAlive = !/\bclose\b/i.test(head.headers.get('connection') ?? '');
+      const keepAlive = !hasToken(head.headers.get('connection'), 'close');
       // Whatever follows the head waits in the socket until the stream or the server reads it.
       socket.pause();
       let taken: boolean | Promise<boolean>;
@@ -160,6 +161,12 @@ function closeWith(socket: Socket, response: string): void {
   // The client may reset instead of reading: that is not the server's error.
   socket.on('error', () => {});
   socket.end(response, () => socket.destroy());
+}
+
+/** Whether a comma-separated header value (`Connection`) lists a token, in any case. */
+export function hasToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  return value.split(',').some((t) => t.trim().toLowerCase() === token);
 }
 
 /** A GET that a response on the socket can answer completely: no body to read, no upgrade. */

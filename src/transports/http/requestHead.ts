@@ -39,7 +39,11 @@ export function parseRequestHead(
   searchFrom = 0,
 ): RequestHead | typeof PARTIAL | typeof UNSUPPORTED {
   const end = bytes.indexOf(HEAD_END, searchFrom);
-  if (end === -1) return bytes.length < maxBytes ? PARTIAL : UNSUPPORTED;
+  if (end === -1) {
+    // Lines ended by a bare LF never make a CRLF blank line: the full parser answers them at once.
+    if (hasBareLf(bytes, searchFrom)) return UNSUPPORTED;
+    return bytes.length < maxBytes ? PARTIAL : UNSUPPORTED;
+  }
   if (end + HEAD_END.length > maxBytes) return UNSUPPORTED;
   let lineEnd = bytes.indexOf(CRLF);
   const request = REQUEST_LINE.exec(bytes.toString('latin1', 0, lineEnd));
@@ -68,6 +72,16 @@ export function parseRequestHead(
     headers,
     length: end + HEAD_END.length,
   };
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+function hasBareLf(bytes: Buffer, from: number): boolean {
+  for (let i = bytes.indexOf(LF, from); i !== -1; i = bytes.indexOf(LF, i + 1)) {
+    if (i === 0 || bytes[i - 1] !== CR) return true;
+  }
+  return false;
 }
 
 const isOws = (byte: number | undefined) => byte === 0x20 || byte === 0x09;

@@ -11,7 +11,7 @@ import type { Connection as SockJsSession } from 'sockjs';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { Hub } from '../../fanout/Hub.js';
-import { userAgentOf } from '../../fanout/Connection.js';
+import { connectionInfo } from '../../fanout/Connection.js';
 import { forbiddenOrigin, openClient } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import { SockJsConnection } from './SockJsConnection.js';
@@ -47,13 +47,12 @@ export function serveSockJs(options: SockJsOptions): void {
     // SockJS reports a session that closed before it opened as null.
     if (!session) return;
     const connection = new SockJsConnection(
-      {
+      connectionInfo({
         requestPath: options.prefix,
         namespace: `${options.prefix}/ (sockjs)`,
-        createdAt: Date.now(),
         clientIp: session.remoteAddress ?? '',
-        userAgent: userAgentOf(session.headers['user-agent']),
-      },
+        userAgent: session.headers['user-agent'],
+      }),
       session,
     );
     openClient(options.hub, connection, log, () => options.connected(connection));

@@ -1,6 +1,7 @@
 // One SSE client: a stream on a bare socket (its chunked head written by the
 // transport) or on a ServerResponse. Either way the hub's framed bytes go out in
 // one write; what differs is how the stream ends.
+import { maxHeaderSize } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Connection } from '../../fanout/Connection.js';
@@ -12,7 +13,12 @@ export interface SseConnectionOptions {
   readonly farewell?: Buffer | undefined;
   /** Numbers every event with an `id:` line of this connection's own (see numberedEvents). */
   readonly eventIds?: boolean | undefined;
+  /** For a bare socket: how much of a pipelined request is kept while the stream runs. */
+  readonly maxPendingBytes?: number | undefined;
 }
+
+/** Node's own bound on a request head. */
+const DEFAULT_MAX_PENDING = maxHeaderSize;
 
 export class SseConnection extends Connection {
   private constructor(
@@ -58,13 +64,17 @@ export class SseConnection extends Connection {
    * When the server ends the stream, the connection stays open for the client's
    * next request (the response said keep-alive) and goes to `release`; without
    * one, it is closed. The client's end of the connection ends the stream, as
-   * in Node's server; whatever the client sends after its request is read and dropped.
+   * in Node's server. What the client sends after its request (a pipelined
+   * request) is kept, up to `maxPendingBytes`, and handed on with the
+   * connection, so the server answers it after the stream as Node's would; past
+   * the bound the socket is read no further until then. On a connection that
+   * ends with the stream there is nothing to answer it on, and it is dropped.
    */
   static onSocket(
     socket: Socket,
     info: ConnectionInfo,
     options: SseConnectionOptions = {},
-    release?: (socket: Socket) => void,
+    release?: (socket: Socket, pending: Buffer | undefined) => void,
   ): SseConnection {
     const onEnd = () => {
       connection.stopWriting();
@@ -73,16 +83,26 @@ export class SseConnection extends Connection {
     // A reset is a client gone; 'close' follows.
     const onError = () => {};
     const done = () => connection.finished();
+    let pending: Buffer[] | undefined;
+    let pendingBytes = 0;
+    const maxPending = options.maxPendingBytes ?? DEFAULT_MAX_PENDING;
+    const onData = (chunk: Buffer) => {
+      if (!release) return;
+      (pending ??= []).push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= maxPending) socket.pause();
+    };
     const handBack =
       release &&
       (() => {
         socket.off('end', onEnd).off('error', onError).off('finish', done).off('close', done);
+        socket.off('data', onData);
         connection.finished();
-        release(socket);
+        release(socket, pending && Buffer.concat(pending));
       });
     const connection = new SseConnection(info, socket, undefined, options, handBack);
     socket.on('end', onEnd).on('error', onError).once('finish', done).once('close', done);
-    socket.resume();
+    socket.on('data', onData).resume();
     return connection;
   }
 

@@ -4,6 +4,7 @@
 // family and topic. Headers and the first byte go out at once; HEAD ends there.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { connectionInfo } from '../../fanout/Connection.js';
 import type { ConnectionInfo } from '../../fanout/Connection.js';
 import type { Hub } from '../../fanout/Hub.js';
 import type { StreamRequest } from '../http/StreamRequest.js';
@@ -69,26 +70,54 @@ export class SseTransport {
     socket: Socket,
     request: StreamRequest,
     stream: SseStream,
-    release?: (socket: Socket) => void,
+    release?: (socket: Socket, pending: Buffer | undefined) => void,
   ): SseConnection | undefined {
     if (this.hub.closing) return undefined;
-    const lines = stream.headers
-      ? headerLines({ ...this.headers, ...stream.headers })
-      : this.headerLines;
+    // Without `release` the client asked for `Connection: close`: the stream's end is the connection's.
+    const lines =
+      stream.headers || !release
+        ? headerLines({
+            ...this.headers,
+            ...stream.headers,
+            ...(release ? {} : { Connection: 'close' }),
+          })
+        : this.headerLines;
     const head = Buffer.from(
       `HTTP/1.1 200 OK\r\n${lines}Date: ${new Date().toUTCString()}\r\nTransfer-Encoding: chunked\r\n\r\n`,
       'latin1',
     );
     const preamble = preambleOf(stream);
     socket.write(preamble ? Buffer.concat([head, httpChunk(preamble)]) : head);
-    const info = connectionInfo(request, stream);
+    const info = infoOf(request, stream);
     const options = { farewell: this.farewell, eventIds: stream.eventIds };
     return this.opened(SseConnection.onSocket(socket, info, options, release), stream);
   }
 
-  /** Answers an SSE request through its response. */
+  /**
+   * Answers an SSE request through its response. A request pipelined behind
+   * another response waits, as Node's server makes it, until that one is done:
+   * its stream opens when the response gets the socket, and never if the
+   * connection closes first.
+   */
   open(req: IncomingMessage, res: ServerResponse, request: StreamRequest, stream: SseStream) {
-    res.writeHead(200, stream.headers ? { ...this.headers, ...stream.headers } : this.headers);
+    if (res.socket === null && !res.writableEnded) {
+      const socket = req.socket;
+      const gone = () => res.off('socket', ready);
+      const ready = () => {
+        socket.off('close', gone);
+        this.open(req, res, request, stream);
+      };
+      res.once('socket', ready);
+      socket.once('close', gone);
+      return undefined;
+    }
+    // Node's reading of the request (HTTP/1.0, `Connection: close`) decides whether it stays open.
+    const headers = {
+      ...this.headers,
+      ...stream.headers,
+      Connection: res.shouldKeepAlive ? 'keep-alive' : 'close',
+    };
+    res.writeHead(200, headers);
     if (req.method === 'HEAD') {
       res.end();
       return undefined;
@@ -103,7 +132,7 @@ export class SseTransport {
     const preamble = preambleOf(stream);
     if (preamble) res.write(preamble);
     else res.flushHeaders();
-    const connection = SseConnection.onResponse(res, connectionInfo(request, stream), {
+    const connection = SseConnection.onResponse(res, infoOf(request, stream), {
       farewell: this.farewell,
       eventIds: stream.eventIds,
     });
@@ -125,14 +154,13 @@ function preambleOf(stream: SseStream): Buffer | undefined {
   return preamble?.length ? preamble : undefined;
 }
 
-function connectionInfo(request: StreamRequest, stream: SseStream): ConnectionInfo {
-  return {
+function infoOf(request: StreamRequest, stream: SseStream): ConnectionInfo {
+  return connectionInfo({
     requestPath: request.path,
     namespace: stream.namespace ?? request.path,
-    createdAt: Date.now(),
     clientIp: request.clientIp,
-    userAgent: request.header('user-agent') ?? '',
-  };
+    userAgent: request.header('user-agent'),
+  });
 }
 
 function headerLines(headers: Readonly<Record<string, string>>): string {

@@ -124,6 +124,12 @@ export class StreamRoutes {
         r.prefix ? [`GET ${r.path}`] : [`GET ${r.path} `, `GET ${r.path}?`],
       ),
       take: (head, socket, release) => {
+        // A client that reset before its head was read has no address any more:
+        // it is gone, and nothing is resolved or created for it.
+        if (socket.destroyed || socket.remoteAddress === undefined) {
+          socket.destroy();
+          return true;
+        }
         const request = requestFromHead(
           head,
           clientAddress(socket, head.headers.get('x-forwarded-for'), trust),

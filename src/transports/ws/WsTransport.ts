@@ -14,7 +14,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { originAllowed } from '../../core/origins.js';
 import type { AllowedOrigins } from '../../core/origins.js';
-import { userAgentOf } from '../../fanout/Connection.js';
+import { connectionInfo } from '../../fanout/Connection.js';
 import type { Connection } from '../../fanout/Connection.js';
 import type { Hub } from '../../fanout/Hub.js';
 import { clientAddress, trustFunction } from '../http/clientAddress.js';
@@ -150,17 +150,16 @@ export class WsTransport {
   ): void {
     const forwarded = req.headers['x-forwarded-for'];
     const connection = new WsConnection(
-      {
+      connectionInfo({
         requestPath: url.pathname,
         namespace: url.pathname,
-        createdAt: Date.now(),
         clientIp: clientAddress(
           socket,
           Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
           this.trust,
         ),
-        userAgent: userAgentOf(req.headers['user-agent']),
-      },
+        userAgent: req.headers['user-agent'],
+      }),
       ws,
       socket,
     );
