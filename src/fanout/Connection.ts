@@ -31,12 +31,15 @@ export const userAgentOf = (header: unknown): string =>
 export function ownCopy(s: string): string {
   if (s.length < 13) return s;
   // Latin-1 text (every header and target) stays one byte a character.
-  return LATIN1.test(s)
+  return isLatin1(s)
     ? Buffer.from(s, 'latin1').toString('latin1')
     : Buffer.from(s, 'utf16le').toString('utf16le');
 }
 
-const LATIN1 = /^[\x00-\xff]*$/;
+function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
 
 /** A connection's description as it is kept for its life: copies of its own, the User-Agent cut short. */
 export function connectionInfo(fields: {
