@@ -55,7 +55,11 @@ const streamsOnBareSocket = () =>
 
 beforeAll(async () => {
   bus = new MemoryBus();
-  app = await startApp({ source: bus, env: { TRUST_PROXY: 'loopback', EPS_INTERVAL_MS: '20' } });
+  app = await startApp({
+    source: bus,
+    // The tests end streams through the cleanup endpoint, by client IP.
+    env: { TRUST_PROXY: 'loopback', EPS_INTERVAL_MS: '20', CLEANUP_BY_IP: 'true' },
+  });
 });
 
 afterEach(async () => {

@@ -119,9 +119,9 @@ describe('SSE_FORCE_REFRESH', () => {
   });
 });
 
-describe('POST /subscribe/cleanup/…', () => {
+describe('POST /subscribe/cleanup/… with CLEANUP_BY_IP', () => {
   it("closes only the caller's /eps streams and says how many", async () => {
-    const { bus } = await start({ EPS_INTERVAL_MS: '20' });
+    const { bus } = await start({ EPS_INTERVAL_MS: '20', CLEANUP_BY_IP: 'true' });
     const mineA = await from('127.0.0.1', '/subscribe/eps');
     const mineB = await from('127.0.0.1', '/subscribe/eps');
     const mineRaw = await from('127.0.0.1', '/subscribe/raw');
@@ -142,7 +142,7 @@ describe('POST /subscribe/cleanup/…', () => {
   });
 
   it("closes only the caller's detail streams for that id", async () => {
-    await start();
+    await start({ CLEANUP_BY_IP: 'true' });
     const mine2665 = await from('127.0.0.1', '/subscribe/details/2665');
     const mine1F602 = await from('127.0.0.1', '/subscribe/details/1F602');
     const theirs2665 = await from('127.0.0.2', '/subscribe/details/2665');
@@ -161,7 +161,7 @@ describe('POST /subscribe/cleanup/…', () => {
   });
 
   it('uses the forwarded client address when TRUST_PROXY says so', async () => {
-    await start({ TRUST_PROXY: 'loopback' });
+    await start({ TRUST_PROXY: 'loopback', CLEANUP_BY_IP: 'true' });
     const a = await from('127.0.0.1', '/subscribe/eps', { 'X-Forwarded-For': '203.0.113.7' });
     const b = await from('127.0.0.1', '/subscribe/eps', { 'X-Forwarded-For': '198.51.100.9' });
     await waitUntil(() => app?.streamer.hub.clientCount() === 2);

@@ -15,6 +15,7 @@ export const emojitrackSchema = z
     SSE_MAX_AGE_MS: int(300_000, 1, 86_400_000),
     SSE_DETAIL_MAX_AGE_MS: int(300_000, 1, 86_400_000),
     ENABLE_KIOSK_INTERACTION_STREAM: bool(false),
+    CLEANUP_BY_IP: bool(false),
   })
   .transform((e) =>
     Object.freeze({
@@ -31,6 +32,8 @@ export const emojitrackSchema = z
       sseMaxAgeMs: e.SSE_MAX_AGE_MS,
       sseDetailMaxAgeMs: e.SSE_DETAIL_MAX_AGE_MS,
       enableKioskInteractionStream: e.ENABLE_KIOSK_INTERACTION_STREAM,
+      /** Cleanup without a token closes the client IP's streams, as the Ruby streamer's did. */
+      cleanupByIp: e.CLEANUP_BY_IP,
     }),
   );
 

@@ -5,7 +5,7 @@
 // hub; re-implements none of them.
 import { defineProtocol } from '../../core/protocol.js';
 import type { ProtocolModule } from '../../core/protocol.js';
-import { emojitrackCleanup } from './cleanup.js';
+import { CleanupOwners, emojitrackCleanup } from './cleanup.js';
 import { emojitrackSchema } from './config.js';
 import type { EmojitrackConfig } from './config.js';
 import { demoFeed } from './demoFeed.js';
@@ -47,7 +47,8 @@ export function emojitrackProtocol(
       hub.addFamily('eps', feeds.eps);
       hub.addFamily('details', feeds.details);
       if (config.enableKioskInteractionStream) hub.addFamily('kiosk', feeds.kiosk);
-      ctx.streams.add(EMOJITRACK_PREFIX, emojitrackStreams(config));
+      const owners = new CleanupOwners();
+      ctx.streams.add(EMOJITRACK_PREFIX, emojitrackStreams(config, owners));
       ctx.metrics.counter('stream.eps.ticks', 'Ticks of the eps clock', () => clock.ticks);
       ctx.metrics.counter(
         'stream.eps.ticks_missed',
@@ -55,7 +56,7 @@ export function emojitrackProtocol(
         () => clock.missed,
       );
 
-      ctx.router.use(emojitrackCleanup(hub));
+      ctx.router.use(emojitrackCleanup(hub, owners, { byIp: config.cleanupByIp }));
       const scores = scoresApi({
         source,
         epsIntervalMs: config.epsIntervalMs,

@@ -5,6 +5,8 @@ import { StreamerError } from '../../core/errors.js';
 import type { StreamResolver } from '../../transports/sse/StreamRoutes.js';
 import type { SseStream } from '../../transports/sse/SseTransport.js';
 import { sseRetry } from '../../transports/sse/sseEncode.js';
+import { cleanupTokenOf } from './cleanup.js';
+import type { CleanupOwners } from './cleanup.js';
 import type { EmojitrackConfig } from './config.js';
 
 export const EMOJITRACK_PREFIX = '/subscribe/';
@@ -46,10 +48,27 @@ function refreshOptions(config: EmojitrackConfig): Record<'score' | 'detail', Pa
   };
 }
 
-/** Resolves the endpoints' paths to their streams; add it under EMOJITRACK_PREFIX. */
-export function emojitrackStreams(config: EmojitrackConfig): StreamResolver {
+/**
+ * Resolves the endpoints' paths to their streams; add it under EMOJITRACK_PREFIX.
+ * A stream opened with `?cleanup=<token>` is its owner's to close (see cleanup.ts).
+ */
+export function emojitrackStreams(config: EmojitrackConfig, owners: CleanupOwners): StreamResolver {
   const refresh = refreshOptions(config);
-  return ({ path }) => {
+  const resolve = streamOf(config, refresh);
+  return (request) => {
+    const stream = resolve(request.path);
+    if (!stream) return undefined;
+    const token = cleanupTokenOf(request);
+    if (token === undefined) return stream;
+    return { ...stream, opened: (connection) => owners.claim(token, connection) };
+  };
+}
+
+function streamOf(
+  config: EmojitrackConfig,
+  refresh: Record<'score' | 'detail', Partial<SseStream>>,
+): (path: string) => SseStream | undefined {
+  return (path) => {
     switch (path) {
       case '/subscribe/eps':
         return { ...refresh.score, family: 'eps', namespace: '/eps' };
