@@ -114,6 +114,9 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     keepaliveMs: config.keepaliveMs,
     maxBufferBytes: config.sseMaxBufferBytes,
     slowClientTimeoutMs: config.slowClientTimeoutMs,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxTopics: config.maxTopics,
     verbose: config.verbose,
     logger,
     metrics,
@@ -137,7 +140,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', config.trustProxy);
-  app.use(corsMiddleware(config.corsOrigin));
+  app.use(corsMiddleware(config.corsOrigin, { except: ['/admin'] }));
   app.use(streams.handler(sse));
 
   const protocols = new Map<string, ProtocolHandle>();
@@ -188,7 +191,13 @@ export function createStreamer(deps: StreamerDeps): Streamer {
       Object.fromEntries([...protocols].map(([name, handle]) => [name, handle.status?.() ?? {}])),
   };
   app.use(healthRouter(readiness));
-  app.use(adminRouter(status));
+  app.use(
+    adminRouter({
+      ...status,
+      adminToken: config.adminToken,
+      adminMaxConnections: config.adminMaxConnections,
+    }),
+  );
   app.use(prometheusRouter(metrics));
   app.use(express.static(PUBLIC_DIR));
   app.use(notFound);
@@ -214,10 +223,13 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     listen: () =>
       new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
+        server.listen(
+          { port: config.port, host: config.host, backlog: config.listenBacklog },
+          () => {
+            server.off('error', reject);
+            resolve(server.address() as AddressInfo);
+          },
+        );
       }),
     close: async () => {
       stopping = true;

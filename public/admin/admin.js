@@ -1,17 +1,45 @@
 // The admin page's behaviour: polls status.json, turns running totals into
 // rates, draws the rate chart and fills the tables. Every value coming from a
-// client (paths, user agents) goes in as text, never as markup.
+// client (paths, user agents) goes in as text, never as markup. When the
+// document is masked or the token is refused (401), a form asks for the
+// ADMIN_TOKEN, kept in sessionStorage and sent as `Authorization: Bearer`.
 
 const params = new URLSearchParams(location.search);
 const EVERY_MS = Math.max(250, Number(params.get('every')) || 1000);
 const HISTORY = 120;
 const SHOWN_ROWS = 500;
+const TOKEN_KEY = 'rx-streamer.admin-token';
 
 const $ = (id) => document.getElementById(id);
 const history = { in: [], out: [] };
 let previous;
 let lastOkAt = 0;
 let latest;
+let pollTimer;
+let refused = false;
+
+function storedToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function storeToken(token) {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Storage refused (private mode): the token lasts until the next reload.
+  }
+}
+
+function showTokenForm(note) {
+  const form = $('token-form');
+  setText('token-note', note);
+  form.hidden = false;
+}
 
 function fmtCount(n) {
   if (!Number.isFinite(n)) return '–';
@@ -115,9 +143,12 @@ function renderConnections(status) {
     return tr;
   });
   $('connections').tBodies[0].replaceChildren(...rows);
+  // The server lists at most ADMIN_MAX_CONNECTIONS; connections_total counts them all.
+  const unlisted = Math.max(0, (status.connections_total ?? all.length) - all.length);
+  const hidden = Math.max(0, matching.length - SHOWN_ROWS) + unlisted;
   const more = $('more');
-  more.hidden = matching.length <= SHOWN_ROWS;
-  more.textContent = `…and ${matching.length - SHOWN_ROWS} more`;
+  more.hidden = hidden === 0;
+  more.textContent = `…and ${hidden} more${unlisted > 0 ? ` (${unlisted} not listed by the server)` : ''}`;
 }
 
 function drawChart() {
@@ -181,7 +212,10 @@ function render(status, now) {
   document.title = `rx-streamer admin · ${status.node}`;
   if (status.ready === false) setState('bad', 'not ready');
   else setState('ok', status.status);
-  setText('connections-total', String(status.connections.length));
+  setText('connections-total', String(status.connections_total ?? status.connections.length));
+  if (status.detail === 'masked')
+    showTokenForm(refused ? 'That token was refused.' : 'Addresses are masked.');
+  else if (status.detail === 'full') $('token-form').hidden = true;
   const uptime = status.uptime_s ?? status.reported_at - status.startup_time;
   setText('uptime', fmtDuration(uptime));
   setText('started', `since ${new Date(status.startup_time * 1000).toLocaleString()}`);
@@ -200,7 +234,17 @@ function render(status, now) {
 
 async function poll() {
   try {
-    const res = await fetch('status.json', { cache: 'no-store' });
+    const token = storedToken();
+    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    const res = await fetch('status.json', { cache: 'no-store', headers });
+    if (res.status === 401) {
+      // Forget the token; the next poll gets the masked document.
+      storeToken('');
+      refused = true;
+      showTokenForm('That token was refused.');
+      setState('bad', 'token refused');
+      return;
+    }
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const status = await res.json();
     lastOkAt = Date.now();
@@ -209,7 +253,8 @@ async function poll() {
   } catch (err) {
     setState('bad', `unreachable (${err.message})`);
   } finally {
-    setTimeout(poll, EVERY_MS);
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(poll, EVERY_MS);
   }
 }
 
@@ -218,4 +263,12 @@ setInterval(() => {
 }, 250);
 $('filter').addEventListener('input', () => latest && renderConnections(latest));
 window.addEventListener('resize', drawChart);
+$('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  storeToken($('token').value.trim());
+  $('token').value = '';
+  refused = false;
+  clearTimeout(pollTimer);
+  poll();
+});
 poll();

@@ -58,6 +58,10 @@ const schema = z.object({
     .optional()
     .transform((v) => v?.split(',').map((name) => name.trim())),
   SSE_MAX_BUFFER_BYTES: int(512 * 1024, 1024, 1024 * 1024 * 1024),
+  MAX_CONNECTIONS: int(0, 0, 10_000_000),
+  MAX_CONNECTIONS_PER_IP: int(0, 0, 10_000_000),
+  MAX_TOPICS: int(100_000, 0, 100_000_000),
+  LISTEN_BACKLOG: int(511, 1, 65_535),
   WS_MAX_FRAME_BYTES: int(1024 * 1024, 64, 64 * 1024 * 1024),
   WS_PING_MS: int(30_000, 100, 3_600_000),
   SLOW_CLIENT_TIMEOUT_MS: int(5_000, 0, 3_600_000),
@@ -90,6 +94,8 @@ const schema = z.object({
   /** Set by the cluster primary for each worker (see cluster.ts). */
   RXS_WORKER_SLOT: int(0, 0, 63),
   SHUTDOWN_RETRY_MS: int(1_000, 0, 3_600_000),
+  ADMIN_TOKEN: z.string().trim().min(16, { error: 'a token of at least 16 characters' }).optional(),
+  ADMIN_MAX_CONNECTIONS: int(1000, 0, 1_000_000),
 });
 
 export interface Config {
@@ -116,6 +122,14 @@ export interface Config {
   readonly protocols: readonly string[] | undefined;
   /** Unsent bytes a client may hold before it is dropped as too slow. */
   readonly sseMaxBufferBytes: number;
+  /** Connections at most (streams and WebSocket clients); 0: no bound. Over it: 503. */
+  readonly maxConnections: number;
+  /** Connections at most from one client IP; 0: no bound. Over it: 503. */
+  readonly maxConnectionsPerIp: number;
+  /** Distinct topics (detail ids, channels, sites…) at most in this process; 0: no bound. */
+  readonly maxTopics: number;
+  /** The listen socket's queue of connections not yet accepted. */
+  readonly listenBacklog: number;
   /** The largest frame a WebSocket client may send; a larger one closes it with 1009. */
   readonly wsMaxFrameBytes: number;
   /** How often WebSocket clients are pinged; one that missed the last pong is dropped. */
@@ -144,6 +158,13 @@ export interface Config {
   readonly workers: number;
   /** The `retry:` sent to every SSE client as the server goes down. */
   readonly shutdownRetryMs: number;
+  /**
+   * The bearer token that shows /admin/status.json in full (client addresses and
+   * User-Agents); without it they are masked. Unset: only unproxied local requests see them.
+   */
+  readonly adminToken: string | undefined;
+  /** The most connections /admin/status.json and the status hash list. */
+  readonly adminMaxConnections: number;
   /** The environment it was read from, for the protocol modules' own variables. */
   readonly env: Readonly<Record<string, string>>;
 }
@@ -166,6 +187,10 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: e.ALLOWED_ORIGINS ?? defaultOrigins(e.CORS_ORIGIN),
     protocols: e.PROTOCOLS,
     sseMaxBufferBytes: e.SSE_MAX_BUFFER_BYTES,
+    maxConnections: e.MAX_CONNECTIONS,
+    maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
+    maxTopics: e.MAX_TOPICS,
+    listenBacklog: e.LISTEN_BACKLOG,
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     wsPingMs: e.WS_PING_MS,
     slowClientTimeoutMs: e.SLOW_CLIENT_TIMEOUT_MS,
@@ -184,6 +209,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workers: e.WORKERS,
     shutdownRetryMs: e.SHUTDOWN_RETRY_MS,
+    adminToken: e.ADMIN_TOKEN,
+    adminMaxConnections: e.ADMIN_MAX_CONNECTIONS,
     env: Object.freeze(presentVariables(env)),
   });
 }

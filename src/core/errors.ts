@@ -34,6 +34,8 @@ export class StreamerError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly status = 500,
+    /** Headers the answer carries (`Retry-After` on a 503, `WWW-Authenticate` on a 401). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }

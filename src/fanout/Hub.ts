@@ -10,6 +10,7 @@ import type { GroupedObservable, Observable, Subscription } from 'rxjs';
 import { finalize, mergeMap, tap } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
+import { StreamerError } from '../core/errors.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import type { Connection } from './Connection.js';
 import type { Encoders } from './framing.js';
@@ -56,7 +57,16 @@ export interface HubOptions {
   readonly logger?: Logger;
   /** Where the hub registers its metrics (clients per family, deliveries…). */
   readonly metrics?: MetricsRegistry;
+  /** Connections at most, over every transport; 0: no bound. */
+  readonly maxConnections?: number;
+  /** Connections at most from one client IP; 0: no bound. */
+  readonly maxConnectionsPerIp?: number;
+  /** Distinct topics at most, over every family; 0: no bound. */
+  readonly maxTopics?: number;
 }
+
+/** What a client refused by a bound is told to wait before it tries again (seconds). */
+export const RETRY_AFTER_S = 10;
 
 export interface HubStats {
   /** Messages queued for a topic with at least one client. */
@@ -70,6 +80,10 @@ export interface HubStats {
   streamsExpired: number;
   /** Feeds that errored or completed and were subscribed again. */
   feedRestarts: number;
+  /** Connections refused by MAX_CONNECTIONS or MAX_CONNECTIONS_PER_IP. */
+  connectionsRefused: number;
+  /** Joins refused because they would have made a topic past MAX_TOPICS. */
+  topicsRefused: number;
 }
 
 export interface AttachOptions {
@@ -105,6 +119,8 @@ export class Hub {
     connectionsOpened: 0,
     streamsExpired: 0,
     feedRestarts: 0,
+    connectionsRefused: 0,
+    topicsRefused: 0,
   };
 
   private readonly families = new Map<string, Family>();
@@ -120,8 +136,16 @@ export class Hub {
     c.end();
   });
   private closed = false;
+  private readonly maxConnections: number;
+  private readonly maxPerIp: number;
+  private readonly maxTopics: number;
+  /** Connections by client IP, kept only when there is a bound per IP. */
+  private readonly perIp = new Map<string, number>();
 
   constructor(options: HubOptions = {}) {
+    this.maxConnections = options.maxConnections ?? 0;
+    this.maxPerIp = options.maxConnectionsPerIp ?? 0;
+    this.maxTopics = options.maxTopics ?? 0;
     this.verbose = options.verbose ?? false;
     this.feedRetryMs = options.feedRetryMs ?? 1_000;
     // 'sse': the component name operators' log filters know these lines by.
@@ -176,19 +200,64 @@ export class Hub {
     }
   }
 
+  /**
+   * Why a new connection from `clientIp` is refused (a 503 with Retry-After),
+   * or undefined when it is within the bounds. Transports ask before they
+   * answer; a refusal is counted.
+   */
+  refusal(clientIp: string): StreamerError | undefined {
+    const why =
+      this.maxConnections > 0 && this.connections.size >= this.maxConnections
+        ? `this server has its ${this.maxConnections} connections (MAX_CONNECTIONS)`
+        : this.maxPerIp > 0 && (this.perIp.get(clientIp) ?? 0) >= this.maxPerIp
+          ? `${this.maxPerIp} connections from one address at most (MAX_CONNECTIONS_PER_IP)`
+          : undefined;
+    if (why === undefined) return undefined;
+    this.stats.connectionsRefused++;
+    return unavailable(`${why}; try again later`);
+  }
+
+  /** Whether a connection may join the topic: it exists, or one more stays within MAX_TOPICS. */
+  canJoin(familyName: string, key = ''): boolean {
+    return (
+      this.maxTopics === 0 ||
+      this.topicCount() < this.maxTopics ||
+      this.families.get(familyName)?.topics.has(key) === true
+    );
+  }
+
+  /** The refusal of a join past MAX_TOPICS, counted; undefined when it may join. */
+  topicRefusal(familyName: string, key = ''): StreamerError | undefined {
+    if (this.canJoin(familyName, key)) return undefined;
+    this.stats.topicsRefused++;
+    return unavailable(
+      `this server has its ${this.maxTopics} distinct topics (MAX_TOPICS); try again later`,
+    );
+  }
+
   /** Takes a transport's new connection: counted, aged, and released when it ends. */
   attach(connection: Connection, options: AttachOptions = {}): void {
     this.connections.add(connection);
+    if (this.maxPerIp > 0) {
+      const ip = connection.info.clientIp;
+      this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    }
     this.stats.connectionsOpened++;
     connection.onClosed = () => this.detach(connection);
     if (options.maxAgeMs !== undefined) this.ages.track(connection, options.maxAgeMs);
     if (this.verbose) this.log.info('CONNECT', { ...connection.info });
   }
 
-  /** Puts a connection in a family's topic ('' for a family with one topic). */
-  join(connection: Connection, familyName: string, key = ''): void {
+  /**
+   * Puts a connection in a family's topic ('' for a family with one topic).
+   * Returns false, and joins nothing, when the topic would be one past
+   * MAX_TOPICS (see topicRefusal).
+   */
+  join(connection: Connection, familyName: string, key = ''): boolean {
     const family = this.family(familyName);
-    if (connection.closed || connection.isIn(familyName, key)) return;
+    if (connection.closed) return false;
+    if (connection.isIn(familyName, key)) return true;
+    if (!family.topics.has(key) && this.topicRefusal(familyName, key)) return false;
     const firstOfFamily = !connection.isIn(familyName);
     const topic = this.topic(family, key);
     topic.clients.add(connection);
@@ -203,6 +272,7 @@ export class Hub {
     if (firstOfFamily && family.clients++ === 0 && !('topicFeed' in family.spec)) {
       family.feed = this.subscribeFeed(family.name, () => this.sharedFeed(family), undefined);
     }
+    return true;
   }
 
   /** Takes a connection out of a family's topic. */
@@ -284,6 +354,12 @@ export class Hub {
 
   private detach(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
+    if (this.maxPerIp > 0) {
+      const ip = connection.info.clientIp;
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.perIp.set(ip, left);
+      else this.perIp.delete(ip);
+    }
     for (const topic of [...connection.topics]) this.leave(connection, topic.family, topic.key);
     this.ages.forget(connection);
     if (this.verbose) {
@@ -423,11 +499,23 @@ export class Hub {
       () => s.streamsExpired,
     );
     m.counter(
+      'stream.connections.refused',
+      'Connections refused by MAX_CONNECTIONS or MAX_CONNECTIONS_PER_IP',
+      () => s.connectionsRefused,
+    );
+    m.counter('stream.topics.refused', 'Joins refused by MAX_TOPICS', () => s.topicsRefused);
+    m.counter(
       'stream.feeds.restarted',
       'Feeds that errored or completed and were subscribed again',
       () => s.feedRestarts,
     );
   }
+}
+
+function unavailable(message: string): StreamerError {
+  return new StreamerError('RXS_ERR_UNAVAILABLE', message, 503, {
+    'Retry-After': String(RETRY_AFTER_S),
+  });
 }
 
 function stopFeed(feed: Feed): void {

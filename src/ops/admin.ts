@@ -1,13 +1,25 @@
 // The admin endpoints: /admin/status.json (the SPEC status document plus a few
 // operator fields) and the human page at /admin/, served from public/admin.
+// Clients' addresses are masked unless the operator asks (see privacy.ts), at
+// most ADMIN_MAX_CONNECTIONS are listed, and the list is written in slices so a
+// large one never holds the event loop.
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
+import type { Response } from 'express';
 import { workerId } from '../cluster.js';
+import { StreamerError } from '../core/errors.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import type { Readiness } from '../core/protocol.js';
 import type { Hub } from '../fanout/Hub.js';
-import { statusReport } from './statusReport.js';
+import { maskConnection, statusDetail } from './privacy.js';
+import type { StatusDetail } from './privacy.js';
+import { connectionStatus, firstConnections, statusReport } from './statusReport.js';
 import type { StatusReport } from './statusReport.js';
+
+/** ADMIN_MAX_CONNECTIONS's default, for a source that does not say. */
+export const DEFAULT_ADMIN_MAX_CONNECTIONS = 1000;
+/** Connections serialized between two turns of the event loop. */
+const SLICE = 500;
 
 export interface AdminStatusSource {
   readonly hub: Hub;
@@ -17,10 +29,23 @@ export interface AdminStatusSource {
   readonly readiness: () => Readiness;
   /** The mounted protocols, by name, each with the fields it adds (`eps_ticks`…). */
   readonly protocols: () => Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** ADMIN_TOKEN: the bearer token that unlocks full detail; unset, only local requests get it. */
+  readonly adminToken?: string | undefined;
+  /** ADMIN_MAX_CONNECTIONS: the most connections a document lists. */
+  readonly adminMaxConnections?: number;
+}
+
+export interface AdminStatusOptions {
+  /** `full` (the default, for operator-private sinks) or `masked` addresses and User-Agents. */
+  readonly detail?: StatusDetail;
+  /** Overrides the source's adminMaxConnections. */
+  readonly maxConnections?: number;
 }
 
 /** The SPEC fields keep their exact shape; the rest are additions for people. */
 export interface AdminStatus extends StatusReport {
+  /** Whether client addresses and User-Agents are shown whole or masked. */
+  readonly detail: StatusDetail;
   /** The cluster worker that answered (0 without WORKERS) and its process id. */
   readonly worker: number;
   readonly pid: number;
@@ -39,15 +64,27 @@ export interface AdminStatus extends StatusReport {
   readonly [field: string]: unknown;
 }
 
-export function adminStatus(source: AdminStatusSource, now = Date.now()): AdminStatus {
+/** The whole status document, built at once: bounded, so fine for the status hash. */
+export function adminStatus(
+  source: AdminStatusSource,
+  now = Date.now(),
+  options: AdminStatusOptions = {},
+): AdminStatus {
   const { hub } = source;
+  const detail = options.detail ?? 'full';
+  const maxConnections =
+    options.maxConnections ?? source.adminMaxConnections ?? DEFAULT_ADMIN_MAX_CONNECTIONS;
   const clients: Record<string, number> = {};
   for (const family of hub.familyNames()) clients[family] = hub.clientCount(family);
   const mem = process.memoryUsage();
   const { counters, gauges } = source.metrics.read();
   const protocols = source.protocols();
   const core = {
-    ...statusReport(hub, source.node, source.startedAt, now),
+    ...statusReport(hub, source.node, source.startedAt, now, {
+      maxConnections,
+      ...(detail === 'masked' ? { view: maskConnection } : {}),
+    }),
+    detail,
     worker: workerId(),
     pid: process.pid,
     uptime_s: Math.floor((now - source.startedAt) / 1000),
@@ -75,11 +112,66 @@ export function adminStatus(source: AdminStatusSource, now = Date.now()): AdminS
 
 const PAGE_DIR = fileURLToPath(new URL('../../public/admin/', import.meta.url));
 
+/**
+ * Writes the document with its connections serialized SLICE at a time, a turn
+ * of the event loop (and the socket's drain, if it is full) between slices.
+ */
+async function writeStatus(
+  res: Response,
+  source: AdminStatusSource,
+  detail: StatusDetail,
+): Promise<void> {
+  const now = Date.now();
+  const listed = firstConnections(
+    source.hub,
+    source.adminMaxConnections ?? DEFAULT_ADMIN_MAX_CONNECTIONS,
+  );
+  // Everything but the list, which follows as the last field.
+  const head: Record<string, unknown> = {
+    ...adminStatus(source, now, { detail, maxConnections: 0 }),
+  };
+  delete head.connections;
+  res.type('application/json');
+  res.write(`${JSON.stringify(head).slice(0, -1)},"connections":[`);
+  for (let i = 0; i < listed.length; i += SLICE) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (res.destroyed) return;
+    const slice = listed.slice(i, i + SLICE).map((c) => {
+      const entry = connectionStatus(c);
+      return detail === 'full' ? entry : maskConnection(entry);
+    });
+    if (!res.write(`${i > 0 ? ',' : ''}${JSON.stringify(slice).slice(1, -1)}`)) await drained(res);
+  }
+  if (!res.destroyed) res.end(']}');
+}
+
+/** Resolves when the response can take more, or is gone. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 export function adminRouter(source: AdminStatusSource): Router {
   const router = Router();
-  router.get('/admin/status.json', (_req, res) => {
+  router.get('/admin/status.json', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.json(adminStatus(source));
+    const detail = statusDetail({ headers: req.headers }, source.adminToken);
+    if (detail === 'unauthorized') {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="rx-streamer admin"');
+      throw new StreamerError(
+        'RXS_ERR_UNAUTHORIZED',
+        'the Authorization header does not carry the ADMIN_TOKEN bearer token',
+        401,
+      );
+    }
+    await writeStatus(res, source, detail);
   });
   router.use(
     '/admin',

@@ -49,7 +49,13 @@ export function startOperations(deps: OperationsDeps): Operations {
     const sink = statusHash({ redisUrl: config.redisUrl, node: config.nodeName, logger });
     subscriptions.add(
       timer(0, config.statusReportMs)
-        .pipe(map(() => JSON.stringify(adminStatus(deps))))
+        .pipe(
+          map(() =>
+            JSON.stringify(
+              adminStatus(deps, Date.now(), { maxConnections: config.adminMaxConnections }),
+            ),
+          ),
+        )
         .subscribe(sink),
     );
     hash = sink;

@@ -255,7 +255,7 @@ describe('status and lifecycle', () => {
     const eps = res.body.connections.find((c) => c.request_path === '/subscribe/eps');
     expect(eps).toMatchObject({
       namespace: '/eps',
-      client_ip: '127.0.0.1',
+      client_ip: '127.0.0.*',
       user_agent: 'test-agent/1.0',
       msgs_sent: 0,
     });
@@ -264,7 +264,7 @@ describe('status and lifecycle', () => {
     const detail = res.body.connections.find((c) => c.request_path === '/subscribe/details/2665');
     expect(detail).toMatchObject({
       namespace: '/details/2665',
-      client_ip: '127.0.0.1',
+      client_ip: '127.0.0.*',
       user_agent: '',
     });
   });

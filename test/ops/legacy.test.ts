@@ -174,7 +174,7 @@ describe('POST /subscribe/cleanup/… with CLEANUP_BY_IP', () => {
     const status = await getJson<{ connections: { client_ip: string }[] }>(
       `${app?.url}/admin/status.json`,
     );
-    expect(status.body.connections.map((c) => c.client_ip)).toEqual(['198.51.100.9']);
+    expect(status.body.connections.map((c) => c.client_ip)).toEqual(['198.51.100.*']);
   });
 
   it('answers a bad id with 400 and other methods with 405, in JSON', async () => {

@@ -71,7 +71,7 @@ describe('cleanup by the owner', () => {
     });
     const plain = await from('127.0.0.1', '/subscribe/eps');
     await waitUntil(() => clients() === 2);
-    for (const headers of [{ 'X-Forwarded-For': '203.0.113.7' }, {}]) {
+    for (const headers of [{ 'X-Forwarded-For': '203.0.113.7' }, {}] as Record<string, string>[]) {
       const reply = await postFrom(`${app?.url}/subscribe/cleanup/scores`, '127.0.0.1', headers);
       expect(reply.status).toBe(400);
       expect(reply.body).toMatchObject({ code: 'RXS_ERR_BAD_REQUEST' });

@@ -150,7 +150,10 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
           fail(c, `at most ${config.maxChannels} channels at once: unsubscribe from one first`);
           return false;
         }
-        hub.join(c, PUBSUB_FAMILY, channel);
+        if (!hub.join(c, PUBSUB_FAMILY, channel)) {
+          fail(c, `the server has all the channels it can hold (MAX_TOPICS); try again later`);
+          return false;
+        }
         // Acknowledged once Redis has the subscription: a publish after the reply arrives.
         try {
           await firstValueFrom(

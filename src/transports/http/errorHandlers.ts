@@ -27,6 +27,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
           : undefined;
     if (!known) logger.error('request failed', { path: req.path, error: String(err) });
     const error = known ?? new StreamerError('RXS_ERR_INTERNAL', 'internal error', 500);
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     res.status(error.status).json(error.toJSON());
   };
 }

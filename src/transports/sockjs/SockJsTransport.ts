@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { Hub } from '../../fanout/Hub.js';
 import { connectionInfo } from '../../fanout/Connection.js';
+import { normalizeIp } from '../http/clientAddress.js';
 import { forbiddenOrigin, openClient } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import { SockJsConnection } from './SockJsConnection.js';
@@ -46,11 +47,19 @@ export function serveSockJs(options: SockJsOptions): void {
   server.on('connection', (session: SockJsSession | null) => {
     // SockJS reports a session that closed before it opened as null.
     if (!session) return;
+    const clientIp = normalizeIp(session.remoteAddress ?? '');
+    // Its transports answer before a session exists: a session over the bounds is closed at once.
+    const over = options.hub.refusal(clientIp);
+    if (over) {
+      // The close frame carries the code as a number; the typings say string.
+      session.close(4503 as unknown as string, over.message);
+      return;
+    }
     const connection = new SockJsConnection(
       connectionInfo({
         requestPath: options.prefix,
         namespace: `${options.prefix}/ (sockjs)`,
-        clientIp: session.remoteAddress ?? '',
+        clientIp,
         userAgent: session.headers['user-agent'],
       }),
       session,

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { connectionInfo } from '../../fanout/Connection.js';
 import type { ConnectionInfo } from '../../fanout/Connection.js';
 import type { Hub } from '../../fanout/Hub.js';
+import type { StreamerError } from '../../core/errors.js';
 import type { StreamRequest } from '../http/StreamRequest.js';
 import { SseConnection } from './SseConnection.js';
 import { sseComment } from './sseEncode.js';
@@ -140,9 +141,18 @@ export class SseTransport {
     return this.opened(connection, stream);
   }
 
+  /**
+   * Why the hub's bounds refuse a stream (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP,
+   * MAX_TOPICS): a 503 with Retry-After to answer instead; undefined when it may open.
+   */
+  refusal(request: StreamRequest, stream: SseStream): StreamerError | undefined {
+    return this.hub.refusal(request.clientIp) ?? this.hub.topicRefusal(stream.family, stream.topic);
+  }
+
   private opened(connection: SseConnection, stream: SseStream): SseConnection {
     this.hub.attach(connection, stream.maxAgeMs === undefined ? {} : { maxAgeMs: stream.maxAgeMs });
-    this.hub.join(connection, stream.family, stream.topic ?? '');
+    // Refused only when other streams took the last topics since refusal() was asked.
+    if (!this.hub.join(connection, stream.family, stream.topic ?? '')) connection.end();
     stream.opened?.(connection);
     return connection;
   }

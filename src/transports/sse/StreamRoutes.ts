@@ -108,6 +108,8 @@ export class StreamRoutes {
       }
       const answer = (stream: SseStream | undefined) => {
         if (!stream) return next();
+        const refused = transport.refusal(request, stream);
+        if (refused) return next(refused);
         transport.open(req, res, request, stream);
       };
       if (outcome instanceof Promise) outcome.then(answer, next);
@@ -140,6 +142,8 @@ export class StreamRoutes {
         };
         const open = (stream: SseStream | undefined): boolean => {
           if (!stream) return leave({ stream });
+          const refused = transport.refusal(request, stream);
+          if (refused) return leave({ error: refused });
           // Gone while its stream was being resolved: nothing to answer.
           if (socket.destroyed || !socket.writable) return true;
           const connection = transport.openOnSocket(socket, request, stream, release);

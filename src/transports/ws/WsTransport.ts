@@ -17,7 +17,7 @@ import type { AllowedOrigins } from '../../core/origins.js';
 import { connectionInfo } from '../../fanout/Connection.js';
 import type { Connection } from '../../fanout/Connection.js';
 import type { Hub } from '../../fanout/Hub.js';
-import { clientAddress, trustFunction } from '../http/clientAddress.js';
+import { clientAddress, normalizeIp, trustFunction } from '../http/clientAddress.js';
 import type { TrustProxy } from '../http/clientAddress.js';
 import { WsConnection } from './WsConnection.js';
 
@@ -127,8 +127,27 @@ export class WsTransport {
       refuse(socket, refusal ?? new StreamerError('RXS_ERR_NOT_FOUND', 'not found', 404));
       return;
     }
+    // A client gone before its handshake was read has no address: nothing to answer.
+    if (socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    const clientIp = this.clientIp(req, socket);
+    const over = this.options.hub.refusal(clientIp);
+    if (over) {
+      refuse(socket, over);
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.accepted(endpoint, ws, socket, req, url),
+      this.accepted(endpoint, ws, socket, req, url, clientIp),
+    );
+  }
+
+  private clientIp(req: IncomingMessage, socket: Socket): string {
+    const forwarded = req.headers['x-forwarded-for'];
+    // As the SSE streams have it (no ::ffff:), so one address is counted once across transports.
+    return normalizeIp(
+      clientAddress(socket, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, this.trust),
     );
   }
 
@@ -147,17 +166,13 @@ export class WsTransport {
     socket: Socket,
     req: IncomingMessage,
     url: URL,
+    clientIp: string,
   ): void {
-    const forwarded = req.headers['x-forwarded-for'];
     const connection = new WsConnection(
       connectionInfo({
         requestPath: url.pathname,
         namespace: url.pathname,
-        clientIp: clientAddress(
-          socket,
-          Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
-          this.trust,
-        ),
+        clientIp,
         userAgent: req.headers['user-agent'],
       }),
       ws,
@@ -216,8 +231,10 @@ export function forbiddenOrigin(req: IncomingMessage): StreamerError {
 function refuse(socket: Socket, error: StreamerError): void {
   const body = JSON.stringify(error.toJSON());
   const reason = error.toJSON().error;
+  let headers = '';
+  for (const [name, value] of Object.entries(error.headers)) headers += `${name}: ${value}\r\n`;
   socket.end(
     `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${body}`,
   );
 }
