@@ -3,6 +3,7 @@
 import { Observable } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import type { BusMessage, PubSubSource } from '../core/message.js';
+import type { MetricsRegistry } from '../core/metrics.js';
 import { globToRegExp } from './globToRegExp.js';
 
 interface PatternEntry {
@@ -32,6 +33,15 @@ export class MemoryBus implements PubSubSource {
       delivered += entry.subscribers.size;
     }
     return delivered;
+  }
+
+  /** The channels and patterns subscribed now: none left behind once their streams are gone. */
+  instrument(metrics: MetricsRegistry): void {
+    metrics.gauge(
+      'bus.subscriptions',
+      'Channels and patterns subscribed on the embedded bus',
+      () => this.channels.size + this.patterns.size,
+    );
   }
 
   channel(name: string): Observable<BusMessage> {

@@ -28,13 +28,13 @@ export interface ServerProcess {
 
 export async function startServerProcess(
   env: Record<string, string>,
-  options: { built?: boolean; timeoutMs?: number } = {},
+  options: { built?: boolean; timeoutMs?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<ServerProcess> {
   const built = options.built ?? false;
   const entry = built ? 'dist/main.js' : 'src/main.ts';
   if (built && !existsSync(`${ROOT}${entry}`))
     throw new Error(`${entry} is missing: run \`npm run build\` first`);
-  const args = built ? [entry] : ['--import', 'tsx', entry];
+  const args = [...(options.nodeArgs ?? []), ...(built ? [entry] : ['--import', 'tsx', entry])];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
