@@ -70,6 +70,7 @@ export class DetailView {
       return;
     }
     this.stream = openLiveSource(`/subscribe/details/${encodeURIComponent(id)}`, {
+      cleanup: `/subscribe/cleanup/details/${encodeURIComponent(id)}`,
       events: { [`stream.tweet_updates.${id}`]: (e) => this.receive(e.data) },
       onState: (state) => {
         this.stateEl.textContent = STATES[state] ?? state;

@@ -241,9 +241,15 @@ describe('the live page', () => {
     expect(streamer.hub.clientCount('details')).toBe(1);
     await page.screenshot({ path: `${ARTIFACTS}live-page-detail.png` });
 
+    // Closing tells the server too, with the token the stream was opened with.
+    const beacon = page.waitForRequest((r) => r.url().includes('/subscribe/cleanup/'), WAIT);
     await page.click('#detail-close');
     expect(await detailOpen(page)).toBe(false);
+    const request = await beacon;
+    expect(request.method()).toBe('POST');
+    expect(request.url()).toMatch(/\/subscribe\/cleanup\/details\/1F602\?cleanup=[0-9a-f]{32}$/);
     await expect.poll(() => streamer.hub.clientCount('details'), WAIT).toBe(0);
+    expect(pageErrors).toEqual([]);
   });
 
   it('works from the keyboard: Enter and Space open, Escape closes, focus returns', async () => {
