@@ -302,7 +302,9 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         ? demoSiteMessages(DEMO_PERIOD_MS, Math.random, scheduler).subscribe((m) => {
             store
               .enqueue({ site: m.site, topic: m.topic, data: JSON.stringify(m.data) })
-              .catch(() => undefined);
+              .catch((err: unknown) =>
+                logger.warn('the demo sites could not enqueue a message', { error: String(err) }),
+              );
           })
         : undefined;
 
