@@ -95,6 +95,28 @@ describe('no stream outlives its connection', () => {
     await waitUntil(() => hub().clientCount() === 0, 5_000, 'released');
   });
 
+  it('a connection piling up pipelined stream GETs is read no further', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const c = rawClient();
+    // 60,000 requests behind a stream that never ends: Node's server stops reading
+    // once the queued responses hold its buffer, as it does for any response.
+    c.send(get('/subscribe/eps').repeat(60_000));
+    await c.until('the first stream', (t) => t.includes(':ok'));
+    await new Promise((r) => setTimeout(r, 500));
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(hub().clientCount()).toBe(1);
+    // Node parses one read's worth of requests (about 64 KB) before it stops: bounded, not zero.
+    expect(grown).toBeLessThan(30_000_000);
+    c.socket.resetAndDestroy();
+    // Node reads the paused socket no further, so the reset is seen at the next write.
+    bus.publish('stream.score_updates', '2665');
+    await waitUntil(() => hub().clientCount() === 0, 5_000, 'released');
+  });
+
   it('a client that resets right after its GET leaves no stream and no topic', async () => {
     const topicsBefore = hub().topicCount();
     for (let i = 0; i < 200; i++) {

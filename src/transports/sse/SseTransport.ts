@@ -97,21 +97,12 @@ export class SseTransport {
   /**
    * Answers an SSE request through its response. A request pipelined behind
    * another response waits, as Node's server makes it, until that one is done:
-   * its stream opens when the response gets the socket, and never if the
+   * its head and first byte wait in the response (counted by Node against the
+   * socket's buffer, so a client piling up requests is read no further), and
+   * its stream opens when the response gets the socket, never if the
    * connection closes first.
    */
   open(req: IncomingMessage, res: ServerResponse, request: StreamRequest, stream: SseStream) {
-    if (res.socket === null && !res.writableEnded) {
-      const socket = req.socket;
-      const gone = () => res.off('socket', ready);
-      const ready = () => {
-        socket.off('close', gone);
-        this.open(req, res, request, stream);
-      };
-      res.once('socket', ready);
-      socket.once('close', gone);
-      return undefined;
-    }
     // Node's reading of the request (HTTP/1.0, `Connection: close`) decides whether it stays open.
     const headers = {
       ...this.headers,
@@ -133,6 +124,25 @@ export class SseTransport {
     const preamble = preambleOf(stream);
     if (preamble) res.write(preamble);
     else res.flushHeaders();
+    if (res.socket !== null) return this.onResponse(req, res, request, stream);
+    const socket = req.socket;
+    const gone = () => res.off('socket', ready);
+    const ready = () => {
+      socket.off('close', gone);
+      if (this.hub.closing) res.end(this.farewell ?? OK);
+      else this.onResponse(req, res, request, stream);
+    };
+    res.once('socket', ready);
+    socket.once('close', gone);
+    return undefined;
+  }
+
+  private onResponse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: StreamRequest,
+    stream: SseStream,
+  ): SseConnection {
     const connection = SseConnection.onResponse(res, infoOf(request, stream), {
       farewell: this.farewell,
       eventIds: stream.eventIds,
