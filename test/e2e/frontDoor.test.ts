@@ -1,12 +1,12 @@
 // Streams answered on the bare socket, and every other request still answered
 // by the HTTP server as before: the front door's two ways, over real sockets.
-import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SseConnection } from '../../src/transports/sse/SseConnection.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
+import { rawClient as openRaw } from '../support/rawClient.js';
 import { waitUntil } from '../support/sse.js';
 import type { StatusDocument } from '../support/status.js';
 
@@ -14,28 +14,8 @@ let bus: MemoryBus;
 let app: TestApp;
 const sockets: Socket[] = [];
 
-/** A raw client: writes what it is given and keeps every byte it receives. */
-function rawClient(options: { allowHalfOpen?: boolean; port?: number } = {}) {
-  const socket = connect({ port: app.port, host: '127.0.0.1', ...options });
-  sockets.push(socket);
-  let received = '';
-  let closed = false;
-  socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
-  socket.on('close', () => (closed = true));
-  socket.on('error', () => {});
-  return {
-    socket,
-    send: (text: string) => socket.write(text),
-    text: () => received,
-    closed: () => closed,
-    until: (what: string, check: (text: string) => boolean) =>
-      waitUntil(
-        () => check(received),
-        5_000,
-        `${what}; received so far: ${JSON.stringify(received)}`,
-      ),
-  };
-}
+const rawClient = (options: { allowHalfOpen?: boolean; port?: number } = {}) =>
+  openRaw(options.port ?? app.port, sockets, options);
 
 const GET_EPS = 'GET /subscribe/eps HTTP/1.1\r\nHost: x\r\nUser-Agent: raw-test\r\n\r\n';
 const bodyOf = (text: string) => text.slice(text.indexOf('\r\n\r\n') + 4);

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
+import { rawClient as openRaw } from '../support/rawClient.js';
 import { waitUntil } from '../support/sse.js';
 
 let bus: MemoryBus;
@@ -33,23 +34,7 @@ const logger = winston.createLogger({
   ],
 });
 
-function rawClient() {
-  const socket = connect({ port: app.port, host: '127.0.0.1' });
-  sockets.push(socket);
-  let received = '';
-  let closed = false;
-  socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
-  socket.on('close', () => (closed = true));
-  socket.on('error', () => {});
-  return {
-    socket,
-    send: (text: string) => socket.write(text),
-    text: () => received,
-    closed: () => closed,
-    until: (what: string, check: (text: string) => boolean, ms = 5_000) =>
-      waitUntil(() => check(received), ms, `${what}; received so far: ${JSON.stringify(received)}`),
-  };
-}
+const rawClient = () => openRaw(app.port, sockets);
 
 const get = (path: string, extra = '', version = '1.1') =>
   `GET ${path} HTTP/${version}\r\nHost: x\r\n${extra}\r\n`;

@@ -42,28 +42,22 @@ export async function startNodeParser(): Promise<NodeParser> {
     const port = portOf.get(socket);
     if (port !== undefined && !outcomes.has(port)) outcomes.set(port, outcome);
   };
+  const parsed = (event: string, req: IncomingMessage): NodeParse => ({
+    kind: 'request',
+    event,
+    method: req.method ?? '',
+    url: req.url ?? '',
+    httpVersion: req.httpVersion,
+    rawHeaders: req.rawHeaders,
+  });
   const onRequest = (event: string) => (req: IncomingMessage, res: ServerResponse) => {
-    record(req.socket, {
-      kind: 'request',
-      event,
-      method: req.method ?? '',
-      url: req.url ?? '',
-      httpVersion: req.httpVersion,
-      rawHeaders: req.rawHeaders,
-    });
+    record(req.socket, parsed(event, req));
     req.resume();
     res.writeHead(204, { Connection: 'close' });
     res.end();
   };
   const onSocketRequest = (event: string) => (req: IncomingMessage, socket: Socket) => {
-    record(socket, {
-      kind: 'request',
-      event,
-      method: req.method ?? '',
-      url: req.url ?? '',
-      httpVersion: req.httpVersion,
-      rawHeaders: req.rawHeaders,
-    });
+    record(socket, parsed(event, req));
     socket.destroy();
   };
   server.on('request', onRequest('request'));
