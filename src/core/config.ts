@@ -160,7 +160,7 @@ export interface Config {
   readonly shutdownRetryMs: number;
   /**
    * The bearer token that shows /admin/status.json in full (client addresses and
-   * User-Agents); without it they are masked. Unset: only unproxied local requests see them.
+   * User-Agents); without it they are masked. Unset: every document is masked.
    */
   readonly adminToken: string | undefined;
   /** The most connections /admin/status.json and the status hash list. */

@@ -29,7 +29,7 @@ export interface AdminStatusSource {
   readonly readiness: () => Readiness;
   /** The mounted protocols, by name, each with the fields it adds (`eps_ticks`…). */
   readonly protocols: () => Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-  /** ADMIN_TOKEN: the bearer token that unlocks full detail; unset, only local requests get it. */
+  /** ADMIN_TOKEN: the bearer token that unlocks full detail; unset, every document is masked. */
   readonly adminToken?: string | undefined;
   /** ADMIN_MAX_CONNECTIONS: the most connections a document lists. */
   readonly adminMaxConnections?: number;
