@@ -189,15 +189,11 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     readiness,
     protocols: () =>
       Object.fromEntries([...protocols].map(([name, handle]) => [name, handle.status?.() ?? {}])),
+    adminToken: config.adminToken,
+    adminMaxConnections: config.adminMaxConnections,
   };
   app.use(healthRouter(readiness));
-  app.use(
-    adminRouter({
-      ...status,
-      adminToken: config.adminToken,
-      adminMaxConnections: config.adminMaxConnections,
-    }),
-  );
+  app.use(adminRouter(status));
   app.use(prometheusRouter(metrics));
   app.use(express.static(PUBLIC_DIR));
   app.use(notFound);

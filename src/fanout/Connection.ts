@@ -18,10 +18,6 @@ export interface ConnectionInfo {
 /** User-Agents are kept this long at most, so memory per client does not depend on them. */
 export const MAX_USER_AGENT = 256;
 
-/** A header value as a connection keeps its User-Agent. */
-export const userAgentOf = (header: unknown): string =>
-  ownCopy((typeof header === 'string' ? header : '').slice(0, MAX_USER_AGENT));
-
 /**
  * A string that holds no other: V8 makes a slice (or a regular expression's
  * match) of a long string a view that keeps the whole parent alive, so a path
@@ -54,7 +50,9 @@ export function connectionInfo(fields: {
     namespace: fields.namespace === fields.requestPath ? requestPath : ownCopy(fields.namespace),
     createdAt: Date.now(),
     clientIp: ownCopy(fields.clientIp),
-    userAgent: userAgentOf(fields.userAgent),
+    userAgent: ownCopy(
+      (typeof fields.userAgent === 'string' ? fields.userAgent : '').slice(0, MAX_USER_AGENT),
+    ),
   };
 }
 

@@ -66,7 +66,7 @@ export interface HubOptions {
 }
 
 /** What a client refused by a bound is told to wait before it tries again (seconds). */
-export const RETRY_AFTER_S = 10;
+const RETRY_AFTER_S = 10;
 
 export interface HubStats {
   /** Messages queued for a topic with at least one client. */
@@ -217,18 +217,17 @@ export class Hub {
     return unavailable(`${why}; try again later`);
   }
 
-  /** Whether a connection may join the topic: it exists, or one more stays within MAX_TOPICS. */
-  canJoin(familyName: string, key = ''): boolean {
-    return (
+  /**
+   * The refusal of a join that would make one topic past MAX_TOPICS (a 503 with
+   * Retry-After), counted; undefined when the topic exists or there is room.
+   */
+  topicRefusal(familyName: string, key = ''): StreamerError | undefined {
+    if (
       this.maxTopics === 0 ||
       this.topicCount() < this.maxTopics ||
       this.families.get(familyName)?.topics.has(key) === true
-    );
-  }
-
-  /** The refusal of a join past MAX_TOPICS, counted; undefined when it may join. */
-  topicRefusal(familyName: string, key = ''): StreamerError | undefined {
-    if (this.canJoin(familyName, key)) return undefined;
+    )
+      return undefined;
     this.stats.topicsRefused++;
     return unavailable(
       `this server has its ${this.maxTopics} distinct topics (MAX_TOPICS); try again later`,

@@ -49,13 +49,7 @@ export function startOperations(deps: OperationsDeps): Operations {
     const sink = statusHash({ redisUrl: config.redisUrl, node: config.nodeName, logger });
     subscriptions.add(
       timer(0, config.statusReportMs)
-        .pipe(
-          map(() =>
-            JSON.stringify(
-              adminStatus(deps, Date.now(), { maxConnections: config.adminMaxConnections }),
-            ),
-          ),
-        )
+        .pipe(map(() => JSON.stringify(adminStatus(deps))))
         .subscribe(sink),
     );
     hash = sink;

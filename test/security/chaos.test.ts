@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { seededRandom } from '../../src/protocols/emojitrack/demoFeed.js';
 import { startServerProcess } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { waitUntil } from '../support/sse.js';
@@ -21,19 +22,9 @@ const TOKEN = 'chaos-admin-token-0123456789';
 let server: ServerProcess;
 let inspector: WebSocket;
 
-/** A small seeded generator, so a failing run can be told apart from another. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
-const random = prng(SEED);
+// Seeded, so a failing run can be told apart from another (CHAOS_SEED replays one).
+const random = seededRandom(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

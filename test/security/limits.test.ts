@@ -41,6 +41,14 @@ async function ws(path = '/pubsub'): Promise<WsClient> {
 }
 const counter = (name: string) => app?.streamer.metrics.read().counters[name];
 const bodyOf = (s: StreamFrom) => JSON.parse(s.text()) as { code: string; message: string };
+/** A stream refused by a bound: 503, Retry-After, a JSON body naming the variable. */
+async function expectRefused(s: StreamFrom, variable: string): Promise<void> {
+  expect(s.status).toBe(503);
+  expect(s.headers['retry-after']).toBe('10');
+  await s.ended();
+  expect(bodyOf(s)).toMatchObject({ code: 'RXS_ERR_UNAVAILABLE' });
+  expect(bodyOf(s).message).toContain(variable);
+}
 
 describe('MAX_CONNECTIONS_PER_IP', () => {
   it('refuses one address its next stream or handshake, and no one else', async () => {
@@ -49,12 +57,7 @@ describe('MAX_CONNECTIONS_PER_IP', () => {
     await ws();
     await waitUntil(() => app?.streamer.hub.clientCount() === 2);
 
-    const over = await from('127.0.0.1', '/subscribe/eps');
-    expect(over.status).toBe(503);
-    expect(over.headers['retry-after']).toBe('10');
-    await over.ended();
-    expect(bodyOf(over)).toMatchObject({ code: 'RXS_ERR_UNAVAILABLE' });
-    expect(bodyOf(over).message).toContain('MAX_CONNECTIONS_PER_IP');
+    await expectRefused(await from('127.0.0.1', '/subscribe/eps'), 'MAX_CONNECTIONS_PER_IP');
     const handshake = await rawUpgrade(app?.port ?? 0, '/pubsub');
     expect(handshake).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
     expect(handshake).toContain('Retry-After: 10');
@@ -79,10 +82,7 @@ describe('MAX_CONNECTIONS', () => {
     await from('127.0.0.1', '/subscribe/eps');
     await from('127.0.0.2', '/subscribe/details/2665');
     await waitUntil(() => app?.streamer.hub.clientCount() === 2);
-    const over = await from('127.0.0.3', '/subscribe/eps');
-    expect(over.status).toBe(503);
-    await over.ended();
-    expect(bodyOf(over).message).toContain('MAX_CONNECTIONS');
+    await expectRefused(await from('127.0.0.3', '/subscribe/eps'), 'MAX_CONNECTIONS');
     expect(await rawUpgrade(app?.port ?? 0, '/pubsub')).toMatch(/^HTTP\/1\.1 503 /);
     expect(app?.streamer.hub.clientCount()).toBe(2);
   });
@@ -95,10 +95,7 @@ describe('MAX_TOPICS', () => {
     await from('127.0.0.1', '/subscribe/details/1F602');
     await waitUntil(() => app?.streamer.hub.topicCount() === 2);
 
-    const third = await from('127.0.0.1', '/subscribe/details/2764');
-    expect(third.status).toBe(503);
-    await third.ended();
-    expect(bodyOf(third).message).toContain('MAX_TOPICS');
+    await expectRefused(await from('127.0.0.1', '/subscribe/details/2764'), 'MAX_TOPICS');
     // A topic that is already there takes more clients.
     expect((await from('127.0.0.2', '/subscribe/details/2665')).status).toBe(200);
 

@@ -221,13 +221,12 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
           return false;
         }
         if (c.closed) return false;
-        const blocked = topicKeys(next.site, topics).find(
-          (k) => !hub.canJoin(DATASTREAM_FAMILY, k),
-        );
-        if (blocked !== undefined) {
-          hub.topicRefusal(DATASTREAM_FAMILY, blocked);
-          fail(c, `the server has all the sites it can hold (MAX_TOPICS); try again later`);
-          return false;
+        for (const key of topicKeys(next.site, topics)) {
+          const refused = hub.topicRefusal(DATASTREAM_FAMILY, key);
+          if (refused) {
+            fail(c, refused.message);
+            return false;
+          }
         }
         for (const key of topicKeys(now.site, now.topics)) hub.leave(c, DATASTREAM_FAMILY, key);
         for (const key of topicKeys(next.site, topics)) hub.join(c, DATASTREAM_FAMILY, key);

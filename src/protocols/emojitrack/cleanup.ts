@@ -48,11 +48,6 @@ export class CleanupOwners {
   find(token: string, match: (c: Connection) => boolean): Connection[] {
     return [...(this.byToken.get(token) ?? [])].filter(match);
   }
-
-  /** Tokens with a stream open. */
-  get size(): number {
-    return this.byToken.size;
-  }
 }
 
 export interface CleanupOptions {

@@ -150,10 +150,12 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
           fail(c, `at most ${config.maxChannels} channels at once: unsubscribe from one first`);
           return false;
         }
-        if (!hub.join(c, PUBSUB_FAMILY, channel)) {
-          fail(c, `the server has all the channels it can hold (MAX_TOPICS); try again later`);
+        const refused = hub.topicRefusal(PUBSUB_FAMILY, channel);
+        if (refused) {
+          fail(c, refused.message);
           return false;
         }
+        hub.join(c, PUBSUB_FAMILY, channel);
         // Acknowledged once Redis has the subscription: a publish after the reply arrives.
         try {
           await firstValueFrom(

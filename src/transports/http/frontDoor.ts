@@ -64,8 +64,8 @@ export function frontDoor(server: Server, options: FrontDoorOptions): FrontDoor 
     for (const listener of serverListeners) listener.call(server, socket);
     socket.resume();
   };
-  // A stream the server ended leaves its connection to the server, for the next request.
-  const release = (socket: Socket, pending: Buffer | undefined): void => handOver(socket, pending);
+  // A stream the server ended leaves its connection, and what came meanwhile, to the server.
+  const release = handOver;
 
   // One timer for every connection's head deadline (a whole head within the
   // timeout, however slowly its bytes trickle in), like Node's own check.
@@ -161,7 +161,7 @@ function closeWith(socket: Socket, response: string): void {
 }
 
 /** Whether a comma-separated header value (`Connection`) lists a token, in any case. */
-export function hasToken(value: string | undefined, token: string): boolean {
+function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
   return value.split(',').some((t) => t.trim().toLowerCase() === token);
 }
