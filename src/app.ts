@@ -34,6 +34,7 @@ import { frontDoor } from './transports/http/frontDoor.js';
 import { SseTransport } from './transports/sse/SseTransport.js';
 import { StreamRoutes } from './transports/sse/StreamRoutes.js';
 import { sseRetry } from './transports/sse/sseEncode.js';
+import { SessionServer } from './transports/SessionServer.js';
 import { WsTransport } from './transports/ws/WsTransport.js';
 
 export interface StreamerDeps {
@@ -135,6 +136,13 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     allowedOrigins: config.allowedOrigins,
     logger,
   });
+  const sessions = new SessionServer({
+    hub,
+    ws,
+    maxFrameBytes: config.wsMaxFrameBytes,
+    trustProxy: config.trustProxy,
+    logger,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -158,7 +166,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
           hub,
           streams,
           sse,
-          ws,
+          sessions,
           router,
           metrics,
           logger: logger.child({ protocol: module.name }),
@@ -170,6 +178,7 @@ export function createStreamer(deps: StreamerDeps): Streamer {
     );
     app.use(router);
   }
+  app.use(sessions.router);
 
   let stopping = false;
   function readiness(): Readiness {

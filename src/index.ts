@@ -140,8 +140,16 @@ export type {
 export { authorizer } from './protocols/authorize.js';
 export type { AuthorizeOptions } from './protocols/authorize.js';
 export { WsTransport } from './transports/ws/WsTransport.js';
-export type { WsEndpoint, WsTransportOptions } from './transports/ws/WsTransport.js';
+export type { WsTransportOptions } from './transports/ws/WsTransport.js';
 export { WsConnection, WS_CLOSE } from './transports/ws/WsConnection.js';
+export { SessionServer } from './transports/SessionServer.js';
+export type {
+  Session,
+  SessionEndpoint,
+  SessionHandler,
+  SessionRequest,
+  SessionTransports,
+} from './core/session.js';
 export { WS_TEXT, textFrameHeader } from './transports/ws/wsFraming.js';
 export { StreamRoutes } from './transports/sse/StreamRoutes.js';
 export type {

@@ -11,13 +11,13 @@ import type { Hub } from '../fanout/Hub.js';
 import type { PostgresNotify } from '../sources/PostgresNotify.js';
 import type { StreamRoutes } from '../transports/sse/StreamRoutes.js';
 import type { SseTransport } from '../transports/sse/SseTransport.js';
-import type { WsTransport } from '../transports/ws/WsTransport.js';
 import type { Config } from './config.js';
 import type { Env } from './env.js';
 import { parseEnv } from './env.js';
 import type { Logger } from './logger.js';
 import type { Publisher, PubSubSource } from './message.js';
 import type { MetricsRegistry } from './metrics.js';
+import type { SessionTransports } from './session.js';
 
 /** What /readyz answers for a part of the server. */
 export interface Readiness {
@@ -42,8 +42,8 @@ export interface ProtocolContext {
   /** The SSE streams table, answered on the bare socket where it can be. */
   readonly streams: StreamRoutes;
   readonly sse: SseTransport;
-  /** WebSocket endpoints on the same server's upgrades. */
-  readonly ws: WsTransport;
+  /** Message endpoints: a WebSocket at a path, SockJS at `<path>/`. */
+  readonly sessions: SessionTransports;
   /** The protocol's own HTTP routes (mounted before the 404 handler). */
   readonly router: Router;
   readonly metrics: MetricsRegistry;

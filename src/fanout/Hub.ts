@@ -12,7 +12,8 @@ import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import { StreamerError } from '../core/errors.js';
 import type { MetricsRegistry } from '../core/metrics.js';
-import type { Connection } from './Connection.js';
+import type { Session } from '../core/session.js';
+import { Connection } from './Connection.js';
 import type { Encoders } from './framing.js';
 import { StreamAges } from './StreamAges.js';
 import { Topic } from './Topic.js';
@@ -252,7 +253,8 @@ export class Hub {
    * Returns false, and joins nothing, when the topic would be one past
    * MAX_TOPICS (see topicRefusal).
    */
-  join(connection: Connection, familyName: string, key = ''): boolean {
+  join(session: Connection | Session, familyName: string, key = ''): boolean {
+    const connection = member(session);
     const family = this.family(familyName);
     if (connection.closed) return false;
     if (connection.isIn(familyName, key)) return true;
@@ -275,7 +277,8 @@ export class Hub {
   }
 
   /** Takes a connection out of a family's topic. */
-  leave(connection: Connection, familyName: string, key = ''): void {
+  leave(session: Connection | Session, familyName: string, key = ''): void {
+    const connection = member(session);
     const family = this.families.get(familyName);
     const topic = family?.topics.get(key);
     if (!family || !topic || !connection.topics.delete(topic)) return;
@@ -306,9 +309,22 @@ export class Hub {
    * Writes a connection at once everything its topics hold for it, so that a
    * status it sends next and then ends with comes after every message it was due.
    */
-  flush(connection: Connection): void {
+  flush(session: Connection | Session): void {
+    const connection = member(session);
     if (connection.closed) return;
     for (const topic of connection.topics) topic.flushTo(connection, this.stats);
+  }
+
+  /** The topics of a family a session is in. */
+  topicsOf(session: Connection | Session, familyName: string): string[] {
+    const keys: string[] = [];
+    for (const t of member(session).topics) if (t.family === familyName) keys.push(t.key);
+    return keys;
+  }
+
+  /** Whether a session is in a family's topic (in any of its topics without `key`). */
+  isIn(session: Connection | Session, familyName: string, key?: string): boolean {
+    return member(session).isIn(familyName, key);
   }
 
   /** Clients of a family, or of all families. */
@@ -509,6 +525,12 @@ export class Hub {
       () => s.feedRestarts,
     );
   }
+}
+
+/** The hub's connection behind a protocol's session (transports make sessions that are). */
+function member(session: Connection | Session): Connection {
+  if (session instanceof Connection) return session;
+  throw new TypeError('not a session of this server');
 }
 
 function unavailable(message: string): StreamerError {

@@ -30,11 +30,9 @@ import { MemoryQueue } from '../../sources/MemoryQueue.js';
 import { queueEntries } from '../../sources/queueEntries.js';
 import type { QueueEntry, QueueLag, QueueStore } from '../../sources/QueueStore.js';
 import { RedisStreamQueue } from '../../sources/RedisStreamQueue.js';
-import type { WsConnection } from '../../transports/ws/WsConnection.js';
-import { WS_CLOSE } from '../../transports/ws/WsConnection.js';
+import type { Session } from '../../core/session.js';
 import { authorizer } from '../authorize.js';
 import { controlError, controlMessage, toJson } from '../controlFrames.js';
-import { parseCookies } from '../pubsub/hooks.js';
 import { datastreamSchema } from './config.js';
 import type { DatastreamConfig } from './config.js';
 import { demoSiteMessages } from './demoSites.js';
@@ -50,6 +48,9 @@ export const DATASTREAM_FAMILY = 'datastream';
 interface Outgoing extends SiteMessage {
   readonly bytes: Buffer;
 }
+
+/** The close code of a client whose site is not allowed (policy violation). */
+const WS_POLICY = 1008;
 
 /** After a failed queue command, the next try starts this much later (ms). */
 const RETRY_MS = 1_000;
@@ -99,7 +100,7 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         controlErrors: 0,
       };
       let lag: QueueLag = { pending: 0, unread: 0, oldestPendingMs: 0 };
-      const clients = new Set<WsConnection>();
+      const clients = new Set<Session>();
       let nextId = 0;
 
       hub.addFamily<Outgoing>(DATASTREAM_FAMILY, {
@@ -198,7 +199,7 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         enqueued: () => counts.ingested++,
       });
 
-      const fail = (c: WsConnection, content: string) => {
+      const fail = (c: Session, content: string) => {
         counts.controlErrors++;
         c.sendText(controlError(content));
       };
@@ -210,7 +211,7 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
       }
 
       const switchTo = async (
-        c: WsConnection,
+        c: Session,
         client: SiteClient,
         now: Subscribed,
         next: SiteAction,
@@ -236,63 +237,58 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         return true;
       };
 
-      ctx.ws.add(config.path, {
-        accept: (_req, url) => {
-          const problem = siteProblem(url.searchParams.get('site') ?? undefined);
-          if (problem)
-            return new StreamerError(
-              'RXS_ERR_BAD_REQUEST',
-              `?site=<site> is required: ${problem}`,
-              400,
-            );
-          const topics = readTopics(url.searchParams.get('topics') ?? undefined, config.maxTopics);
-          if ('problem' in topics)
-            return new StreamerError('RXS_ERR_BAD_REQUEST', topics.problem, 400);
-          return undefined;
+      const handshake = (query: URLSearchParams): SiteAction | StreamerError => {
+        const site = query.get('site') ?? undefined;
+        const problem = siteProblem(site);
+        if (problem || site === undefined)
+          return new StreamerError(
+            'RXS_ERR_BAD_REQUEST',
+            `?site=<site> is required: ${problem}`,
+            400,
+          );
+        const topics = readTopics(query.get('topics') ?? undefined, config.maxTopics);
+        if ('problem' in topics)
+          return new StreamerError('RXS_ERR_BAD_REQUEST', topics.problem, 400);
+        return { site, topics: topics.topics };
+      };
+
+      ctx.sessions.serve(config.path, {
+        accept: (request) => {
+          const wanted = handshake(request.query);
+          return wanted instanceof StreamerError ? wanted : undefined;
         },
-        connected: (c, req, url) => {
-          const wanted: SiteAction = {
-            site: url.searchParams.get('site') as string,
-            topics: (
-              readTopics(url.searchParams.get('topics') ?? undefined, config.maxTopics) as {
-                topics: readonly string[] | undefined;
-              }
-            ).topics,
-          };
+        connect: (c) => {
+          const wanted = handshake(c.request.query) as SiteAction;
           // Nothing is joined until the first site is allowed.
           const now: Subscribed = { site: wanted.site, topics: [] };
           const client: SiteClient = {
             id: String(++nextId),
-            request: {
-              path: url.pathname,
-              query: url.searchParams,
-              headers: req.headers,
-              cookies: parseCookies(req.headers.cookie),
-              ip: c.info.clientIp,
-            },
+            request: c.request,
             site: () => now.site,
             topics: () => now.topics,
             send: (frame) => c.sendText(toJson(frame)),
-            close: (code = WS_CLOSE.normal, reason = '') => c.closeWith(code, reason),
+            close: (code, reason) => c.close(code, reason),
           };
           clients.add(c);
           c.whenEnded(() => clients.delete(c));
           c.describe = () => ({ site: now.site, topics: now.topics ?? 'all' });
           // Frames are handled in order, so a switch never overtakes the one before it.
           let turn: Promise<unknown> = switchTo(c, client, now, wanted).then((ok) => {
-            if (!ok) c.closeWith(WS_CLOSE.policy, 'site not allowed');
+            if (!ok) c.close(WS_POLICY, 'site not allowed');
           });
-          c.ws.on('message', (data: Buffer, isBinary: boolean) => {
-            if (isBinary) return fail(c, 'frames must be text (JSON)');
-            const parsed = parseAction(data.toString('utf8'), config.maxTopics);
-            if ('error' in parsed) return fail(c, parsed.error);
-            turn = turn
-              .then(() => switchTo(c, client, now, parsed.action))
-              .catch((err: unknown) => {
-                logger.error('switching site failed', { error: String(err) });
-                fail(c, 'the server could not switch site');
-              });
-          });
+          return {
+            message: (frame) => {
+              if (typeof frame !== 'string') return fail(c, 'frames must be text (JSON)');
+              const parsed = parseAction(frame, config.maxTopics);
+              if ('error' in parsed) return fail(c, parsed.error);
+              turn = turn
+                .then(() => switchTo(c, client, now, parsed.action))
+                .catch((err: unknown) => {
+                  logger.error('switching site failed', { error: String(err) });
+                  fail(c, 'the server could not switch site');
+                });
+            },
+          };
         },
       });
 

@@ -3,23 +3,16 @@
 // closed), what happens to client publishes (push traps, RxJS operators in
 // order), what runs when clients come and go (openings, closings), frames that
 // are not actions (receivers), and sources that feed channels (monitors).
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Observable, OperatorFunction } from 'rxjs';
+import type { SessionRequest } from '../../core/session.js';
 import type {
   AuthRequest as SharedAuthRequest,
   Authenticator as SharedAuthenticator,
   ChannelAuthenticator as SharedChannelAuthenticator,
 } from '../authorize.js';
 
-/** The handshake request a client connected with, for authenticators and openings. */
-export interface ClientRequest {
-  readonly path: string;
-  readonly query: URLSearchParams;
-  readonly headers: IncomingHttpHeaders;
-  /** The Cookie header's pairs, decoded. */
-  readonly cookies: Readonly<Record<string, string>>;
-  readonly ip: string;
-}
+/** The request a client connected with (any transport), for authenticators and openings. */
+export type ClientRequest = SessionRequest;
 
 /** One connected client, as the hooks see it. */
 export interface PubsubClient {
@@ -103,23 +96,4 @@ export interface PubsubHooks {
   readonly monitors?: readonly Monitor[];
 }
 
-/** The Cookie header's pairs; a pair that does not decode keeps its raw value. */
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const cookies: Record<string, string> = {};
-  if (!header) return cookies;
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    const name = pair.slice(0, eq).trim();
-    let value = pair.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2)
-      value = value.slice(1, -1);
-    try {
-      value = decodeURIComponent(value);
-    } catch {
-      // Kept as sent.
-    }
-    if (name && !(name in cookies)) cookies[name] = value;
-  }
-  return cookies;
-}
+export { parseCookies } from '../../transports/http/cookies.js';

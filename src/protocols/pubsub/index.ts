@@ -23,15 +23,12 @@ import type { Observable, OperatorFunction, Subscription } from 'rxjs';
 import type { BusMessage } from '../../core/message.js';
 import { defineProtocol } from '../../core/protocol.js';
 import type { ProtocolModule } from '../../core/protocol.js';
-import type { SockJsConnection } from '../../transports/sockjs/SockJsConnection.js';
-import { serveSockJs } from '../../transports/sockjs/SockJsTransport.js';
-import type { WsConnection } from '../../transports/ws/WsConnection.js';
+import type { Session } from '../../core/session.js';
 import { authorizer } from '../authorize.js';
 import { chatRoomHooks } from './chatRoom.js';
 import { pubsubSchema } from './config.js';
 import type { PubsubConfig } from './config.js';
-import { parseCookies } from './hooks.js';
-import type { ClientPublish, ClientRequest, PubsubClient, PubsubHooks } from './hooks.js';
+import type { ClientPublish, PubsubClient, PubsubHooks } from './hooks.js';
 import {
   channelMessage,
   channelProblem,
@@ -62,7 +59,7 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       const { hub, source, publisher, logger, metrics, scheduler } = ctx;
       const counts = { in: 0, published: 0, controlErrors: 0, denied: 0, monitored: 0 };
       const redisChannel = (channel: string) => `${config.redisPrefix}${channel}`;
-      const clients = new Set<PubsubConnection>();
+      const clients = new Set<Session>();
       let nextId = 0;
 
       // With Postgres, `NOTIFY c, 'payload'` reaches channel c too: LISTEN while c has subscribers.
@@ -94,10 +91,9 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
         },
       });
 
-      const channelsOf = (c: PubsubConnection): string[] =>
-        [...c.topics].filter((t) => t.family === PUBSUB_FAMILY).map((t) => t.key);
+      const channelsOf = (c: Session): string[] => hub.topicsOf(c, PUBSUB_FAMILY);
 
-      const fail = (c: PubsubConnection, content: string) => {
+      const fail = (c: Session, content: string) => {
         counts.controlErrors++;
         c.sendText(controlError(content));
       };
@@ -145,8 +141,8 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
       };
       startTraps();
 
-      const subscribe = async (c: PubsubConnection, channel: string): Promise<boolean> => {
-        if (!c.isIn(PUBSUB_FAMILY, channel) && channelsOf(c).length >= config.maxChannels) {
+      const subscribe = async (c: Session, channel: string): Promise<boolean> => {
+        if (!hub.isIn(c, PUBSUB_FAMILY, channel) && channelsOf(c).length >= config.maxChannels) {
           fail(c, `at most ${config.maxChannels} channels at once: unsubscribe from one first`);
           return false;
         }
@@ -166,7 +162,7 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
           fail(c, `subscribing to ${channel} timed out; try again`);
           return false;
         }
-        if (!c.isIn(PUBSUB_FAMILY, channel)) return false;
+        if (!hub.isIn(c, PUBSUB_FAMILY, channel)) return false;
         c.sendText(controlMessage(`Subscribed to ${channel}`));
         return true;
       };
@@ -202,10 +198,10 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
         if (reply !== undefined) client.send(reply);
       };
 
-      const onFrame = (client: ClientOf, text: string | undefined) => {
+      const onFrame = (client: ClientOf, text: string | Buffer) => {
         counts.in++;
         const c = client.connection;
-        if (text === undefined) return fail(c, 'frames must be text (JSON)');
+        if (typeof text !== 'string') return fail(c, 'frames must be text (JSON)');
         const parsed = parseFrame(text);
         if (parsed.kind === 'invalid') return fail(c, parsed.error);
         // Each frame is handled on its own: a slow hook holds up no other frame or client.
@@ -230,11 +226,11 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
             logger.error(`a pub/sub ${what} failed`, { error: String(err) }),
           );
 
-      const clientOf = (c: PubsubConnection, request: ClientRequest): ClientOf => {
+      const clientOf = (c: Session): ClientOf => {
         const client: ClientOf = {
           connection: c,
           id: String(++nextId),
-          request,
+          request: c.request,
           channels: () => channelsOf(c),
           send: (frame) => c.sendText(toJson(frame)),
           subscribe: async (channel) => {
@@ -244,64 +240,26 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
           },
           unsubscribe: (channel) => hub.leave(c, PUBSUB_FAMILY, channel),
           publish: publishOut,
-          close: (code = 1000, reason = '') => c.closeWith(code, reason),
+          close: (code, reason) => c.close(code, reason),
         };
         return client;
       };
 
-      /** A client connected over either transport; returns what takes its frames. */
-      const opened = (c: PubsubConnection, request: ClientRequest) => {
-        const client = clientOf(c, request);
-        clients.add(c);
-        c.describe = () => ({ channels: channelsOf(c) });
-        // Closings run however the connection ended: a close frame, a reset, a dead peer.
-        c.whenEnded(() => {
-          clients.delete(c);
-          for (const hook of hooks.closings ?? []) void runHook('closing', hook, client);
-        });
-        for (const hook of hooks.openings ?? []) void runHook('opening', hook, client);
-        return (text: string | undefined) => onFrame(client, text);
-      };
-
-      ctx.ws.add(config.path, {
-        connected: (c, req, url) => {
-          const take = opened(c, {
-            path: url.pathname,
-            query: url.searchParams,
-            headers: req.headers,
-            cookies: parseCookies(req.headers.cookie),
-            ip: c.info.clientIp,
+      // Over a WebSocket at the path, and over SockJS at <path>/ for sockjs-client and
+      // realtime-magic's client. SockJS passes on only some headers (never cookies), so
+      // authenticators that read cookies deny its clients; a query works everywhere.
+      ctx.sessions.serve(config.path, {
+        connect: (c) => {
+          const client = clientOf(c);
+          clients.add(c);
+          c.describe = () => ({ channels: channelsOf(c) });
+          // Closings run however the connection ended: a close frame, a reset, a dead peer.
+          c.whenEnded(() => {
+            clients.delete(c);
+            for (const hook of hooks.closings ?? []) void runHook('closing', hook, client);
           });
-          c.ws.on('message', (data: Buffer, isBinary: boolean) =>
-            take(isBinary ? undefined : data.toString('utf8')),
-          );
-        },
-      });
-
-      // The same protocol over SockJS at <path>/, for sockjs-client and realtime-magic's
-      // client. SockJS passes on only some headers (never cookies), so authenticators
-      // that read cookies deny its clients; a query works as over WebSocket.
-      serveSockJs({
-        hub,
-        prefix: config.path,
-        router: ctx.router,
-        ws: ctx.ws,
-        logger,
-        connected: (c) => {
-          const url = new URL(c.session.url ?? config.path, 'http://localhost');
-          const take = opened(c, {
-            path: config.path,
-            query: url.searchParams,
-            headers: c.session.headers,
-            cookies: {},
-            ip: c.info.clientIp,
-          });
-          c.session.on('data', (text: string) => {
-            // SockJS has no frame limit of its own: the WebSocket one, and the same close code.
-            if (Buffer.byteLength(text) > ctx.config.wsMaxFrameBytes)
-              c.closeWith(1009, 'message too big');
-            else take(text);
-          });
+          for (const hook of hooks.openings ?? []) void runHook('opening', hook, client);
+          return { message: (frame) => onFrame(client, frame) };
         },
       });
 
@@ -351,19 +309,16 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
   });
 }
 
-/** A client with its connection, which only this module sees. */
+/** A client with its session, which only this module sees. */
 interface ClientOf extends PubsubClient {
-  readonly connection: PubsubConnection;
+  readonly connection: Session;
 }
-
-/** A pub/sub client's connection: a plain WebSocket, or a SockJS session. */
-type PubsubConnection = WsConnection | SockJsConnection;
 
 /** WebSocket pub/sub with no hooks: anyone may subscribe and publish. */
 export const pubsub = pubsubProtocol();
 
 export type { PubsubConfig } from './config.js';
 export type * from './hooks.js';
-export { parseCookies } from './hooks.js';
+export { parseCookies } from '../../transports/http/cookies.js';
 export { chatRoomHooks, CHAT_NAME } from './chatRoom.js';
 export { channelMessage, controlError, controlMessage, parseFrame } from './wire.js';

@@ -19,8 +19,9 @@ export function normalizeIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
+/** The client's address; `socket` is what carried the request (its remoteAddress is read). */
 export function clientAddress(
-  socket: Socket,
+  socket: Pick<Socket, 'remoteAddress'>,
   forwardedFor: string | undefined,
   trust: TrustFunction,
 ): string {

@@ -1,13 +1,15 @@
-// One SockJS client of the hub. SockJS frames messages itself (and batches
-// them per poll on its HTTP transports), so the hub's turn of encoded messages
-// goes in joined by newlines — JSON text never holds a raw one — and is split
-// back into one SockJS message each.
+// One client of SockJS's HTTP transports (XHR streaming and polling,
+// EventSource, JSONP…). The `sockjs` package frames messages itself (and
+// batches them per poll), so the hub's turn of encoded messages goes in joined
+// by newlines — JSON text never holds a raw one — and is split back into one
+// SockJS message each.
 import { Writable } from 'node:stream';
 import type { Connection as SockJsSession } from 'sockjs';
-import { Connection } from '../../fanout/Connection.js';
+import type { SessionRequest } from '../../core/session.js';
 import type { ConnectionInfo } from '../../fanout/Connection.js';
 import type { Framing } from '../../fanout/framing.js';
 import { joined } from '../../fanout/framing.js';
+import { SessionConnection, WS_CLOSE } from '../SessionConnection.js';
 
 const NL = Buffer.from('\n');
 
@@ -45,13 +47,21 @@ interface SessionQueue {
   readonly _session?: { readonly send_buffer?: readonly string[] };
 }
 
-export class SockJsConnection extends Connection {
+export class SockJsConnection extends SessionConnection {
   constructor(
     info: ConnectionInfo,
-    readonly session: SockJsSession,
+    private readonly session: SockJsSession,
+    request: SessionRequest,
+    maxFrameBytes: number,
   ) {
-    super(info, SOCKJS_LINES, new SessionWriter(session));
+    super(info, SOCKJS_LINES, new SessionWriter(session), request);
     session.once('close', () => this.finished());
+    session.on('data', (text: string) => {
+      // SockJS has no message limit of its own: the WebSocket one, and the same close code.
+      if (Buffer.byteLength(text) > maxFrameBytes)
+        this.closeWith(WS_CLOSE.tooBig, 'message too big');
+      else this.received(text);
+    });
   }
 
   /**

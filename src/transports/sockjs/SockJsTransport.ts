@@ -1,19 +1,24 @@
 // SockJS at a path prefix (`/pubsub/…`), for clients that speak it
-// (sockjs-client, realtime-magic's own client): its WebSocket transport through
-// the shared WebSocket upgrades, its HTTP fallbacks (XHR streaming and polling,
-// EventSource, JSONP…) through an express router. Each session is a hub
-// connection, like a WebSocket client. Requests from a page whose origin the
-// WebSocket transport does not allow are refused with 403, on every transport.
+// (sockjs-client, realtime-magic's own client): its two WebSocket transports on
+// `ws` through the shared upgrades (see WsTransport.addSockJs), its HTTP
+// fallbacks (XHR streaming and polling, EventSource, JSONP…) through the
+// `sockjs` package behind an express router. Every session is a hub connection
+// and its protocol's session, whichever transport carries it. Requests from a
+// page whose origin the WebSocket transport does not allow are refused with
+// 403, on every transport.
 import type { IncomingMessage } from 'node:http';
 import type { Router } from 'express';
 import sockjs from 'sockjs';
 import type { Connection as SockJsSession } from 'sockjs';
+import { StreamerError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { silentLogger } from '../../core/logger.js';
-import type { Hub } from '../../fanout/Hub.js';
+import type { SessionEndpoint, SessionRequest } from '../../core/session.js';
 import { connectionInfo } from '../../fanout/Connection.js';
-import { normalizeIp } from '../http/clientAddress.js';
-import { forbiddenOrigin, openClient } from '../ws/WsTransport.js';
+import type { Hub } from '../../fanout/Hub.js';
+import { clientAddress, normalizeIp, trustFunction } from '../http/clientAddress.js';
+import type { TrustProxy } from '../http/clientAddress.js';
+import { parseCookies } from '../http/cookies.js';
+import { forbiddenOrigin } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import { SockJsConnection } from './SockJsConnection.js';
 
@@ -21,10 +26,13 @@ export interface SockJsOptions {
   readonly hub: Hub;
   /** Served at `<prefix>/…`; `<prefix>` itself is left to a plain WebSocket endpoint. */
   readonly prefix: string;
+  readonly endpoint: SessionEndpoint;
   readonly router: Router;
   readonly ws: WsTransport;
-  readonly logger?: Logger;
-  readonly connected: (connection: SockJsConnection) => void;
+  /** Messages over this close the session with 1009, as on a WebSocket. */
+  readonly maxFrameBytes: number;
+  readonly trustProxy: TrustProxy;
+  readonly logger: Logger;
 }
 
 type SockJsHandler = (req: IncomingMessage, res: unknown, head?: Buffer) => boolean;
@@ -34,10 +42,15 @@ interface SockJsListenerSource {
   listener(options: { prefix: string }): { getHandler(): SockJsHandler };
 }
 
+/** The close code SockJS sessions over a connection bound are closed with. */
+const OVER_BOUND = 4503;
+
 export function serveSockJs(options: SockJsOptions): void {
-  const log = options.logger ?? silentLogger;
+  const { hub, prefix, endpoint, logger: log } = options;
+  const trust = trustFunction(options.trustProxy);
+  options.ws.addSockJs(prefix, endpoint);
   const server = sockjs.createServer({
-    prefix: options.prefix,
+    prefix,
     // Its own logging goes to ours, quietly.
     log: (severity: string, message: string) => {
       if (severity === 'error') log.warn('sockjs', { message });
@@ -47,36 +60,81 @@ export function serveSockJs(options: SockJsOptions): void {
   server.on('connection', (session: SockJsSession | null) => {
     // SockJS reports a session that closed before it opened as null.
     if (!session) return;
-    const clientIp = normalizeIp(session.remoteAddress ?? '');
-    // Its transports answer before a session exists: a session over the bounds is closed at once.
-    const over = options.hub.refusal(clientIp);
-    if (over) {
+    const forwarded = session.headers['x-forwarded-for'];
+    const ip = normalizeIp(
+      clientAddress(
+        { remoteAddress: session.remoteAddress },
+        Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+        trust,
+      ),
+    );
+    const request = sockJsRequest(prefix, session, ip);
+    // Its transports answer before a session exists: a session refused is closed at once.
+    const refused = check(endpoint, request, log) ?? hub.refusal(ip);
+    if (refused) {
       // The close frame carries the code as a number; the typings say string.
-      session.close(4503 as unknown as string, over.message);
+      const code = refused.status === 503 ? OVER_BOUND : 4000 + refused.status;
+      session.close(code as unknown as string, refused.message);
       return;
     }
     const connection = new SockJsConnection(
       connectionInfo({
-        requestPath: options.prefix,
-        namespace: `${options.prefix}/ (sockjs)`,
-        clientIp,
-        userAgent: session.headers['user-agent'],
+        requestPath: prefix,
+        namespace: `${prefix}/ (sockjs)`,
+        clientIp: ip,
+        userAgent: request.userAgent,
       }),
       session,
+      request,
+      options.maxFrameBytes,
     );
-    openClient(options.hub, connection, log, () => options.connected(connection));
+    connection.open(hub, endpoint, log);
   });
   // installHandlers() would take over the server's request and upgrade events;
-  // the listener's handler lets this transport sit behind the router and the
-  // shared upgrades instead (it answers true for a request it took).
-  const handle = (server as unknown as SockJsListenerSource)
-    .listener({ prefix: options.prefix })
-    .getHandler();
-  const ours = (url: string | undefined) => (url ?? '').startsWith(`${options.prefix}/`);
+  // the listener's handler lets this transport sit behind the router instead
+  // (it answers true for a request it took). Upgrades never reach it: the
+  // WebSocket transports are `ws`'s, so sockjs's own (faye-websocket) never runs.
+  const handle = (server as unknown as SockJsListenerSource).listener({ prefix }).getHandler();
+  const ours = (url: string | undefined) => (url ?? '').startsWith(`${prefix}/`);
+  const websocketPath = new RegExp(
+    `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(?:[^/.]+/[^/.]+/)?websocket/?(?:\\?|$)`,
+  );
   options.router.use((req, res, next) => {
     if (!ours(req.originalUrl)) return next();
     if (!options.ws.allowsOrigin(req)) return next(forbiddenOrigin(req));
+    if (websocketPath.test(req.originalUrl)) {
+      return next(
+        new StreamerError('RXS_ERR_BAD_REQUEST', 'only WebSocket upgrades are served here', 400),
+      );
+    }
     if (!handle(req, res)) next();
   });
-  options.ws.addPrefix(`${options.prefix}/`, (req, socket, head) => handle(req, socket, head));
+}
+
+function sockJsRequest(prefix: string, session: SockJsSession, ip: string): SessionRequest {
+  const url = new URL(session.url ?? prefix, 'http://localhost');
+  const userAgent = session.headers['user-agent'];
+  return {
+    path: prefix,
+    query: new URLSearchParams(url.search),
+    headers: session.headers,
+    // SockJS passes on no cookies.
+    cookies: parseCookies(undefined),
+    ip,
+    userAgent: typeof userAgent === 'string' ? userAgent : '',
+    transport: session.protocol,
+  };
+}
+
+function check(
+  endpoint: SessionEndpoint,
+  request: SessionRequest,
+  log: Logger,
+): StreamerError | undefined {
+  try {
+    return endpoint.accept?.(request);
+  } catch (err) {
+    log.error('checking a SockJS session failed', { error: String(err) });
+    return new StreamerError('RXS_ERR_INTERNAL', 'internal error', 500);
+  }
 }

@@ -1,6 +1,7 @@
 // The WebSocket transport: endpoints by path on the HTTP server's upgrades
 // (`ws` in noServer mode, so one port serves SSE, HTTP and WebSocket), each
-// accepted client a hub connection. A handshake to no endpoint, or one an
+// accepted client a hub connection and its protocol's session. SockJS's two
+// WebSocket transports (raw and framed) are served here too, on `ws`. A handshake to no endpoint, or one an
 // endpoint refuses, is answered with an HTTP error and a JSON body; so is one
 // from a web page whose origin is not allowed (403, see core/origins.ts). Every
 // client is pinged on one clock; one that did not answer the previous ping is
@@ -14,22 +15,30 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { originAllowed } from '../../core/origins.js';
 import type { AllowedOrigins } from '../../core/origins.js';
+import type { SessionEndpoint, SessionRequest } from '../../core/session.js';
 import { connectionInfo } from '../../fanout/Connection.js';
-import type { Connection } from '../../fanout/Connection.js';
 import type { Hub } from '../../fanout/Hub.js';
 import { clientAddress, normalizeIp, trustFunction } from '../http/clientAddress.js';
 import type { TrustProxy } from '../http/clientAddress.js';
+import { parseCookies } from '../http/cookies.js';
+import { SockJsWsConnection } from '../sockjs/SockJsWsConnection.js';
 import { WsConnection } from './WsConnection.js';
 
-export interface WsEndpoint {
-  /** Checks the handshake: a StreamerError refuses it with its status and JSON body. */
-  readonly accept?: (req: IncomingMessage, url: URL) => StreamerError | undefined;
-  /** The client is connected (and attached to the hub). */
-  readonly connected: (connection: WsConnection, req: IncomingMessage, url: URL) => void;
+/** How an endpoint is reached: a plain WebSocket, or one of SockJS's WebSocket transports. */
+type Carrier = 'websocket' | 'sockjs-raw' | 'sockjs-websocket';
+
+interface Route {
+  /** The endpoint's own path (the SockJS prefix for SockJS routes). */
+  readonly path: string;
+  readonly endpoint: SessionEndpoint;
+  readonly carrier: Carrier;
 }
 
-/** Takes an upgrade request; returns false to leave it to the transport. */
-export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => boolean;
+/** SockJS's WebSocket paths under a prefix: `/websocket` (raw), `/<server>/<session>/websocket`. */
+function sockJsPaths(prefix: string): RegExp {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped}/(?:([^/.]+)/([^/.]+)/)?websocket/?$`);
+}
 
 export interface WsTransportOptions {
   readonly hub: Hub;
@@ -43,9 +52,13 @@ export interface WsTransportOptions {
 }
 
 export class WsTransport {
-  private readonly endpoints = new Map<string, WsEndpoint>();
-  /** Upgrades under a path prefix handled by another protocol stack (SockJS). */
-  private readonly prefixes: [string, UpgradeHandler][] = [];
+  private readonly endpoints = new Map<string, Route>();
+  /** SockJS prefixes with the paths of their WebSocket transports. */
+  private readonly sockJs: {
+    readonly prefix: string;
+    readonly paths: RegExp;
+    readonly endpoint: SessionEndpoint;
+  }[] = [];
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<WsConnection>();
   private readonly pinger: NodeJS.Timeout;
@@ -68,17 +81,18 @@ export class WsTransport {
   }
 
   /** Serves WebSocket clients at a path (exactly, with no trailing slash). */
-  add(path: string, endpoint: WsEndpoint): void {
+  add(path: string, endpoint: SessionEndpoint): void {
     if (this.endpoints.has(path)) throw new Error(`a WebSocket endpoint is already at ${path}`);
-    this.endpoints.set(path, endpoint);
+    this.endpoints.set(path, { path, endpoint, carrier: 'websocket' });
   }
 
   /**
-   * Hands upgrades whose path starts with `prefix` (and is no endpoint's) to
-   * `handler`, which returns whether it took the request.
+   * Serves SockJS's WebSocket transports under a prefix: the raw one at
+   * `<prefix>/websocket` (plain frames) and the framed one sockjs-client uses at
+   * `<prefix>/<server>/<session>/websocket`. Other upgrades there are a 404.
    */
-  addPrefix(prefix: string, handler: UpgradeHandler): void {
-    this.prefixes.push([prefix, handler]);
+  addSockJs(prefix: string, endpoint: SessionEndpoint): void {
+    this.sockJs.push({ prefix, paths: sockJsPaths(prefix), endpoint });
   }
 
   /** Takes the server's upgrade requests. */
@@ -107,23 +121,19 @@ export class WsTransport {
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on('error', () => {});
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const endpoint = this.endpoints.get(url.pathname);
     if (!this.allowsOrigin(req)) {
       refuse(socket, forbiddenOrigin(req));
       return;
     }
-    if (!endpoint && !this.closed) {
-      const prefixed = this.prefixes.find(([prefix]) => url.pathname.startsWith(prefix));
-      if (prefixed?.[1](req, socket, head)) return;
-    }
+    const route = this.route(url.pathname);
     const refusal = this.closed
       ? new StreamerError('RXS_ERR_UNAVAILABLE', 'the server is shutting down', 503)
-      : !endpoint
+      : !route
         ? new StreamerError('RXS_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname}`, 404)
         : (req.headers.upgrade ?? '').toLowerCase() !== 'websocket'
           ? new StreamerError('RXS_ERR_BAD_REQUEST', 'only WebSocket upgrades are served', 400)
-          : this.check(endpoint, req, url);
-    if (refusal || !endpoint) {
+          : undefined;
+    if (refusal || !route) {
       refuse(socket, refusal ?? new StreamerError('RXS_ERR_NOT_FOUND', 'not found', 404));
       return;
     }
@@ -133,14 +143,26 @@ export class WsTransport {
       return;
     }
     const clientIp = this.clientIp(req, socket);
-    const over = this.options.hub.refusal(clientIp);
-    if (over) {
-      refuse(socket, over);
+    const request = sessionRequest(route, req, url, clientIp);
+    const rejected = this.check(route.endpoint, request) ?? this.options.hub.refusal(clientIp);
+    if (rejected) {
+      refuse(socket, rejected);
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.accepted(endpoint, ws, socket, req, url, clientIp),
+      this.accepted(route, ws, socket, request, url.pathname),
     );
+  }
+
+  private route(pathname: string): Route | undefined {
+    const plain = this.endpoints.get(pathname);
+    if (plain) return plain;
+    for (const { prefix, paths, endpoint } of this.sockJs) {
+      const match = paths.exec(pathname);
+      if (match)
+        return { path: prefix, endpoint, carrier: match[1] ? 'sockjs-websocket' : 'sockjs-raw' };
+    }
+    return undefined;
   }
 
   private clientIp(req: IncomingMessage, socket: Socket): string {
@@ -151,9 +173,9 @@ export class WsTransport {
     );
   }
 
-  private check(endpoint: WsEndpoint, req: IncomingMessage, url: URL): StreamerError | undefined {
+  private check(endpoint: SessionEndpoint, request: SessionRequest): StreamerError | undefined {
     try {
-      return endpoint.accept?.(req, url);
+      return endpoint.accept?.(request);
     } catch (err) {
       this.log.error('checking a WebSocket handshake failed', { error: String(err) });
       return new StreamerError('RXS_ERR_INTERNAL', 'internal error', 500);
@@ -161,30 +183,27 @@ export class WsTransport {
   }
 
   private accepted(
-    endpoint: WsEndpoint,
+    route: Route,
     ws: WebSocket,
     socket: Socket,
-    req: IncomingMessage,
-    url: URL,
-    clientIp: string,
+    request: SessionRequest,
+    pathname: string,
   ): void {
-    const connection = new WsConnection(
-      connectionInfo({
-        requestPath: url.pathname,
-        namespace: url.pathname,
-        clientIp,
-        userAgent: req.headers['user-agent'],
-      }),
-      ws,
-      socket,
-    );
+    const info = connectionInfo({
+      requestPath: route.carrier === 'websocket' ? pathname : route.path,
+      namespace: route.carrier === 'websocket' ? pathname : `${route.path}/ (sockjs)`,
+      clientIp: request.ip,
+      userAgent: request.userAgent,
+    });
+    const connection =
+      route.carrier === 'sockjs-websocket'
+        ? new SockJsWsConnection(info, ws, socket, request)
+        : new WsConnection(info, ws, socket, request);
     // A peer that breaks the protocol is closed by ws; the error needs a listener.
     ws.on('error', (err) => this.log.debug('WebSocket client error', { error: err.message }));
     this.clients.add(connection);
     connection.whenEnded(() => this.clients.delete(connection));
-    openClient(this.options.hub, connection, this.log, () =>
-      endpoint.connected(connection, req, url),
-    );
+    connection.open(this.options.hub, route.endpoint, this.log);
   }
 
   private ping(): void {
@@ -199,23 +218,18 @@ export class WsTransport {
   }
 }
 
-/**
- * Puts a new client in the hub and lets its endpoint open it; an endpoint that
- * throws closes that client (1011) and nothing else.
- */
-export function openClient<
-  C extends Connection & { closeWith(code: number, reason: string): void },
->(hub: Hub, connection: C, log: Logger, connected: () => void): void {
-  hub.attach(connection);
-  try {
-    connected();
-  } catch (err) {
-    log.error('an endpoint failed to open a client', {
-      path: connection.info.requestPath,
-      error: String(err),
-    });
-    connection.closeWith(1011, 'internal error');
-  }
+/** The session's request, as the protocol sees it. */
+function sessionRequest(route: Route, req: IncomingMessage, url: URL, ip: string): SessionRequest {
+  const userAgent = req.headers['user-agent'];
+  return {
+    path: route.path,
+    query: new URLSearchParams(url.search),
+    headers: req.headers,
+    cookies: parseCookies(req.headers.cookie),
+    ip,
+    userAgent: typeof userAgent === 'string' ? userAgent : '',
+    transport: route.carrier === 'websocket' ? 'websocket' : route.carrier,
+  };
 }
 
 /** The refusal of a page whose origin may not connect. */
