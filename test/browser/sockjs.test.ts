@@ -1,9 +1,12 @@
 // Realtime-magic's clients speak SockJS: the real sockjs-client in Chromium
 // against `/pubsub/`, over WebSocket and over HTTP fallbacks forced by its
-// `transports` option, with a plain WebSocket client on the other side.
+// `transports` option, with a plain WebSocket client on the other side. Every
+// WebSocket endpoint is served over SockJS too: site streams at `/datastream/`,
+// with their `?site=` reaching the protocol on every transport.
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { datastreamProtocol } from '../../src/protocols/datastream/index.js';
 import { pubsubProtocol } from '../../src/protocols/pubsub/index.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
@@ -27,7 +30,7 @@ beforeAll(async () => {
       { channels: 'q.*', check: ({ client }) => client.request.query.get('k') === 'v' },
     ],
   });
-  app = await startApp({ source: new MemoryBus(), protocols: [pubsub] });
+  app = await startApp({ source: new MemoryBus(), protocols: [pubsub, datastreamProtocol()] });
   browser = await launchBrowser();
   page = await browser.newPage();
   await page.goto(`${app.url}/examples/chat.html`);
@@ -40,7 +43,12 @@ afterAll(async () => {
 });
 
 /** Opens a SockJS client in the page on one transport; its frames land in window.frames_<name>. */
-async function openSockJs(name: string, transport: string, query = ''): Promise<void> {
+async function openSockJs(
+  name: string,
+  transport: string,
+  query = '',
+  path = '/pubsub',
+): Promise<void> {
   await page.evaluate(
     ([n, t, url]) =>
       new Promise<void>((resolve, reject) => {
@@ -61,10 +69,13 @@ async function openSockJs(name: string, transport: string, query = ''): Promise<
         w[`frames_${n as string}`] = frames;
         w[`sock_${n as string}`] = sock;
         sock.onopen = () => resolve();
-        sock.onclose = (e) => reject(new Error(`closed ${e.code}`));
+        sock.onclose = (e) => {
+          w[`closed_${n as string}`] = e;
+          reject(new Error(`closed ${e.code}`));
+        };
         sock.onmessage = (e) => frames.push(JSON.parse(e.data));
       }),
-    [name, transport, `${app.url}/pubsub${query}`],
+    [name, transport, `${app.url}${path}${query}`],
   );
 }
 
@@ -78,6 +89,12 @@ const send = (name: string, frame: unknown) =>
     },
     [name, JSON.stringify(frame)] as const,
   );
+
+/** Closes a page's SockJS client: the browser has six connections a host, and streams hold one. */
+const closeSock = (name: string) =>
+  page.evaluate((n) => {
+    (globalThis as unknown as Record<string, { close(): void }>)[`sock_${n}`]?.close();
+  }, name);
 
 const waitFor = (name: string, json: string) =>
   page.waitForFunction(
@@ -147,5 +164,59 @@ describe.each(['websocket', 'xhr-polling'])('a SockJS client over %s', (transpor
         content: 'not allowed to subscribe q.1',
       }),
     );
+  });
+});
+
+describe.each([
+  ['websocket', 'websocket'],
+  ['xhr-streaming', 'xhr_streaming'],
+  ['xhr-polling', 'xhr'],
+])('site streams over sockjs-client on %s', (transport, urlPart) => {
+  it("gets its site's messages, and switches site", async () => {
+    const name = `site_${urlPart}`;
+    const [site, next] = [`s-${urlPart}`, `n-${urlPart}`];
+    await openSockJs(name, transport, `?site=${site}`, '/datastream');
+    await waitFor(
+      name,
+      JSON.stringify({ controlMessage: true, content: `Subscribed to site ${site}` }),
+    );
+    const enqueue = async (to: string, n: number) =>
+      (
+        await fetch(`${app.url}/datastream/messages`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ site: to, topic: 'weather', data: { n } }),
+        })
+      ).status;
+    expect(await enqueue(site, 1)).toBe(202);
+    await waitFor(name, JSON.stringify({ site, topic: 'weather', data: { n: 1 } }));
+    await send(name, { action: 'updatesubscribersite', site: next });
+    await waitFor(
+      name,
+      JSON.stringify({ controlMessage: true, content: `Subscribed to site ${next}` }),
+    );
+    expect(await enqueue(next, 2)).toBe(202);
+    await waitFor(name, JSON.stringify({ site: next, topic: 'weather', data: { n: 2 } }));
+    await closeSock(name);
+  });
+
+  it('is closed with 4400 and the reason without a site', async () => {
+    const name = `nosite_${urlPart}`;
+    // It opens (SockJS answers before the protocol sees a session) and is closed at once.
+    await openSockJs(name, transport, '', '/datastream').catch(() => undefined);
+    const closed = await page.waitForFunction(
+      (n) => {
+        const e = (globalThis as unknown as Record<string, { code: number; reason: string }>)[
+          `closed_${n}`
+        ];
+        return e && { code: e.code, reason: e.reason };
+      },
+      name,
+      WAIT,
+    );
+    expect(await closed.jsonValue()).toEqual({
+      code: 4400,
+      reason: '?site=<site> is required: site must be a non-empty string',
+    });
   });
 });

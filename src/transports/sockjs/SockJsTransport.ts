@@ -21,6 +21,7 @@ import { parseCookies } from '../http/cookies.js';
 import { forbiddenOrigin } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import { SockJsConnection } from './SockJsConnection.js';
+import { sockJsRefusalCode } from './SockJsWsConnection.js';
 
 export interface SockJsOptions {
   readonly hub: Hub;
@@ -41,9 +42,6 @@ type SockJsHandler = (req: IncomingMessage, res: unknown, head?: Buffer) => bool
 interface SockJsListenerSource {
   listener(options: { prefix: string }): { getHandler(): SockJsHandler };
 }
-
-/** The close code SockJS sessions over a connection bound are closed with. */
-const OVER_BOUND = 4503;
 
 export function serveSockJs(options: SockJsOptions): void {
   const { hub, prefix, endpoint, logger: log } = options;
@@ -73,8 +71,7 @@ export function serveSockJs(options: SockJsOptions): void {
     const refused = check(endpoint, request, log) ?? hub.refusal(ip);
     if (refused) {
       // The close frame carries the code as a number; the typings say string.
-      const code = refused.status === 503 ? OVER_BOUND : 4000 + refused.status;
-      session.close(code as unknown as string, refused.message);
+      session.close(sockJsRefusalCode(refused) as unknown as string, refused.message);
       return;
     }
     const connection = new SockJsConnection(

@@ -6,6 +6,7 @@
 // pings and slow-client bounds are the WebSocket transport's own.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import type { StreamerError } from '../../core/errors.js';
 import type { SessionRequest } from '../../core/session.js';
 import type { ConnectionInfo } from '../../fanout/Connection.js';
 import type { Framing } from '../../fanout/framing.js';
@@ -19,6 +20,13 @@ function textFrame(text: string): Buffer {
 }
 
 const OPEN = textFrame('o');
+
+/** Opens and at once closes a SockJS WebSocket that was refused, so its client reads why. */
+export function refuseSockJsWs(ws: WebSocket, error: StreamerError): void {
+  ws.send('o');
+  ws.send(`c${JSON.stringify([sockJsRefusalCode(error), error.message])}`);
+  ws.close(WS_CLOSE.normal);
+}
 
 /** A turn's encoded messages as one SockJS message array in one text frame. */
 export const SOCKJS_WS: Framing = {
@@ -34,6 +42,15 @@ export const SOCKJS_WS: Framing = {
   },
   keepalive: textFrame('h'),
 };
+
+/**
+ * The close code a SockJS session refused before it opened is closed with:
+ * SockJS clients see a session close, not an HTTP status, so 4000 + the status
+ * (4400, 4403; 4503 for a server at its bounds), with the error's message as reason.
+ */
+export function sockJsRefusalCode(error: StreamerError): number {
+  return 4000 + error.status;
+}
 
 /** SockJS's close code for a client frame that is not a JSON string or array of strings. */
 const BROKEN_FRAMING = 3000;

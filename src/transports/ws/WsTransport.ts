@@ -21,7 +21,7 @@ import type { Hub } from '../../fanout/Hub.js';
 import { clientAddress, normalizeIp, trustFunction } from '../http/clientAddress.js';
 import type { TrustProxy } from '../http/clientAddress.js';
 import { parseCookies } from '../http/cookies.js';
-import { SockJsWsConnection } from '../sockjs/SockJsWsConnection.js';
+import { SockJsWsConnection, refuseSockJsWs } from '../sockjs/SockJsWsConnection.js';
 import { WsConnection } from './WsConnection.js';
 
 /** How an endpoint is reached: a plain WebSocket, or one of SockJS's WebSocket transports. */
@@ -145,8 +145,13 @@ export class WsTransport {
     const clientIp = this.clientIp(req, socket);
     const request = sessionRequest(route, req, url, clientIp);
     const rejected = this.check(route.endpoint, request) ?? this.options.hub.refusal(clientIp);
-    if (rejected) {
+    if (rejected && route.carrier !== 'sockjs-websocket') {
       refuse(socket, rejected);
+      return;
+    }
+    if (rejected) {
+      // sockjs-client reads no HTTP status: it is told in a close frame, as on its other transports.
+      this.wss.handleUpgrade(req, socket, head, (ws) => refuseSockJsWs(ws, rejected));
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) =>
