@@ -61,13 +61,13 @@ export { sseMessage, sseComment, sseRetry, rollupJson } from './transports/sse/s
 export type { SseFields } from './transports/sse/sseEncode.js';
 export type { StreamRequest } from './transports/http/StreamRequest.js';
 
-export { defineProtocol, protocolConfig } from './core/protocol.js';
+export { defineProtocol, protocolConfig } from './protocols/protocol.js';
 export type {
   ProtocolContext,
   ProtocolHandle,
   ProtocolModule,
   Readiness,
-} from './core/protocol.js';
+} from './protocols/protocol.js';
 export { MetricsRegistry } from './core/metrics.js';
 export type { Counter, Timing } from './core/metrics.js';
 export { bool, int, positive, url, parseEnv } from './core/env.js';

@@ -2,7 +2,7 @@
 // what a source and a publisher offer.
 import type { Observable } from 'rxjs';
 import type { MetricsRegistry } from './metrics.js';
-import type { Readiness } from './protocol.js';
+import type { Readiness } from './readiness.js';
 
 /** A message on the bus. The payload is kept exactly as received, never re-serialised. */
 export interface BusMessage {

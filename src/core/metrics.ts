@@ -7,6 +7,13 @@ import type { Observable } from 'rxjs';
 import { StreamerError } from './errors.js';
 
 /** A running total counted here, on the hot path. */
+/** One reading of a metric, as the samples stream carries it to a sink (statsd). */
+export interface MetricSample {
+  readonly type: 'gauge' | 'increment' | 'timing';
+  readonly name: string;
+  readonly value: number;
+}
+
 export interface Counter {
   inc(by?: number): void;
   readonly value: number;

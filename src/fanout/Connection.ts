@@ -3,7 +3,6 @@
 // and when; a transport's connection decides how a stream starts and ends.
 import type { Writable } from 'node:stream';
 import type { Framing } from './framing.js';
-import type { Topic } from './Topic.js';
 
 export interface ConnectionInfo {
   readonly requestPath: string;
@@ -62,8 +61,8 @@ export abstract class Connection {
   msgsSent = 0;
   /** When its unsent bytes went over the hub's bound; cleared when the socket drains. */
   overSince: number | undefined;
-  /** The topics it is in; kept by the hub. */
-  readonly topics = new Set<Topic>();
+  /** The service it was attached for (see AttachOptions.service); set by the hub. */
+  service: string | undefined;
   /** What a protocol adds to the connection's entry in the status document (its channels, say). */
   describe: (() => Readonly<Record<string, unknown>>) | undefined;
   /** Told once when the stream is over, however it ends (set by the hub). */
@@ -81,14 +80,6 @@ export abstract class Connection {
   /** Bytes written but not yet taken by the kernel. */
   get unsentBytes(): number {
     return this.out.writableLength;
-  }
-
-  /** Whether it is in a family's topic (any of the family's topics without `topic`). */
-  isIn(family: string, topic?: string): boolean {
-    for (const t of this.topics) {
-      if (t.family === family && (topic === undefined || t.key === topic)) return true;
-    }
-    return false;
   }
 
   /** Runs `listener` once the stream is over (at once if it is): a protocol's own clean-up. */

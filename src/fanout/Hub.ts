@@ -1,13 +1,15 @@
-// The fan-out hub, for any transport. Clients are organised in families (raw,
-// eps, details, a user's channels…) and topics (a detail id, a channel). A
-// family's feed is either shared — one topic, or one topic per group of a
-// `groupBy` — and subscribed while the family has clients, or per topic and
-// subscribed while that topic has clients. Messages are queued on their topic
-// unencoded; the TopicWriter encodes and frames each turn once per framing and
-// writes the same bytes to every client. A feed that errors or completes is
-// subscribed again for the clients that remain or come.
+// The fan-out hub, for any transport, and the one owner of who is in which
+// topic. Clients are organised in families (raw, eps, details, a user's
+// channels…) and topics (a detail id, a channel). A family's feed is pulled —
+// one shared feed for one topic or for one topic per group of a `groupBy`,
+// subscribed while the family has clients, or a feed per topic, subscribed
+// while that topic has clients — or pushed, with publish(). Messages are queued
+// on their topic unencoded; the TopicWriter encodes and frames each turn once
+// per framing and writes the same bytes to every client. A feed that errors or
+// completes is subscribed again for the clients that remain or come.
 import type { GroupedObservable, Observable, Subscription } from 'rxjs';
-import { finalize, mergeMap, tap } from 'rxjs';
+import { defer, finalize, mergeMap, noop, tap } from 'rxjs';
+import { resubscribe } from '../operators/resubscribe.js';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import { StreamerError } from '../core/errors.js';
@@ -26,7 +28,9 @@ export type FamilyFeed<M> =
   /** One shared feed routed by resource: each group feeds the topic named by its key. */
   | { readonly routes: Observable<GroupedObservable<string, M>> }
   /** A feed per topic, subscribed while the topic has clients and released after. */
-  | { readonly topicFeed: (topic: string) => Observable<M> };
+  | { readonly topicFeed: (topic: string) => Observable<M> }
+  /** No feed of its own: its messages are pushed with publish(). */
+  | { readonly pushed: true };
 
 export type FamilySpec<M> = FamilyFeed<M> & {
   /** The family's encoders, one per encoding its transports use (`sse`, `ws`…). */
@@ -90,6 +94,8 @@ export interface HubStats {
 export interface AttachOptions {
   /** Ends the stream this long after it opened (legacy forced refresh). */
   readonly maxAgeMs?: number;
+  /** The endpoint it belongs to (a message endpoint's path), counted by sessionCount(). */
+  readonly service?: string;
 }
 
 interface Family {
@@ -101,17 +107,10 @@ interface Family {
   /** Live groups of a routed feed. */
   routes: number;
   /** The shared feed's subscription (not used by per-topic feeds). */
-  feed: Feed | undefined;
-}
-
-/** A subscription to a feed that is subscribed again after it errors or completes. */
-interface Feed {
-  subscription: Subscription | undefined;
-  retry: NodeJS.Timeout | undefined;
+  feed: Subscription | undefined;
 }
 
 export class Hub {
-  readonly connections = new Set<Connection>();
   readonly stats: HubStats = {
     msgsBroadcast: 0,
     deliveries: 0,
@@ -124,8 +123,12 @@ export class Hub {
     topicsRefused: 0,
   };
 
+  /** Every connection, with the topics it is in: only the hub reads or writes this. */
+  private readonly connections = new Map<Connection, Set<Topic>>();
+  /** Connections per service (AttachOptions.service). */
+  private readonly services = new Map<string, number>();
   private readonly families = new Map<string, Family>();
-  private readonly topicFeeds = new Map<Topic, Feed>();
+  private readonly topicFeeds = new Map<Topic, Subscription>();
   private readonly writer: TopicWriter;
   private readonly keepaliveTimer: NodeJS.Timeout;
   private readonly feedRetryMs: number;
@@ -162,7 +165,7 @@ export class Hub {
       log: this.log,
     });
     this.keepaliveTimer = setInterval(
-      () => this.writer.keepalive(this.connections),
+      () => this.writer.keepalive(this.connections.keys()),
       options.keepaliveMs ?? 15_000,
     );
     this.keepaliveTimer.unref();
@@ -237,7 +240,12 @@ export class Hub {
 
   /** Takes a transport's new connection: counted, aged, and released when it ends. */
   attach(connection: Connection, options: AttachOptions = {}): void {
-    this.connections.add(connection);
+    if (this.connections.has(connection)) return;
+    this.connections.set(connection, new Set());
+    if (options.service !== undefined) {
+      connection.service = options.service;
+      this.services.set(options.service, (this.services.get(options.service) ?? 0) + 1);
+    }
     if (this.maxPerIp > 0) {
       const ip = connection.info.clientIp;
       this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
@@ -256,13 +264,14 @@ export class Hub {
   join(session: Connection | Session, familyName: string, key = ''): boolean {
     const connection = member(session);
     const family = this.family(familyName);
-    if (connection.closed) return false;
-    if (connection.isIn(familyName, key)) return true;
+    const topics = this.connections.get(connection);
+    if (connection.closed || !topics) return false;
+    if (this.isIn(connection, familyName, key)) return true;
     if (!family.topics.has(key) && this.topicRefusal(familyName, key)) return false;
-    const firstOfFamily = !connection.isIn(familyName);
+    const firstOfFamily = !this.isIn(connection, familyName);
     const topic = this.topic(family, key);
     topic.clients.add(connection);
-    connection.topics.add(topic);
+    topics.add(topic);
     if (topic.clients.size === 1 && 'topicFeed' in family.spec) {
       const { topicFeed } = family.spec;
       this.topicFeeds.set(
@@ -270,7 +279,11 @@ export class Hub {
         this.subscribeFeed(`${family.name}/${key}`, () => topicFeed(key), topic),
       );
     }
-    if (firstOfFamily && family.clients++ === 0 && !('topicFeed' in family.spec)) {
+    if (
+      firstOfFamily &&
+      family.clients++ === 0 &&
+      !('topicFeed' in family.spec || 'pushed' in family.spec)
+    ) {
       family.feed = this.subscribeFeed(family.name, () => this.sharedFeed(family), undefined);
     }
     return true;
@@ -281,28 +294,49 @@ export class Hub {
     const connection = member(session);
     const family = this.families.get(familyName);
     const topic = family?.topics.get(key);
-    if (!family || !topic || !connection.topics.delete(topic)) return;
+    if (!family || !topic || !this.connections.get(connection)?.delete(topic)) return;
     topic.clients.delete(connection);
     if (topic.clients.size === 0) {
       const feed = this.topicFeeds.get(topic);
       if (feed) {
         this.topicFeeds.delete(topic);
-        stopFeed(feed);
+        feed.unsubscribe();
       }
       this.dropIfUnused(family, topic);
     }
-    if (!connection.isIn(familyName) && --family.clients === 0 && family.feed) {
-      stopFeed(family.feed);
+    if (!this.isIn(connection, familyName) && --family.clients === 0 && family.feed) {
+      family.feed.unsubscribe();
       family.feed = undefined;
     }
   }
 
-  /** Queues a message for every client of a family's topic; returns how many there are now. */
-  broadcast(familyName: string, key: string, message: unknown): number {
+  /**
+   * Pushes a message to every client of a family's topic (a pushed family's
+   * feed, or a message of the app's beside a pulled one); returns how many
+   * clients there are now.
+   */
+  publish(familyName: string, key: string, message: unknown): number {
     const topic = this.families.get(familyName)?.topics.get(key);
     if (!topic) return 0;
     this.queue(topic, message);
     return topic.clients.size;
+  }
+
+  /**
+   * Resolves once everything queued so far on these topics of a family has
+   * been handed to the sockets of all their clients (at once for a topic with
+   * none): a durable feed acknowledges its messages after this.
+   */
+  written(familyName: string, keys: readonly string[]): Promise<void> {
+    const family = this.families.get(familyName);
+    const waits: Promise<void>[] = [];
+    for (const key of keys) {
+      const topic = family?.topics.get(key);
+      if (topic) waits.push(topic.written());
+    }
+    return waits.length === 1
+      ? (waits[0] as Promise<void>)
+      : Promise.all(waits).then(() => undefined);
   }
 
   /**
@@ -312,19 +346,34 @@ export class Hub {
   flush(session: Connection | Session): void {
     const connection = member(session);
     if (connection.closed) return;
-    for (const topic of connection.topics) topic.flushTo(connection, this.stats);
+    for (const topic of this.connections.get(connection) ?? [])
+      topic.flushTo(connection, this.stats);
   }
 
   /** The topics of a family a session is in. */
   topicsOf(session: Connection | Session, familyName: string): string[] {
     const keys: string[] = [];
-    for (const t of member(session).topics) if (t.family === familyName) keys.push(t.key);
+    for (const t of this.connections.get(member(session)) ?? [])
+      if (t.family === familyName) keys.push(t.key);
     return keys;
   }
 
   /** Whether a session is in a family's topic (in any of its topics without `key`). */
   isIn(session: Connection | Session, familyName: string, key?: string): boolean {
-    return member(session).isIn(familyName, key);
+    for (const t of this.connections.get(member(session)) ?? []) {
+      if (t.family === familyName && (key === undefined || t.key === key)) return true;
+    }
+    return false;
+  }
+
+  /** Connections of a service (a message endpoint's path) open now. */
+  sessionCount(service: string): number {
+    return this.services.get(service) ?? 0;
+  }
+
+  /** Every connection open now, oldest first. */
+  connected(): IterableIterator<Connection> {
+    return this.connections.keys();
   }
 
   /** Clients of a family, or of all families. */
@@ -347,7 +396,7 @@ export class Hub {
 
   /** Connections matching a predicate, e.g. one IP's streams of a family. */
   find(predicate: (c: Connection) => boolean): Connection[] {
-    return [...this.connections].filter(predicate);
+    return [...this.connections.keys()].filter(predicate);
   }
 
   /**
@@ -359,23 +408,30 @@ export class Hub {
     this.closed = true;
     clearInterval(this.keepaliveTimer);
     this.ages.clear();
-    for (const c of this.connections) c.end(true);
+    for (const c of this.connections.keys()) c.end(true);
   }
 
   /** Drops every stream's socket at once: for clients that did not go after close(). */
   destroyAll(): void {
-    for (const c of this.connections) c.destroy();
+    for (const c of this.connections.keys()) c.destroy();
   }
 
   private detach(connection: Connection): void {
-    if (!this.connections.delete(connection)) return;
+    const topics = this.connections.get(connection);
+    if (!topics) return;
     if (this.maxPerIp > 0) {
       const ip = connection.info.clientIp;
       const left = (this.perIp.get(ip) ?? 1) - 1;
       if (left > 0) this.perIp.set(ip, left);
       else this.perIp.delete(ip);
     }
-    for (const topic of [...connection.topics]) this.leave(connection, topic.family, topic.key);
+    for (const topic of [...topics]) this.leave(connection, topic.family, topic.key);
+    this.connections.delete(connection);
+    if (connection.service !== undefined) {
+      const left = (this.services.get(connection.service) ?? 1) - 1;
+      if (left > 0) this.services.set(connection.service, left);
+      else this.services.delete(connection.service);
+    }
     this.ages.forget(connection);
     if (this.verbose) {
       this.log.info('DISCONNECT', {
@@ -416,6 +472,7 @@ export class Hub {
   private dropIfUnused(family: Family, topic: Topic): void {
     if (topic.clients.size === 0 && topic.routes === 0 && family.topics.get(topic.key) === topic) {
       family.topics.delete(topic.key);
+      topic.settleAll();
     }
   }
 
@@ -454,24 +511,8 @@ export class Hub {
     name: string,
     open: () => Observable<unknown>,
     into: Topic | undefined,
-  ): Feed {
-    const feed: Feed = { subscription: undefined, retry: undefined };
-    const start = () => {
-      feed.retry = undefined;
-      let source: Observable<unknown>;
-      try {
-        source = open();
-      } catch (err) {
-        return ended('error', err);
-      }
-      feed.subscription = source.subscribe({
-        next: into ? (m) => this.queue(into, m) : () => {},
-        error: (err: unknown) => ended('error', err),
-        complete: () => ended('complete', undefined),
-      });
-    };
-    const ended = (how: 'error' | 'complete', err: unknown) => {
-      feed.subscription = undefined;
+  ): Subscription {
+    const ended = (how: 'error' | 'complete', err?: unknown) => {
       if (this.closed) return;
       this.stats.feedRestarts++;
       this.log[how === 'error' ? 'error' : 'warn'](
@@ -482,11 +523,17 @@ export class Hub {
           ...(how === 'error' ? { error: String(err) } : {}),
         },
       );
-      feed.retry = setTimeout(start, this.feedRetryMs);
-      feed.retry.unref();
     };
-    start();
-    return feed;
+    return defer(open)
+      .pipe(
+        resubscribe({
+          delayMs: this.feedRetryMs,
+          stopped: () => this.closed,
+          onError: (err) => ended('error', err),
+          onComplete: () => ended('complete'),
+        }),
+      )
+      .subscribe(into ? (m) => this.queue(into, m) : noop);
   }
 
   private registerMetrics(): void {
@@ -537,11 +584,4 @@ function unavailable(message: string): StreamerError {
   return new StreamerError('RXS_ERR_UNAVAILABLE', message, 503, {
     'Retry-After': String(RETRY_AFTER_S),
   });
-}
-
-function stopFeed(feed: Feed): void {
-  clearTimeout(feed.retry);
-  feed.retry = undefined;
-  feed.subscription?.unsubscribe();
-  feed.subscription = undefined;
 }

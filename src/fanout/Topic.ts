@@ -74,6 +74,11 @@ export class Topic {
   turnsWriting = 0;
   private pending: unknown[] = [];
   private writing: Turn | undefined;
+  /** Messages queued, and of them those written to every client (or to none left). */
+  private queued = 0;
+  private settled = 0;
+  /** Told once the messages queued before them are written (see written()). */
+  private waiters: { readonly upTo: number; readonly done: () => void }[] | undefined;
 
   constructor(
     readonly family: string,
@@ -85,7 +90,38 @@ export class Topic {
   /** Queues a message; true when the topic just got something to write. */
   add(message: unknown): boolean {
     this.pending.push(message);
+    this.queued++;
     return this.pending.length === 1;
+  }
+
+  /**
+   * Resolves once everything queued so far has been handed to every client's
+   * socket (or there is no client left to hand it to): what a durable feed
+   * waits for before it acknowledges.
+   */
+  written(): Promise<void> {
+    if (this.settled >= this.queued) return Promise.resolve();
+    const upTo = this.queued;
+    return new Promise((done) => (this.waiters ??= []).push({ upTo, done }));
+  }
+
+  /** Nothing more will be written (the topic is gone): everything queued is settled. */
+  settleAll(): void {
+    this.pending = [];
+    this.writing = undefined;
+    this.settle(this.queued - this.settled);
+  }
+
+  private settle(count: number): void {
+    this.settled += count;
+    const waiters = this.waiters;
+    if (!waiters) return;
+    let n = 0;
+    while (n < waiters.length && (waiters[n] as { upTo: number }).upTo <= this.settled) n++;
+    if (n === 0) return;
+    const ready = waiters.splice(0, n);
+    if (waiters.length === 0) this.waiters = undefined;
+    for (const w of ready) w.done();
   }
 
   get hasPending(): boolean {
@@ -126,7 +162,10 @@ export class Topic {
     if (this.writing || this.pending.length === 0) return false;
     const messages = this.pending;
     this.pending = [];
-    if (this.clients.size === 0) return false;
+    if (this.clients.size === 0) {
+      this.settle(messages.length);
+      return false;
+    }
     this.writing = new Turn(this, messages, [...this.clients]);
     this.turnsWriting = 0;
     return true;
@@ -158,6 +197,9 @@ export class Topic {
       if (unsent > overBound) onOver(c, unsent);
     }
     w.next = end;
-    if (end === w.clients.length) this.writing = undefined;
+    if (end === w.clients.length) {
+      this.writing = undefined;
+      this.settle(count);
+    }
   }
 }

@@ -4,7 +4,7 @@
 // counts over all rollups add up to the updates received.
 import { asyncScheduler, buffer, filter, map, pipe } from 'rxjs';
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
-import { steadyTicks } from '../sources/steadyTicks.js';
+import { steadyTicks } from '../core/steadyTicks.js';
 
 /** Ids in code-unit order, each with how often it was seen in the window. */
 export type ScoreRollup = ReadonlyMap<string, number>;

@@ -9,7 +9,7 @@ import type { Response } from 'express';
 import { workerId } from '../cluster.js';
 import { StreamerError } from '../core/errors.js';
 import type { MetricsRegistry } from '../core/metrics.js';
-import type { Readiness } from '../core/protocol.js';
+import type { Readiness } from '../core/readiness.js';
 import type { Hub } from '../fanout/Hub.js';
 import { maskConnection, statusDetail } from './privacy.js';
 import type { StatusDetail } from './privacy.js';

@@ -3,7 +3,7 @@
 // not shutting down), so traffic moves away before a node stops.
 import { Router } from 'express';
 
-import type { Readiness } from '../core/protocol.js';
+import type { Readiness } from '../core/readiness.js';
 
 export function healthRouter(readiness: () => Readiness): Router {
   const router = Router();

@@ -3,13 +3,9 @@
 // timing. A sink (statsd) subscribes to it like to any other stream.
 import { Observable, asyncScheduler, interval, map, merge } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
-import type { MetricsRegistry } from '../core/metrics.js';
+import type { MetricSample, MetricsRegistry } from '../core/metrics.js';
 
-export interface MetricSample {
-  readonly type: 'gauge' | 'increment' | 'timing';
-  readonly name: string;
-  readonly value: number;
-}
+export type { MetricSample } from '../core/metrics.js';
 
 export interface MetricSamplesOptions {
   readonly registry: MetricsRegistry;

@@ -53,7 +53,7 @@ export function connectionStatus(c: Connection): ConnectionStatus {
 export function firstConnections(hub: Hub, max = Infinity): Connection[] {
   const out: Connection[] = [];
   if (max <= 0) return out;
-  for (const c of hub.connections) {
+  for (const c of hub.connected()) {
     out.push(c);
     if (out.length >= max) break;
   }
@@ -78,6 +78,6 @@ export function statusReport(
     startup_time: seconds(startedAt),
     msgs_broadcast: hub.stats.msgsBroadcast,
     connections,
-    connections_total: hub.connections.size,
+    connections_total: hub.clientCount(),
   };
 }

@@ -1,5 +1,5 @@
 // The protocol modules that ship with rx-streamer; `PROTOCOLS` picks among them.
-import type { ProtocolModule } from '../core/protocol.js';
+import type { ProtocolModule } from './protocol.js';
 import { emojitrackProtocol } from './emojitrack/index.js';
 import type { EmojitrackOptions } from './emojitrack/index.js';
 import { notificationsProtocol } from './notifications/index.js';

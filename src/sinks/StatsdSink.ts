@@ -6,7 +6,7 @@ import type { StatsD } from 'hot-shots';
 import type { Observer } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
-import type { MetricSample } from '../ops/metricSamples.js';
+import type { MetricSample } from '../core/metrics.js';
 
 export interface StatsdSinkOptions {
   readonly host: string;

@@ -6,7 +6,7 @@ import { defer, finalize, of, share, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
-import type { Readiness } from '../core/protocol.js';
+import type { Readiness } from '../core/readiness.js';
 
 export class CountedSource implements PubSubSource {
   private counted = 0;

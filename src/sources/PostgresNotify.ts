@@ -12,7 +12,7 @@ import type { Subscriber } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import type { BusMessage } from '../core/message.js';
-import type { Readiness } from '../core/protocol.js';
+import type { Readiness } from '../core/readiness.js';
 import { LiveChannels } from './LiveChannels.js';
 import { connectionReadiness } from './connectionReadiness.js';
 

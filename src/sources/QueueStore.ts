@@ -5,7 +5,7 @@
 // pending (by a consumer that died, or a delivery that failed) is claimed again
 // after an idle time with its delivery count raised, and a bad entry moves to a
 // dead-letter stream with its reason.
-import type { Readiness } from '../core/protocol.js';
+import type { Readiness } from '../core/readiness.js';
 
 /** An entry as this consumer read it. */
 export interface QueueEntry {

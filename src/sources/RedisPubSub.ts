@@ -12,7 +12,7 @@ import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
-import type { Readiness } from '../core/protocol.js';
+import type { Readiness } from '../core/readiness.js';
 import { shareWithGrace } from '../operators/shareWithGrace.js';
 import { LiveChannels } from './LiveChannels.js';
 import { connectionReadiness } from './connectionReadiness.js';

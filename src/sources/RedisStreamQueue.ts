@@ -4,7 +4,7 @@
 // connection of their own; every other command goes on the shared one.
 import { BehaviorSubject } from 'rxjs';
 import type { Redis } from 'ioredis';
-import type { Readiness } from '../core/protocol.js';
+import type { Readiness } from '../core/readiness.js';
 import { connectionReadiness } from './connectionReadiness.js';
 import type { ConnectionReadiness } from './connectionReadiness.js';
 import { entryTime } from './QueueStore.js';

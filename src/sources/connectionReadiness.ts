@@ -4,7 +4,7 @@
 // holds a subscription to it.
 import { distinctUntilChanged, map, shareReplay } from 'rxjs';
 import type { BehaviorSubject, Observable } from 'rxjs';
-import type { Readiness } from '../core/protocol.js';
+import type { Readiness } from '../core/readiness.js';
 
 export interface ConnectionReadiness {
   now(): Readiness;

@@ -49,7 +49,7 @@ export abstract class SessionConnection extends Connection implements Session {
    */
   open(hub: Hub, endpoint: SessionEndpoint, log: Logger): void {
     this.log = log;
-    hub.attach(this);
+    hub.attach(this, { service: this.request.path });
     try {
       this.handler = endpoint.connect(this);
     } catch (err) {

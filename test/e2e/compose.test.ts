@@ -81,7 +81,7 @@ it('serves the protocol beside the built-in ones, on the bare socket', async () 
   await s.waitFor((events) => events.length === 1, 3_000);
   expect(s.events()[0]?.data).toBe('{"2665":2,"2764":1}');
   expect(
-    [...streamer.hub.connections].map((c) => c instanceof SseConnection && c.onBareSocket),
+    [...streamer.hub.connected()].map((c) => c instanceof SseConnection && c.onBareSocket),
   ).toEqual([true]);
   const status = (await (await fetch(`${url}/admin/status.json`)).json()) as Record<
     string,

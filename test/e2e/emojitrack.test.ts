@@ -325,7 +325,7 @@ describe('status and lifecycle', () => {
         'the stalled client dropped',
       );
       expect(small.streamer.hub.clientCount('details')).toBe(1);
-      for (const c of small.streamer.hub.connections)
+      for (const c of small.streamer.hub.connected())
         expect(c.unsentBytes).toBeLessThanOrEqual(4 * 65536);
       stalled.destroy();
       reader.close();

@@ -31,7 +31,7 @@ async function withHeadersTimeout(ms: number, body: () => Promise<void>): Promis
 }
 
 const streamsOnBareSocket = () =>
-  [...app.streamer.hub.connections].map((c) => c instanceof SseConnection && c.onBareSocket);
+  [...app.streamer.hub.connected()].map((c) => c instanceof SseConnection && c.onBareSocket);
 
 beforeAll(async () => {
   bus = new MemoryBus();

@@ -98,7 +98,7 @@ it('a client that joins mid-stream counts exactly the messages it got', async ()
   await late.waitFor((events) => events.length >= 1);
   for (const c of first) await c.waitFor((events) => events.length === 2);
   await late.waitFor((events) => events.at(-1)?.data === 'big-1');
-  const lateConnection = [...hub.connections].at(-1);
+  const lateConnection = [...hub.connected()].at(-1);
   expect(lateConnection?.msgsSent).toBe(late.events().length);
   for (const c of [...first, late]) c.close();
 });

@@ -10,7 +10,7 @@ import { createStreamer } from '../../src/app.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { StreamerError } from '../../src/core/errors.js';
-import { defineProtocol } from '../../src/core/protocol.js';
+import { defineProtocol } from '../../src/protocols/protocol.js';
 import { emojitrack } from '../../src/protocols/emojitrack/index.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { SseConnection } from '../../src/transports/sse/SseConnection.js';
@@ -70,7 +70,7 @@ describe('asynchronous resolvers and guards', () => {
     notes.next({ user: 'ann', text: 'hello ann' });
     await s.waitFor((events) => events.length === 1);
     expect(s.events().map((e) => e.data)).toEqual(['hello ann']);
-    const connections = [...streamer.hub.connections];
+    const connections = [...streamer.hub.connected()];
     expect(connections.map((c) => c instanceof SseConnection && c.onBareSocket)).toEqual([true]);
     expect(connections[0]?.info.namespace).toBe('/notes/ann');
     s.close();

@@ -8,7 +8,7 @@ import type { Subscription } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import winston from 'winston';
 import type { BusMessage } from '../../src/core/message.js';
-import type { Readiness } from '../../src/core/protocol.js';
+import type { Readiness } from '../../src/core/readiness.js';
 import { PostgresNotify, quoteIdentifier } from '../../src/sources/PostgresNotify.js';
 import type { PostgresNotifyOptions } from '../../src/sources/PostgresNotify.js';
 import { startPostgres } from '../support/postgres.js';

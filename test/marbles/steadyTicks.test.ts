@@ -3,8 +3,8 @@
 import { Subscription, map, take } from 'rxjs';
 import type { SchedulerAction, SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { steadyTicks } from '../../src/sources/steadyTicks.js';
-import type { Tick } from '../../src/sources/steadyTicks.js';
+import { steadyTicks } from '../../src/core/steadyTicks.js';
+import type { Tick } from '../../src/core/steadyTicks.js';
 import { testScheduler } from './testScheduler.js';
 
 describe('steadyTicks', () => {

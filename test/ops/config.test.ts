@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import type { Env } from '../../src/core/config.js';
-import { protocolConfig } from '../../src/core/protocol.js';
+import { protocolConfig } from '../../src/protocols/protocol.js';
 import { emojitrack } from '../../src/protocols/emojitrack/index.js';
 
 /** The core configuration and emojitrack's, read from one environment as the server does. */

@@ -208,7 +208,7 @@ describe('a large connection list', () => {
       })),
     );
     const hub = {
-      connections,
+      connected: () => connections.values(),
       familyNames: () => ['eps'],
       clientCount: () => COUNT,
       stats: { msgsBroadcast: 0, bytesWritten: 0, slowClientsDropped: 0 },

@@ -73,7 +73,7 @@ describe('no stream outlives its connection', () => {
     const c = rawClient();
     c.send(get('/subscribe/eps') + get('/subscribe/details/2665'));
     await waitUntil(() => hub().clientCount('eps') === 1, 5_000, 'the first stream');
-    for (const s of hub().find((x) => x.isIn('eps'))) s.end();
+    for (const s of hub().find((x) => hub().isIn(x, 'eps'))) s.end();
     await waitUntil(() => hub().clientCount('details') === 1, 5_000, 'the second stream');
     expect(hub().clientCount('eps')).toBe(0);
     c.socket.destroy();
@@ -160,7 +160,7 @@ describe('protocol faults, answered as Node answers them', () => {
     await c.until('the stream', (t) => t.includes(':ok'));
     expect(headOf(c.text())).toContain('Connection: close');
     expect(headOf(c.text())).not.toContain('Connection: keep-alive');
-    for (const s of hub().find((x) => x.isIn('eps'))) s.end();
+    for (const s of hub().find((x) => hub().isIn(x, 'eps'))) s.end();
     await c.until('the close', () => c.closed());
   });
 
@@ -169,7 +169,7 @@ describe('protocol faults, answered as Node answers them', () => {
     c.send(get('/subscribe/eps', 'Connection: x-close\r\n'));
     await c.until('the stream', (t) => t.includes(':ok'));
     expect(headOf(c.text())).toContain('Connection: keep-alive');
-    for (const s of hub().find((x) => x.isIn('eps'))) s.end();
+    for (const s of hub().find((x) => hub().isIn(x, 'eps'))) s.end();
     await c.until('the end of the body', (t) => t.endsWith('0\r\n\r\n'));
     c.send(get('/healthz'));
     await c.until('the next answer', (t) => t.includes('HTTP/1.1 200 OK', 10));
@@ -182,7 +182,7 @@ describe('protocol faults, answered as Node answers them', () => {
     await c.until('the stream', (t) => t.includes(':ok'));
     expect(c.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(headOf(c.text())).toContain('Connection: close');
-    for (const s of hub().find((x) => x.isIn('eps'))) s.end();
+    for (const s of hub().find((x) => hub().isIn(x, 'eps'))) s.end();
     await c.until('the close', () => c.closed());
   });
 
@@ -192,7 +192,7 @@ describe('protocol faults, answered as Node answers them', () => {
     await waitUntil(() => hub().clientCount('eps') === 1, 5_000, 'the stream');
     c.send(get('/healthz'));
     await new Promise((r) => setTimeout(r, 50));
-    for (const s of hub().find((x) => x.isIn('eps'))) s.end();
+    for (const s of hub().find((x) => hub().isIn(x, 'eps'))) s.end();
     await c.until('the health answer', (t) => /0\r\n\r\nHTTP\/1\.1 200 OK\r\n/.test(t));
   });
 

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/core/config.js';
 import type { Config, Env } from '../../src/core/config.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { PubSubSource } from '../../src/core/message.js';
-import type { ProtocolModule } from '../../src/core/protocol.js';
+import type { ProtocolModule } from '../../src/protocols/protocol.js';
 import { PostgresNotify } from '../../src/sources/PostgresNotify.js';
 import { RedisPubSub } from '../../src/sources/RedisPubSub.js';
 

@@ -107,7 +107,7 @@ describe('a shared feed', () => {
     let encoded = 0;
     const feed = new Subject<string>();
     hub.addFamily('f', { feed, encode: { text: (m: string) => (encoded++, text(m)) } });
-    expect(hub.broadcast('f', '', 'x')).toBe(0);
+    expect(hub.publish('f', '', 'x')).toBe(0);
     await turn();
     expect(encoded).toBe(0);
   });
@@ -266,8 +266,8 @@ describe('the writer', () => {
     hub.addFamily('f', { topicFeed: () => NEVER, encode: { text } });
     const big = [1, 2, 3, 4, 5].map(() => open('f', 'big'));
     const small = open('f', 'small');
-    hub.broadcast('f', 'big', 'B');
-    hub.broadcast('f', 'small', 'S');
+    hub.publish('f', 'big', 'B');
+    hub.publish('f', 'small', 'S');
     await turn();
     // The small turn (one client) goes first, then one slot of the big one.
     expect(small.text).toBe('[S]');

@@ -4,7 +4,7 @@
 import { BehaviorSubject, Observable, Subject, asyncScheduler, of, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BusMessage, PubSubSource } from '../../src/core/message.js';
-import type { Readiness } from '../../src/core/protocol.js';
+import type { Readiness } from '../../src/core/readiness.js';
 import { MemoryChannelSets } from '../../src/protocols/notifications/channelSets.js';
 import type { ChannelSetStore } from '../../src/protocols/notifications/channelSets.js';
 import type { StreamStatus } from '../../src/protocols/notifications/events.js';

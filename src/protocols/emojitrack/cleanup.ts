@@ -13,7 +13,7 @@ import type { Connection } from '../../fanout/Connection.js';
 import type { Hub } from '../../fanout/Hub.js';
 import type { StreamRequest } from '../../transports/http/StreamRequest.js';
 import { requestFromIncoming } from '../../transports/http/StreamRequest.js';
-import { validateEmojiId } from './streams.js';
+import { validateEmojiId } from './emojiId.js';
 
 const PATHS = ['/subscribe/cleanup/scores', '/subscribe/cleanup/details/:id'];
 const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
@@ -82,11 +82,11 @@ export function emojitrackCleanup(
     res.json({ status: 'OK', closed: streams.length });
   };
   router.post('/subscribe/cleanup/scores', (req, res) => {
-    closeOwn(req, res, (c) => c.isIn('eps'));
+    closeOwn(req, res, (c) => hub.isIn(c, 'eps'));
   });
   router.post('/subscribe/cleanup/details/:id', (req: Request<{ id: string }>, res) => {
     const id = validateEmojiId(req.params.id);
-    closeOwn(req, res, (c) => c.isIn('details', id));
+    closeOwn(req, res, (c) => hub.isIn(c, 'details', id));
   });
   router.all(PATHS, (req, res) => {
     res.setHeader('Allow', 'POST');

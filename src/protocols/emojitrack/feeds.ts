@@ -9,7 +9,7 @@ import { detailIdOf } from '../../operators/filterDetail.js';
 import { rollupScores } from '../../operators/rollupScores.js';
 import type { ScoreRollup } from '../../operators/rollupScores.js';
 import { routeByNamespace } from '../../operators/routeByNamespace.js';
-import { steadyTicks } from '../../sources/steadyTicks.js';
+import { steadyTicks } from '../../core/steadyTicks.js';
 import { rollupJson, sseMessage } from '../../transports/sse/sseEncode.js';
 import { SCORE_CHANNEL, TWEET_CHANNEL_PREFIX } from './demoFeed.js';
 

@@ -3,8 +3,8 @@
 // emoji id to /subscribe/details/:id; kiosk requests when enabled; the cleanup
 // endpoints and the /api/scores snapshot. Composes sources, operators and the
 // hub; re-implements none of them.
-import { defineProtocol } from '../../core/protocol.js';
-import type { ProtocolModule } from '../../core/protocol.js';
+import { defineProtocol } from '../protocol.js';
+import type { ProtocolModule } from '../protocol.js';
 import { CleanupOwners, emojitrackCleanup } from './cleanup.js';
 import { emojitrackSchema } from './config.js';
 import type { EmojitrackConfig } from './config.js';
@@ -89,4 +89,5 @@ export function emojitrackProtocol(
 export const emojitrack = emojitrackProtocol();
 
 export type { EmojitrackConfig } from './config.js';
-export { EMOJITRACK_PREFIX, validateEmojiId } from './streams.js';
+export { EMOJITRACK_PREFIX } from './streams.js';
+export { validateEmojiId } from './emojiId.js';

@@ -6,25 +6,12 @@ import type { StreamResolver } from '../../transports/sse/StreamRoutes.js';
 import type { SseStream } from '../../transports/sse/SseTransport.js';
 import { sseRetry } from '../../transports/sse/sseEncode.js';
 import { cleanupTokenOf } from './cleanup.js';
+import { validateEmojiId } from './emojiId.js';
 import type { CleanupOwners } from './cleanup.js';
 import type { EmojitrackConfig } from './config.js';
 
 export const EMOJITRACK_PREFIX = '/subscribe/';
 const DETAILS_PREFIX = '/subscribe/details/';
-
-/** Upper-case hex codepoints, optionally joined by '-': `1F602`, `0031-20E3`, `1F1FA-1F1F8`. */
-const ID = /^[0-9A-F]{1,6}(?:-[0-9A-F]{1,6}){0,9}$/;
-const MAX_ID_LENGTH = 64;
-
-export function validateEmojiId(id: string): string {
-  if (id.length <= MAX_ID_LENGTH && ID.test(id)) return id;
-  const shown = id.length > MAX_ID_LENGTH ? `${id.slice(0, MAX_ID_LENGTH)}…` : id;
-  throw new StreamerError(
-    'RXS_ERR_BAD_ID',
-    `"${shown}" is not an emoji id: expected upper-case hex codepoints joined by "-" (like 1F602 or 0031-20E3), at most ${MAX_ID_LENGTH} characters`,
-    400,
-  );
-}
 
 function disabled(path: string, variable: string): never {
   throw new StreamerError(

@@ -4,8 +4,8 @@
 // shared pub/sub source, so a thousand users of `room:1` are one Redis
 // subscription and each message is encoded once for all of them.
 import { interval, map, tap } from 'rxjs';
-import { defineProtocol } from '../../core/protocol.js';
-import type { ProtocolModule } from '../../core/protocol.js';
+import { defineProtocol } from '../protocol.js';
+import type { ProtocolModule } from '../protocol.js';
 import type { BusMessage } from '../../core/message.js';
 import type { Connection } from '../../fanout/Connection.js';
 import { MemoryChannelSets, redisChannelSets } from './channelSets.js';

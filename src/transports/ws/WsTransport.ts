@@ -60,7 +60,6 @@ export class WsTransport {
     readonly endpoint: SessionEndpoint;
   }[] = [];
   private readonly wss: WebSocketServer;
-  private readonly clients = new Set<WsConnection>();
   private readonly pinger: NodeJS.Timeout;
   private readonly trust;
   private readonly log: Logger;
@@ -105,11 +104,6 @@ export class WsTransport {
   /** Whether a handshake (or a SockJS request) may come from its page's origin. */
   allowsOrigin(req: IncomingMessage): boolean {
     return originAllowed(req.headers, this.options.allowedOrigins ?? []);
-  }
-
-  /** WebSocket clients connected now. */
-  get size(): number {
-    return this.clients.size;
   }
 
   /** Stops pinging and refuses new clients; the hub ends the connected ones. */
@@ -206,13 +200,12 @@ export class WsTransport {
         : new WsConnection(info, ws, socket, request);
     // A peer that breaks the protocol is closed by ws; the error needs a listener.
     ws.on('error', (err) => this.log.debug('WebSocket client error', { error: err.message }));
-    this.clients.add(connection);
-    connection.whenEnded(() => this.clients.delete(connection));
     connection.open(this.options.hub, route.endpoint, this.log);
   }
 
   private ping(): void {
-    for (const c of this.clients) {
+    for (const c of this.options.hub.connected()) {
+      if (!(c instanceof WsConnection)) continue;
       if (!c.alive) {
         c.destroy();
         continue;

@@ -11,20 +11,16 @@ import type { Hub } from '../fanout/Hub.js';
 import type { PostgresNotify } from '../sources/PostgresNotify.js';
 import type { StreamRoutes } from '../transports/sse/StreamRoutes.js';
 import type { SseTransport } from '../transports/sse/SseTransport.js';
-import type { Config } from './config.js';
-import type { Env } from './env.js';
-import { parseEnv } from './env.js';
-import type { Logger } from './logger.js';
-import type { Publisher, PubSubSource } from './message.js';
-import type { MetricsRegistry } from './metrics.js';
-import type { SessionTransports } from './session.js';
+import type { Config } from '../core/config.js';
+import type { Env } from '../core/env.js';
+import { parseEnv } from '../core/env.js';
+import type { Logger } from '../core/logger.js';
+import type { Publisher, PubSubSource } from '../core/message.js';
+import type { MetricsRegistry } from '../core/metrics.js';
+import type { Readiness } from '../core/readiness.js';
+import type { SessionTransports } from '../core/session.js';
 
-/** What /readyz answers for a part of the server. */
-export interface Readiness {
-  readonly ready: boolean;
-  /** Why not, when not ready. */
-  readonly reason?: string;
-}
+export type { Readiness } from '../core/readiness.js';
 
 /** The shared parts a protocol composes. */
 export interface ProtocolContext {

@@ -1,0 +1,114 @@
+// The site streams' input: this instance's consumer group read as one stream
+// of entries, each handed to the hub for its site's local clients and
+// acknowledged once the hub says its frames are on those clients' sockets; an
+// entry that cannot be read, or keeps failing, goes to the dead letters.
+import { defer, ignoreElements, map, mergeMap, switchMap, timer } from 'rxjs';
+import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import type { Logger } from '../../core/logger.js';
+import type { Hub } from '../../fanout/Hub.js';
+import { acknowledge } from '../../operators/acknowledge.js';
+import { routeEntries } from '../../operators/routeEntries.js';
+import type { Routed } from '../../operators/routeEntries.js';
+import { queueEntries } from '../../sources/queueEntries.js';
+import type { QueueEntry, QueueStore } from '../../sources/QueueStore.js';
+import type { DatastreamConfig } from './config.js';
+import { DATASTREAM_FAMILY } from './SiteSession.js';
+import { parseEntry } from './wire.js';
+import type { SiteMessage } from './wire.js';
+
+/** A message with its bytes, made once for all of its site's topics. */
+export interface Outgoing extends SiteMessage {
+  readonly bytes: Buffer;
+}
+
+export interface QueueCounts {
+  delivered: number;
+  acked: number;
+  ackFailures: number;
+  redelivered: number;
+  deadLetters: number;
+}
+
+/** After a failed queue command, the next try starts this much later (ms). */
+const RETRY_MS = 1_000;
+/** Most entries acknowledged in one XACK. */
+const ACK_BATCH = 500;
+/** Most entries one claim pass takes, the backlog of an earlier run too. */
+const CLAIM_COUNT = 1_000;
+
+export function readQueue(
+  store: QueueStore,
+  hub: Hub,
+  config: DatastreamConfig,
+  counts: QueueCounts,
+  logger: Logger,
+  scheduler: SchedulerLike,
+): Subscription {
+  /** Hands a message to its site's clients; resolves once it is on their sockets. */
+  const deliver = (m: SiteMessage): Promise<void> => {
+    const out: Outgoing = { ...m, bytes: Buffer.from(m.frame) };
+    const keys = [m.site, `${m.site}/${m.topic}`];
+    for (const key of keys) hub.publish(DATASTREAM_FAMILY, key, out);
+    counts.delivered++;
+    return hub.written(DATASTREAM_FAMILY, keys);
+  };
+
+  /** Sends an entry to the dead letters; one that could not be moved stays pending and comes back. */
+  const bury = (entry: QueueEntry, reason: string): Observable<never> =>
+    defer(async () => {
+      try {
+        await store.deadLetter(entry, reason);
+        counts.deadLetters++;
+        logger.warn('a queue entry went to the dead letters', { id: entry.id, reason });
+      } catch (err) {
+        logger.error('moving an entry to the dead letters failed', {
+          id: entry.id,
+          error: String(err),
+        });
+      }
+    }).pipe(ignoreElements());
+
+  return timer(config.resumeDelayMs, scheduler)
+    .pipe(
+      switchMap(() =>
+        queueEntries(
+          store,
+          {
+            claimIdleMs: config.claimIdleMs,
+            claimEveryMs: config.claimEveryMs,
+            retryMs: RETRY_MS,
+            claimCount: CLAIM_COUNT,
+            onError: (what, err) =>
+              logger.warn(`queue ${what} failed; retrying`, { error: String(err) }),
+          },
+          scheduler,
+        ),
+      ),
+      map((entry) => {
+        if (entry.deliveries > 1) counts.redelivered++;
+        return entry;
+      }),
+      routeEntries((e) => parseEntry(e.fields, config.maxBytes), {
+        maxDeliveries: config.maxDeliveries,
+      }),
+      // Every entry of a loop turn is handed to the hub at once (one write per client
+      // for all of them); each is acknowledged once it is written.
+      mergeMap((routed: Routed<QueueEntry, SiteMessage>) =>
+        routed.kind === 'dead'
+          ? bury(routed.entry, routed.reason)
+          : deliver(routed.message).then(() => routed.entry.id),
+      ),
+      acknowledge((ids) => store.ack(ids), { maxBatch: ACK_BATCH, windowMs: 0 }, scheduler),
+    )
+    .subscribe((result) => {
+      if (result.error === undefined) counts.acked += result.items.length;
+      else {
+        counts.ackFailures += result.items.length;
+        logger.warn('acknowledging queue entries failed; they will be delivered again', {
+          entries: result.items.length,
+          error:
+            result.error instanceof Error ? result.error.message : JSON.stringify(result.error),
+        });
+      }
+    });
+}

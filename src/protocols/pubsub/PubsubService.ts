@@ -1,0 +1,208 @@
+// What the pub/sub sessions of one server share: the channels as a hub family
+// (fed by the shared source, Redis channel `<prefix><channel>`, and by Postgres
+// NOTIFY where configured), the authenticators, the push traps every client
+// publish goes through on its way to the bus, the monitors, and the counters.
+import { Subject, firstValueFrom, forkJoin, map, merge, of, pipe, take, timeout } from 'rxjs';
+import type { Observable, OperatorFunction, Subscription } from 'rxjs';
+import type { BusMessage } from '../../core/message.js';
+import type { Session } from '../../core/session.js';
+import { resubscribe } from '../../operators/resubscribe.js';
+import type { ProtocolContext } from '../protocol.js';
+import { authorizer } from '../authorize.js';
+import type { SessionCounts } from '../ProtocolSession.js';
+import type { PubsubConfig } from './config.js';
+import type { AuthRequest, ClientPublish, PubsubHooks } from './hooks.js';
+import { channelMessage, channelProblem, toJson } from './wire.js';
+
+/** The hub family of the pub/sub channels, one topic per channel. */
+export const PUBSUB_FAMILY = 'pubsub';
+
+/** After a monitor fails, it is subscribed again this much later (ms). */
+const MONITOR_RETRY_MS = 1_000;
+
+export interface PubsubCounts extends SessionCounts {
+  in: number;
+  published: number;
+  denied: number;
+  monitored: number;
+}
+
+/** Told when a publish a client asked for could not reach the bus. */
+type PublishFailed = (client: ClientPublish['client'], channel: string) => void;
+
+export class PubsubService {
+  readonly counts: PubsubCounts = {
+    in: 0,
+    published: 0,
+    controlErrors: 0,
+    denied: 0,
+    monitored: 0,
+  };
+  /** Every check that applies must allow; a throw, a rejection or a timeout denies. */
+  readonly allowed: (request: AuthRequest) => Promise<boolean>;
+  private readonly publishes = new Subject<ClientPublish>();
+  private trapping: Subscription | undefined;
+  private readonly monitoring: Subscription[];
+
+  constructor(
+    private readonly ctx: ProtocolContext,
+    readonly config: PubsubConfig,
+    readonly hooks: PubsubHooks,
+    private readonly publishFailed: PublishFailed,
+  ) {
+    const prefix = config.redisPrefix;
+    ctx.hub.addFamily<BusMessage>(PUBSUB_FAMILY, {
+      topicFeed: (channel) => this.feed(channel),
+      encode: { ws: (m) => channelMessage(m.channel.slice(prefix.length), m.payload) },
+    });
+    this.allowed = authorizer({ ...hooks, timeoutMs: config.authTimeoutMs, logger: ctx.logger });
+    this.startTraps();
+    // Monitors feed this instance's subscribers; one that fails starts again.
+    this.monitoring = (hooks.monitors ?? []).map((monitor) =>
+      monitor
+        .pipe(
+          resubscribe(
+            {
+              delayMs: MONITOR_RETRY_MS,
+              onError: (err) =>
+                ctx.logger.error('a pub/sub monitor failed; it starts again', {
+                  error: String(err),
+                }),
+            },
+            ctx.scheduler,
+          ),
+        )
+        .subscribe(({ channel, message }) => {
+          if (channelProblem(channel)) return;
+          this.counts.monitored++;
+          ctx.hub.publish(PUBSUB_FAMILY, channel, {
+            channel: this.redisChannel(channel),
+            payload: toJson(message),
+            receivedAt: Date.now(),
+          } satisfies BusMessage);
+        }),
+    );
+  }
+
+  /** The channels a session is subscribed to. */
+  channelsOf(session: Session): string[] {
+    return this.ctx.hub.topicsOf(session, PUBSUB_FAMILY);
+  }
+
+  isIn(session: Session, channel: string): boolean {
+    return this.ctx.hub.isIn(session, PUBSUB_FAMILY, channel);
+  }
+
+  /** Why a session may not join a channel now (a bound), or undefined. */
+  joinRefusal(session: Session, channel: string): string | undefined {
+    if (!this.isIn(session, channel) && this.channelsOf(session).length >= this.config.maxChannels)
+      return `at most ${this.config.maxChannels} channels at once: unsubscribe from one first`;
+    return this.ctx.hub.topicRefusal(PUBSUB_FAMILY, channel)?.message;
+  }
+
+  join(session: Session, channel: string): void {
+    this.ctx.hub.join(session, PUBSUB_FAMILY, channel);
+  }
+
+  leave(session: Session, channel: string): void {
+    this.ctx.hub.leave(session, PUBSUB_FAMILY, channel);
+  }
+
+  /** Resolves once the channel's subscription is live; rejects after the subscribe timeout. */
+  async live(channel: string): Promise<void> {
+    const redis = this.ctx.source.live?.(this.redisChannel(channel)) ?? of(undefined);
+    const { postgres } = this.ctx;
+    const ready: Observable<unknown> =
+      postgres && this.fromPostgres(channel)
+        ? forkJoin([redis.pipe(take(1)), postgres.live(channel).pipe(take(1))])
+        : redis;
+    await firstValueFrom(
+      ready.pipe(timeout({ first: this.config.subscribeTimeoutMs, scheduler: this.ctx.scheduler })),
+    );
+  }
+
+  /** A client's publish, through the push traps to the bus. */
+  trap(publish: ClientPublish): void {
+    this.publishes.next(publish);
+  }
+
+  /** Publishes past the push traps: every instance's subscribers get it. */
+  async publishOut(channel: string, message: unknown): Promise<void> {
+    const { publisher } = this.ctx;
+    if (!publisher) throw new Error('publishing is not available on this server');
+    this.counts.published++;
+    await publisher.publish(this.redisChannel(channel), toJson(message));
+  }
+
+  /** Logs a session's failure. */
+  log(message: string, error: string): void {
+    this.ctx.logger.error(message, { error });
+  }
+
+  /** Runs an opening or closing hook; its failure is logged. */
+  runHook(what: string, run: () => unknown): void {
+    Promise.resolve()
+      .then(run)
+      .catch((err: unknown) =>
+        this.ctx.logger.error(`a pub/sub ${what} failed`, { error: String(err) }),
+      );
+  }
+
+  close(): void {
+    this.trapping?.unsubscribe();
+    for (const m of this.monitoring) m.unsubscribe();
+  }
+
+  private redisChannel(channel: string): string {
+    return `${this.config.redisPrefix}${channel}`;
+  }
+
+  private fromPostgres(channel: string): boolean {
+    const { pgChannels } = this.config;
+    return this.ctx.postgres !== undefined && (pgChannels === '*' || pgChannels.includes(channel));
+  }
+
+  /** With Postgres, `NOTIFY c, 'payload'` reaches channel c too: LISTEN while c has subscribers. */
+  private feed(channel: string): Observable<BusMessage> {
+    const redisChannel = this.redisChannel(channel);
+    const redis = this.ctx.source.channel(redisChannel);
+    const { postgres } = this.ctx;
+    if (!postgres || !this.fromPostgres(channel)) return redis;
+    return merge(
+      redis,
+      postgres.channel(channel).pipe(map((n): BusMessage => ({ ...n, channel: redisChannel }))),
+    );
+  }
+
+  // Client publishes, through the push traps, to the bus. A trap that errors is
+  // logged and the chain subscribed again, so one bad message stops nothing.
+  private startTraps(): void {
+    const traps = (this.hooks.pushTraps ?? []).reduce<
+      OperatorFunction<ClientPublish, ClientPublish>
+    >(
+      (chain, trap) => pipe(chain, trap),
+      (p) => p,
+    );
+    const log = this.ctx.logger;
+    this.trapping = this.publishes
+      .pipe(
+        traps,
+        resubscribe({
+          delayMs: 0,
+          onError: (err) =>
+            log.error('a push trap failed; the chain starts again', { error: String(err) }),
+        }),
+      )
+      .subscribe((p) => {
+        const problem = channelProblem(p.channel);
+        if (problem) {
+          log.warn('a push trap sent a publish to a bad channel; dropped', { problem });
+          return;
+        }
+        this.publishOut(p.channel, p.message).catch((err: unknown) => {
+          log.error('a publish failed', { channel: p.channel, error: String(err) });
+          this.publishFailed(p.client, p.channel);
+        });
+      });
+  }
+}
