@@ -163,4 +163,4 @@ export type { RequestHead } from './transports/http/requestHead.js';
 export { statusReport } from './ops/statusReport.js';
 export type { StatusReport, ConnectionStatus } from './ops/statusReport.js';
 export { createStreamer } from './app.js';
-export type { Streamer, StreamerDeps } from './app.js';
+export type { Streamer, StreamerDeps } from './Streamer.js';

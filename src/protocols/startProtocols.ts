@@ -1,0 +1,76 @@
+// The protocol modules `PROTOCOLS` names, each started on the shared parts with
+// a router and a child logger of its own; together they answer readiness,
+// status and shutdown for the server.
+import { Router } from 'express';
+import type { Express } from 'express';
+import type { Config } from '../core/config.js';
+import { StreamerError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Readiness } from '../core/readiness.js';
+import { protocolConfig } from './protocol.js';
+import type { ProtocolContext, ProtocolHandle, ProtocolModule } from './protocol.js';
+
+/** The modules `PROTOCOLS` names, each with its configuration parsed; a StreamerError for a bad one. */
+export function selectProtocols(
+  config: Config,
+  offered: readonly ProtocolModule[],
+): { module: ProtocolModule; config: unknown }[] {
+  const byName = new Map(offered.map((m) => [m.name, m]));
+  const names = config.protocols ?? [...byName.keys()];
+  return names.map((name) => {
+    const module = byName.get(name);
+    if (!module) {
+      throw new StreamerError(
+        'RXS_ERR_CONFIG',
+        `PROTOCOLS=${JSON.stringify(config.protocols?.join(','))} is not valid: expected a comma-separated list of ${[...byName.keys()].join(', ')}`,
+        500,
+      );
+    }
+    return { module, config: protocolConfig(module, config.env) };
+  });
+}
+
+export interface StartedProtocols {
+  readonly handles: ReadonlyMap<string, ProtocolHandle>;
+  /** Each protocol's readiness (absent: always ready). */
+  readiness(): (Readiness | undefined)[];
+  /** Their sections of the status document, by name. */
+  status(): Record<string, Readonly<Record<string, unknown>>>;
+  /** Closes them all; one that fails is logged and the others still close. */
+  close(): Promise<void>;
+}
+
+/** Starts the selected modules, mounting each one's routes on `app` in order. */
+export function startProtocols(
+  selected: readonly { module: ProtocolModule; config: unknown }[],
+  shared: Omit<ProtocolContext, 'router' | 'logger'>,
+  logger: Logger,
+  app: Express,
+): StartedProtocols {
+  const handles = new Map<string, ProtocolHandle>();
+  for (const { module, config } of selected) {
+    const router = Router();
+    handles.set(
+      module.name,
+      module.start({ ...shared, router, logger: logger.child({ protocol: module.name }) }, config),
+    );
+    app.use(router);
+  }
+  return {
+    handles,
+    readiness: () => [...handles.values()].map((p) => p.ready?.()),
+    status: () =>
+      Object.fromEntries([...handles].map(([name, handle]) => [name, handle.status?.() ?? {}])),
+    close: async () => {
+      await Promise.all(
+        [...handles].map(async ([name, handle]) => {
+          try {
+            await handle.close?.();
+          } catch (err) {
+            logger.error('closing a protocol failed', { protocol: name, error: String(err) });
+          }
+        }),
+      );
+    },
+  };
+}
