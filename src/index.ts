@@ -70,7 +70,7 @@ export type {
 } from './protocols/protocol.js';
 export { MetricsRegistry } from './core/metrics.js';
 export type { Counter, Timing } from './core/metrics.js';
-export { bool, int, positive, url, parseEnv } from './core/env.js';
+export { bool, int, positive, url, urlPath, parseEnv } from './core/env.js';
 export { builtInProtocols } from './protocols/index.js';
 export {
   emojitrack,
