@@ -2,8 +2,8 @@
 // of entries, each handed to the hub for its site's local clients and
 // acknowledged once the hub says its frames are on those clients' sockets; an
 // entry that cannot be read, or keeps failing, goes to the dead letters.
-import { defer, ignoreElements, map, mergeMap, switchMap, timer } from 'rxjs';
-import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import { Observable, defer, ignoreElements, map, mergeMap, of, switchMap, timer } from 'rxjs';
+import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { Logger } from '../../core/logger.js';
 import type { Hub } from '../../fanout/Hub.js';
 import { acknowledge } from '../../operators/acknowledge.js';
@@ -44,13 +44,13 @@ export function readQueue(
   logger: Logger,
   scheduler: SchedulerLike,
 ): Subscription {
-  /** Hands a message to its site's clients; resolves once it is on their sockets. */
-  const deliver = (m: SiteMessage): Promise<void> => {
+  /** Hands a message to its site's clients; returns the topics it went to. */
+  const deliver = (m: SiteMessage): readonly string[] => {
     const out: Outgoing = { ...m, bytes: Buffer.from(m.frame) };
     const keys = [m.site, `${m.site}/${m.topic}`];
     for (const key of keys) hub.publish(DATASTREAM_FAMILY, key, out);
     counts.delivered++;
-    return hub.written(DATASTREAM_FAMILY, keys);
+    return keys;
   };
 
   /** Sends an entry to the dead letters; one that could not be moved stays pending and comes back. */
@@ -91,13 +91,14 @@ export function readQueue(
       routeEntries((e) => parseEntry(e.fields, config.maxBytes), {
         maxDeliveries: config.maxDeliveries,
       }),
-      // Every entry of a loop turn is handed to the hub at once (one write per client
-      // for all of them); each is acknowledged once it is written.
       mergeMap((routed: Routed<QueueEntry, SiteMessage>) =>
         routed.kind === 'dead'
           ? bury(routed.entry, routed.reason)
-          : deliver(routed.message).then(() => routed.entry.id),
+          : of({ id: routed.entry.id, keys: deliver(routed.message) }),
       ),
+      // Every entry of a read is handed to the hub at once (one write per client for
+      // all of them); they are acknowledged once the hub has them on the sockets.
+      afterWritten((keys) => hub.written(DATASTREAM_FAMILY, keys)),
       acknowledge((ids) => store.ack(ids), { maxBatch: ACK_BATCH, windowMs: 0 }, scheduler),
     )
     .subscribe((result) => {
@@ -110,5 +111,49 @@ export function readQueue(
             result.error instanceof Error ? result.error.message : JSON.stringify(result.error),
         });
       }
+    });
+}
+
+/**
+ * Holds the ids delivered in one run of synchronous code (a read's or a
+ * claim's entries) and emits them once `written` resolves for all the topics
+ * they went to: one wait per batch, not per entry.
+ */
+function afterWritten(
+  written: (keys: readonly string[]) => Promise<void>,
+): OperatorFunction<{ readonly id: string; readonly keys: readonly string[] }, string> {
+  return (source) =>
+    new Observable<string>((subscriber) => {
+      let batch: { ids: string[]; keys: Set<string> } | undefined;
+      let waiting = 0;
+      let ended = false;
+      const settle = () => {
+        const { ids, keys } = batch as { ids: string[]; keys: Set<string> };
+        batch = undefined;
+        waiting++;
+        written([...keys]).then(
+          () => {
+            waiting--;
+            for (const id of ids) subscriber.next(id);
+            if (ended && waiting === 0 && !batch) subscriber.complete();
+          },
+          (err: unknown) => subscriber.error(err),
+        );
+      };
+      return source.subscribe({
+        next: ({ id, keys }) => {
+          if (!batch) {
+            batch = { ids: [], keys: new Set() };
+            queueMicrotask(settle);
+          }
+          batch.ids.push(id);
+          for (const key of keys) batch.keys.add(key);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => {
+          ended = true;
+          if (waiting === 0 && !batch) subscriber.complete();
+        },
+      });
     });
 }
