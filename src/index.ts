@@ -22,7 +22,8 @@ export {
   TWEET_CHANNEL_PREFIX,
 } from './protocols/emojitrack/demoFeed.js';
 export type { DemoFeedOptions } from './protocols/emojitrack/demoFeed.js';
-export { globToRegExp } from './sources/globToRegExp.js';
+export { globMatcher } from './sources/globMatcher.js';
+export type { GlobMatcher } from './sources/globMatcher.js';
 export { RedisStreamQueue } from './sources/RedisStreamQueue.js';
 export type { RedisStreamQueueOptions } from './sources/RedisStreamQueue.js';
 export { MemoryQueue } from './sources/MemoryQueue.js';

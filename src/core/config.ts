@@ -57,6 +57,14 @@ const schema = z.object({
     })
     .optional()
     .transform((v) => v?.split(',').map((name) => name.trim())),
+  PUBLIC_PROTOCOLS: z
+    .string()
+    .trim()
+    .regex(/^([a-z0-9_-]+(\s*,\s*[a-z0-9_-]+)*)?$/i, {
+      error: 'a comma-separated list of protocol names',
+    })
+    .optional()
+    .transform((v) => (v ? v.split(',').map((name) => name.trim()) : [])),
   SSE_MAX_BUFFER_BYTES: int(512 * 1024, 1024, 1024 * 1024 * 1024),
   MAX_CONNECTIONS: int(0, 0, 10_000_000),
   MAX_CONNECTIONS_PER_IP: int(0, 0, 10_000_000),
@@ -64,6 +72,7 @@ const schema = z.object({
   LISTEN_BACKLOG: int(511, 1, 65_535),
   WS_MAX_FRAME_BYTES: int(1024 * 1024, 64, 64 * 1024 * 1024),
   WS_PING_MS: int(30_000, 100, 3_600_000),
+  WS_MAX_MESSAGES_PER_S: int(1_000, 1, 1_000_000),
   SLOW_CLIENT_TIMEOUT_MS: int(5_000, 0, 3_600_000),
   SUBSCRIPTION_GRACE_MS: int(2_000, 0, 3_600_000),
   STATSD_HOST: z.string().trim().min(1).optional(),
@@ -104,6 +113,11 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Postgres, for LISTEN/NOTIFY monitors; unset: none. */
   readonly databaseUrl: string | undefined;
+  /**
+   * Protocols staging and production may serve without authentication
+   * (PUBLIC_PROTOCOLS); any other that would is refused at start-up.
+   */
+  readonly publicProtocols: readonly string[];
   readonly nodeEnv: 'development' | 'test' | 'staging' | 'production';
   readonly nodeName: string;
   /**
@@ -134,6 +148,8 @@ export interface Config {
   readonly wsMaxFrameBytes: number;
   /** How often WebSocket clients are pinged; one that missed the last pong is dropped. */
   readonly wsPingMs: number;
+  /** Messages a second one WebSocket or SockJS client may send; past it, it is closed with 1008. */
+  readonly wsMaxMessagesPerS: number;
   /** How long a client may stay over that bound before it is dropped. */
   readonly slowClientTimeoutMs: number;
   /** How long an upstream subscription outlives its last subscriber. */
@@ -186,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigin: e.CORS_ORIGIN,
     allowedOrigins: e.ALLOWED_ORIGINS ?? defaultOrigins(e.CORS_ORIGIN),
     protocols: e.PROTOCOLS,
+    publicProtocols: Object.freeze(e.PUBLIC_PROTOCOLS),
     sseMaxBufferBytes: e.SSE_MAX_BUFFER_BYTES,
     maxConnections: e.MAX_CONNECTIONS,
     maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
@@ -193,6 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
     listenBacklog: e.LISTEN_BACKLOG,
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     wsPingMs: e.WS_PING_MS,
+    wsMaxMessagesPerS: e.WS_MAX_MESSAGES_PER_S,
     slowClientTimeoutMs: e.SLOW_CLIENT_TIMEOUT_MS,
     subscriptionGraceMs: e.SUBSCRIPTION_GRACE_MS,
     statsdHost: e.STATSD_HOST,

@@ -55,6 +55,13 @@ export function connectionInfo(fields: {
   };
 }
 
+/** The hub's bound on what a client may hold unsent, which its own sends are checked against too. */
+export interface SendBound {
+  readonly maxBufferBytes: number;
+  /** Told that a write left the client over the bound: it is marked, and dropped when too slow. */
+  over(connection: Connection, unsent: number): void;
+}
+
 export abstract class Connection {
   closed = false;
   /** Messages written to this connection, over all its topics. */
@@ -67,6 +74,8 @@ export abstract class Connection {
   describe: (() => Readonly<Record<string, unknown>>) | undefined;
   /** Told once when the stream is over, however it ends (set by the hub). */
   onClosed: (() => void) | undefined;
+  /** The hub's bound (set when attached). */
+  bound: SendBound | undefined;
   private endListeners: (() => void)[] | undefined;
   private over = false;
 
@@ -95,9 +104,15 @@ export abstract class Connection {
     return this.out.writableLength;
   }
 
-  /** Frames encoded messages in the connection's own framing and writes them: a status event, say. */
+  /**
+   * Frames encoded messages in the connection's own framing and writes them (a
+   * status event, a control reply), bounded like the hub's own writes: a client
+   * that does not read what it is sent this way is dropped all the same.
+   */
   send(parts: readonly Buffer[]): number {
-    return this.write(this.framing.frame(parts));
+    const unsent = this.write(this.framing.frame(parts));
+    if (this.bound && unsent > this.bound.maxBufferBytes) this.bound.over(this, unsent);
+    return unsent;
   }
 
   /** Notes that the client is over its bound, until its socket drains; returns for how long. */

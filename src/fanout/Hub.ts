@@ -37,6 +37,12 @@ export type FamilySpec<M> = FamilyFeed<M> & {
   readonly encode: Encoders<M>;
   /** Its name in metrics, `stream.<metricName>.clients`; the family's name by default. */
   readonly metricName?: string;
+  /**
+   * Topics at most in this family, and the variable that sets it: clients that
+   * make topics of their own (channels, sites) cannot take the whole MAX_TOPICS
+   * budget from the other families.
+   */
+  readonly maxTopics?: { readonly count: number; readonly variable: string };
 };
 
 export interface HubOptions {
@@ -226,22 +232,25 @@ export class Hub {
    * Retry-After), counted; undefined when the topic exists or there is room.
    */
   topicRefusal(familyName: string, key = ''): StreamerError | undefined {
-    if (
-      this.maxTopics === 0 ||
-      this.topicCount() < this.maxTopics ||
-      this.families.get(familyName)?.topics.has(key) === true
-    )
-      return undefined;
+    const family = this.families.get(familyName);
+    if (family?.topics.has(key) === true) return undefined;
+    const own = family?.spec.maxTopics;
+    const why =
+      own && (family?.topics.size ?? 0) >= own.count
+        ? `the ${familyName} streams have their ${own.count} distinct topics (${own.variable})`
+        : this.maxTopics > 0 && this.topicCount() >= this.maxTopics
+          ? `this server has its ${this.maxTopics} distinct topics (MAX_TOPICS)`
+          : undefined;
+    if (why === undefined) return undefined;
     this.stats.topicsRefused++;
-    return unavailable(
-      `this server has its ${this.maxTopics} distinct topics (MAX_TOPICS); try again later`,
-    );
+    return unavailable(`${why}; try again later`);
   }
 
   /** Takes a transport's new connection: counted, aged, and released when it ends. */
   attach(connection: Connection, options: AttachOptions = {}): void {
     if (this.connections.has(connection)) return;
     this.connections.set(connection, new Set());
+    connection.bound = this.writer;
     if (options.service !== undefined) {
       connection.service = options.service;
       this.services.set(options.service, (this.services.get(options.service) ?? 0) + 1);

@@ -7,7 +7,7 @@
 // is dropped instead of holding memory. Keepalives share the same budget.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/logger.js';
-import type { Connection } from './Connection.js';
+import type { Connection, SendBound } from './Connection.js';
 import type { Topic } from './Topic.js';
 
 export interface TopicWriterOptions {
@@ -26,7 +26,7 @@ export interface TopicWriterOptions {
 /** Loop turns a turn may be overtaken by smaller ones before it gets a share of each. */
 const OVERTAKEN_TURNS = 8;
 
-export class TopicWriter {
+export class TopicWriter implements SendBound {
   /** Topics with queued messages and no turn being written. */
   private dirty: Topic[] = [];
   /** Topics whose turn is being written, a slice per loop turn. */
@@ -37,6 +37,17 @@ export class TopicWriter {
   private scheduled = false;
 
   constructor(private readonly options: TopicWriterOptions) {}
+
+  get maxBufferBytes(): number {
+    return this.options.maxBufferBytes;
+  }
+
+  /** A write left a client over the bound: dropped past 4× it, or once over it for too long. */
+  over(c: Connection, unsent: number, now = Date.now()): void {
+    const overForMs = c.markOver(now);
+    if (unsent > 4 * this.options.maxBufferBytes || overForMs > this.options.slowClientTimeoutMs)
+      this.drop(c, unsent);
+  }
 
   /** Queues a message on a topic, for the end of this loop turn. */
   queue(topic: Topic, message: unknown): void {
@@ -60,7 +71,7 @@ export class TopicWriter {
 
   private run(): void {
     this.scheduled = false;
-    const { stats, maxBufferBytes, slowClientTimeoutMs, maxWritesPerTurn, turnMs } = this.options;
+    const { stats, maxBufferBytes, maxWritesPerTurn, turnMs } = this.options;
     const started = turnMs ? performance.now() : 0;
     const carried = this.writing.length;
     for (const topic of this.dirty) {
@@ -70,8 +81,7 @@ export class TopicWriter {
     let now = 0;
     const onOver = (c: Connection, unsent: number) => {
       now ||= Date.now();
-      const overForMs = c.markOver(now);
-      if (unsent > 4 * maxBufferBytes || overForMs > slowClientTimeoutMs) this.drop(c, unsent);
+      this.over(c, unsent, now);
     };
     let budget = maxWritesPerTurn;
     const write = (topic: Topic, clients: number) => {

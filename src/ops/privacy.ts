@@ -2,9 +2,9 @@
 // (the ADMIN_TOKEN bearer), and to anyone else, this machine included (a proxy
 // in front of the server makes every request local), network-level addresses
 // only (`203.0.113.*`, `2001:db8:1::*`) and User-Agents cut to 256 characters.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
+import { sameSecret } from '../core/sameSecret.js';
 import type { ConnectionStatus } from './statusReport.js';
 
 /** How much of each client a status document shows. */
@@ -70,10 +70,4 @@ export function statusDetail(
   if (authorization === undefined || authorization.trim() === '') return 'masked';
   const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
   return presented !== undefined && sameSecret(presented, token) ? 'full' : 'unauthorized';
-}
-
-/** Compares hashes, so neither the time taken nor a length check tells how close a guess was. */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(a), digest(b));
 }

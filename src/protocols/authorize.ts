@@ -2,7 +2,7 @@
 // matches the channel (or site) must allow, else the default one; and they fail
 // closed — a throw, a rejection or no answer in time denies.
 import type { Logger } from '../core/logger.js';
-import { globToRegExp } from '../sources/globToRegExp.js';
+import { globMatcher } from '../sources/globMatcher.js';
 
 /** What an authenticator is asked: may this client do this to this channel? */
 export interface AuthRequest<Client> {
@@ -41,7 +41,7 @@ export function authorizer<Client>(
   const { timeoutMs, logger } = options;
   const patterned = (options.authenticators ?? []).map((a) => ({
     check: a.check,
-    pattern: globToRegExp(a.channels),
+    pattern: globMatcher(a.channels),
   }));
 
   const verdict = (check: Authenticator<Client>, request: AuthRequest<Client>) =>

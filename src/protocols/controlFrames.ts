@@ -13,3 +13,15 @@ export function controlMessage(content: string): string {
 export function controlError(content: string): string {
   return JSON.stringify({ controlMessage: true, error: true, content });
 }
+
+/** Most characters of a client's own value a control error quotes back. */
+const MAX_QUOTED = 64;
+
+/**
+ * A client's value quoted in a control error, cut short: what the server holds
+ * for a client that does not read must not grow with what the client sends.
+ */
+export function quoted(value: unknown): string {
+  const json = toJson(value);
+  return json.length > MAX_QUOTED ? `${json.slice(0, MAX_QUOTED)}…` : json;
+}

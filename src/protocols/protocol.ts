@@ -66,6 +66,13 @@ export interface ProtocolModule<C = unknown> {
   /** Its environment variables, parsed from the environment into its configuration. */
   readonly config: z.ZodType<C>;
   start(ctx: ProtocolContext, config: C): ProtocolHandle;
+  /**
+   * What it would serve to anyone with this configuration, as a sentence that
+   * names what to set (`…without TOKEN_SECRET`), or undefined when it is
+   * authenticated. Staging and production refuse to start it unless
+   * PUBLIC_PROTOCOLS names it.
+   */
+  unauthenticated?(config: C): string | undefined;
 }
 
 /** A protocol module, typed by its configuration schema. */

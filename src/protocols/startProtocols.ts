@@ -17,6 +17,15 @@ export function selectProtocols(
 ): { module: ProtocolModule; config: unknown }[] {
   const byName = new Map(offered.map((m) => [m.name, m]));
   const names = config.protocols ?? [...byName.keys()];
+  const unknown = config.publicProtocols.find((name) => !byName.has(name));
+  if (unknown !== undefined) {
+    throw new StreamerError(
+      'RXS_ERR_CONFIG',
+      `PUBLIC_PROTOCOLS=${JSON.stringify(config.publicProtocols.join(','))} is not valid: "${unknown}" is none of ${[...byName.keys()].join(', ')}`,
+      500,
+    );
+  }
+  const guarded = config.nodeEnv === 'staging' || config.nodeEnv === 'production';
   return names.map((name) => {
     const module = byName.get(name);
     if (!module) {
@@ -26,7 +35,16 @@ export function selectProtocols(
         500,
       );
     }
-    return { module, config: protocolConfig(module, config.env) };
+    const own = protocolConfig(module, config.env);
+    const open = guarded ? module.unauthenticated?.(own) : undefined;
+    if (open !== undefined && !config.publicProtocols.includes(name)) {
+      throw new StreamerError(
+        'RXS_ERR_CONFIG',
+        `${name} would serve anyone in ${config.nodeEnv}: ${open}; set that, or name it in PUBLIC_PROTOCOLS (PUBLIC_PROTOCOLS=${[...config.publicProtocols, name].join(',')}) to serve it without authentication`,
+        500,
+      );
+    }
+    return { module, config: own };
   });
 }
 

@@ -4,10 +4,11 @@ import { Observable } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
-import { globToRegExp } from './globToRegExp.js';
+import { globMatcher } from './globMatcher.js';
+import type { GlobMatcher } from './globMatcher.js';
 
 interface PatternEntry {
-  readonly regexp: RegExp;
+  readonly matcher: GlobMatcher;
   readonly subscribers: Set<Subscriber<BusMessage>>;
 }
 
@@ -27,7 +28,7 @@ export class MemoryBus implements PubSubSource {
       delivered += exact.size;
     }
     for (const entry of this.patterns.values()) {
-      if (!entry.regexp.test(channel)) continue;
+      if (!entry.matcher.test(channel)) continue;
       this.messagesIn++;
       for (const s of entry.subscribers) s.next(message);
       delivered += entry.subscribers.size;
@@ -60,7 +61,7 @@ export class MemoryBus implements PubSubSource {
     return new Observable<BusMessage>((subscriber) => {
       let entry = this.patterns.get(glob);
       if (!entry)
-        this.patterns.set(glob, (entry = { regexp: globToRegExp(glob), subscribers: new Set() }));
+        this.patterns.set(glob, (entry = { matcher: globMatcher(glob), subscribers: new Set() }));
       entry.subscribers.add(subscriber);
       const current = entry;
       return () => {

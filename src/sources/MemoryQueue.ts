@@ -10,6 +10,11 @@ export interface MemoryQueueOptions {
   readonly key?: string;
   /** The stream keeps at most this many entries, dropping the oldest first. */
   readonly maxLen: number;
+  /**
+   * …and at most this many bytes of fields (default: no bound), dropping the
+   * oldest first: the process's heap holds them.
+   */
+  readonly maxBytes?: number;
   /** The dead-letter list keeps at most this many. */
   readonly deadMaxLen: number;
   /** How long readNew waits for an entry. */
@@ -21,6 +26,13 @@ export interface MemoryQueueOptions {
 interface Stored {
   readonly id: string;
   readonly fields: Readonly<Record<string, string>>;
+}
+
+/** What an entry's fields take in the heap (two bytes a character), for the byte bound. */
+function sizeOf(fields: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(fields)) bytes += (name.length + value.length) * 2;
+  return bytes;
 }
 
 interface Pending {
@@ -39,6 +51,8 @@ export class MemoryQueue implements QueueStore {
   private readonly dead: QueueEntry[] = [];
   /** How many of `entries` the group has read (they are all at the front). */
   private read = 0;
+  /** Bytes of the entries kept. */
+  private bytes = 0;
   private lastMs = 0;
   private seq = 0;
   private readonly waiting = new Set<() => void>();
@@ -112,10 +126,20 @@ export class MemoryQueue implements QueueStore {
   enqueue(fields: Readonly<Record<string, string>>): Promise<string> {
     const id = this.nextId();
     this.entries.push({ id, fields: Object.freeze({ ...fields }) });
-    const over = this.entries.length - this.options.maxLen;
-    if (over > 0) {
-      this.entries.splice(0, over);
-      this.read = Math.max(0, this.read - over);
+    this.bytes += sizeOf(fields);
+    const maxBytes = this.options.maxBytes ?? Infinity;
+    const excess = this.entries.length - this.options.maxLen;
+    let n = 0;
+    let freed = 0;
+    // The newest entry always stays.
+    while (n < this.entries.length - 1 && (n < excess || this.bytes - freed > maxBytes)) {
+      freed += sizeOf((this.entries[n] as Stored).fields);
+      n++;
+    }
+    if (n > 0) {
+      this.entries.splice(0, n);
+      this.bytes -= freed;
+      this.read = Math.max(0, this.read - n);
     }
     for (const wake of [...this.waiting]) wake();
     return Promise.resolve(id);

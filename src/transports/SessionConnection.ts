@@ -23,6 +23,10 @@ export const WS_CLOSE = {
 export abstract class SessionConnection extends Connection implements Session {
   private handler: SessionHandler | undefined;
   private log: Logger | undefined;
+  /** Messages a second it may send (0: any); a bucket of that many, refilled as time passes. */
+  private rate = 0;
+  private tokens = 0;
+  private refilledAt = 0;
 
   protected constructor(
     info: ConnectionInfo,
@@ -45,10 +49,16 @@ export abstract class SessionConnection extends Connection implements Session {
 
   /**
    * Puts the session in the hub and lets the endpoint open it; an endpoint that
-   * throws closes this session (1011).
+   * throws closes this session (1011). A client that sends more than
+   * `maxMessagesPerS` messages in a second (a SockJS batch counts each) is
+   * closed with 1008: what one message may cost the server is bounded, so how
+   * many it handles must be too.
    */
-  open(hub: Hub, endpoint: SessionEndpoint, log: Logger): void {
+  open(hub: Hub, endpoint: SessionEndpoint, log: Logger, maxMessagesPerS = 0): void {
     this.log = log;
+    this.rate = maxMessagesPerS;
+    this.tokens = maxMessagesPerS;
+    this.refilledAt = Date.now();
     hub.attach(this, { service: this.request.path });
     try {
       this.handler = endpoint.connect(this);
@@ -64,6 +74,10 @@ export abstract class SessionConnection extends Connection implements Session {
   /** One message from the client, for the protocol. */
   protected received(frame: string | Buffer): void {
     if (this.closed || !this.handler) return;
+    if (this.rate > 0 && !this.take()) {
+      this.closeWith(WS_CLOSE.policy, `more than ${this.rate} messages a second`);
+      return;
+    }
     try {
       this.handler.message(frame);
     } catch (err) {
@@ -73,5 +87,17 @@ export abstract class SessionConnection extends Connection implements Session {
       });
       this.closeWith(WS_CLOSE.internal, 'internal error');
     }
+  }
+
+  /** Takes one message's token; false when the client has used up its rate. */
+  private take(): boolean {
+    if (this.tokens < 1) {
+      const now = Date.now();
+      this.tokens = Math.min(this.rate, this.tokens + ((now - this.refilledAt) * this.rate) / 1000);
+      this.refilledAt = now;
+      if (this.tokens < 1) return false;
+    }
+    this.tokens--;
+    return true;
   }
 }

@@ -15,6 +15,8 @@ export interface SessionServerOptions {
   readonly ws: WsTransport;
   /** Messages over this close a session with 1009, on every transport. */
   readonly maxFrameBytes: number;
+  /** Messages a second one session may send, on every transport. */
+  readonly maxMessagesPerS?: number;
   readonly trustProxy: TrustProxy;
   readonly logger: Logger;
 }

@@ -22,7 +22,7 @@ const open: WsClient[] = [];
 beforeAll(async () => {
   [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
   [any, listed] = await Promise.all([
-    startApp({ redisUrl: redis.url, env: { DATABASE_URL: postgres.url } }),
+    startApp({ redisUrl: redis.url, env: { DATABASE_URL: postgres.url, PG_CHANNELS: '*' } }),
     startApp({
       redisUrl: redis.url,
       env: { DATABASE_URL: postgres.url, PG_CHANNELS: 'orders, stock' },

@@ -20,6 +20,17 @@ afterEach(async () => {
 });
 
 describe('MemoryQueue', () => {
+  it('keeps at most maxBytes of entries, dropping the oldest, and always the newest', async () => {
+    const q = queue({ maxLen: 100_000, maxBytes: 100_000 });
+    const data = 'x'.repeat(10_000);
+    for (let i = 0; i < 1_000; i++) await q.enqueue({ n: String(i), data });
+    // Each entry is a little over 20 KB in the heap (two bytes a character): four fit.
+    const kept = await q.readNew();
+    expect(kept.map((e) => e.fields.n)).toEqual(['996', '997', '998', '999']);
+    await q.enqueue({ data: 'y'.repeat(200_000) });
+    expect((await q.lag()).unread).toBe(1);
+  });
+
   it('names its keys like the Redis stream', () => {
     expect(queue().key).toBe('datastream:incoming');
     expect(queue().deadKey).toBe('datastream:incoming:dead');

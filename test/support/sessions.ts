@@ -14,6 +14,7 @@ import { connectionInfo } from '../../src/fanout/Connection.js';
 import type { Framing } from '../../src/fanout/framing.js';
 import { joined } from '../../src/fanout/framing.js';
 import { Hub } from '../../src/fanout/Hub.js';
+import type { HubOptions } from '../../src/fanout/Hub.js';
 import { protocolConfig } from '../../src/protocols/protocol.js';
 import type {
   ProtocolContext,
@@ -39,10 +40,12 @@ export class MemorySession extends SessionConnection {
   readonly sent: unknown[];
   closedWith: { code: number; reason: string } | undefined;
 
-  constructor(request: Partial<SessionRequest> = {}) {
+  /** `stalled`: a client that reads nothing, so every write stays unsent. */
+  constructor(request: Partial<SessionRequest> = {}, options: { stalled?: boolean } = {}) {
     const sent: unknown[] = [];
     const out = new Writable({
       write(chunk: Buffer, _encoding, done) {
+        if (options.stalled) return;
         for (const line of chunk.toString('utf8').split('\n')) {
           if (line === '') continue;
           try {
@@ -128,8 +131,12 @@ export interface ProtocolHarness {
   readonly bus: MemoryBus;
   readonly metrics: MetricsRegistry;
   readonly handle: ProtocolHandle;
-  /** Opens a session on the endpoint at `path`, as a transport would; the refusal if it is refused. */
-  open(path: string, request?: Partial<SessionRequest>): MemorySession;
+  /** Opens a session on the endpoint at `path`, as a transport would. */
+  open(
+    path: string,
+    request?: Partial<SessionRequest>,
+    options?: { stalled?: boolean },
+  ): MemorySession;
   /** What the endpoint at `path` answers a request before it opens. */
   accept(
     path: string,
@@ -141,12 +148,12 @@ export interface ProtocolHarness {
 /** Starts a protocol module on an in-memory server: a real hub and bus, no sockets. */
 export function startProtocol<C>(
   module: ProtocolModule<C>,
-  options: { env?: Env; demo?: boolean } = {},
+  options: { env?: Env; demo?: boolean; hub?: HubOptions } = {},
 ): ProtocolHarness {
   const core = loadConfig({ NODE_ENV: 'test', NODE_NAME: 'harness', ...options.env });
   const config = protocolConfig(module, core.env);
   const metrics = new MetricsRegistry();
-  const hub = new Hub({ metrics });
+  const hub = new Hub({ metrics, ...options.hub });
   const bus = new MemoryBus();
   const endpoints = new Map<string, SessionEndpoint>();
   const ctx: ProtocolContext = {
@@ -178,8 +185,8 @@ export function startProtocol<C>(
     handle,
     accept: (path, request = {}) =>
       endpointAt(path).accept?.(new MemorySession({ path, ...request }).request),
-    open: (path, request = {}) => {
-      const session = new MemorySession({ path, ...request });
+    open: (path, request = {}, sessionOptions = {}) => {
+      const session = new MemorySession({ path, ...request }, sessionOptions);
       session.open(hub, endpointAt(path), silentLogger);
       return session;
     },

@@ -1,17 +1,17 @@
 // Redis glob semantics for the in-process bus: every expectation here is what
 // Redis 7's PSUBSCRIBE (stringmatchlen) answers for the same pattern and channel.
 import { describe, expect, it } from 'vitest';
-import { globToRegExp } from '../../src/sources/globToRegExp.js';
+import { globMatcher } from '../../src/sources/globMatcher.js';
 
 /** The strings, out of `candidates`, that the pattern matches. */
 function matches(glob: string, candidates: string[]): string[] {
-  const regexp = globToRegExp(glob);
+  const regexp = globMatcher(glob);
   return candidates.filter((s) => regexp.test(s));
 }
 
-describe('globToRegExp', () => {
+describe('globMatcher', () => {
   it('matches a literal pattern only against the same whole string', () => {
-    const re = globToRegExp('stream.score_updates');
+    const re = globMatcher('stream.score_updates');
     expect(re.test('stream.score_updates')).toBe(true);
     expect(re.test('streamXscore_updates')).toBe(false);
     expect(re.test('stream.score_updates2')).toBe(false);
@@ -54,7 +54,7 @@ describe('globToRegExp', () => {
   });
 
   it('reads a reversed range as the same range, as Redis does, instead of throwing', () => {
-    expect(() => globToRegExp('a[d-b]e')).not.toThrow();
+    expect(() => globMatcher('a[d-b]e')).not.toThrow();
     expect(matches('a[d-b]e', ['aae', 'abe', 'ace', 'ade', 'aee'])).toEqual(['abe', 'ace', 'ade']);
   });
 
@@ -111,5 +111,22 @@ describe('globToRegExp', () => {
       'room:918',
       'room:',
     ]);
+  });
+});
+
+describe('globMatcher on hostile patterns', () => {
+  // A regular expression (`.*a.*a.*a.*a.*b`) takes seconds on a 199-character
+  // channel and grows exponentially; these finish in a few million steps at most.
+  it('answers *a*a*a*a*b against long runs of a without backtracking', () => {
+    const m = globMatcher('*a*a*a*a*a*a*a*a*b');
+    expect(m.test('a'.repeat(199))).toBe(false);
+    expect(m.test('a'.repeat(20_000))).toBe(false);
+    expect(m.test(`${'a'.repeat(20_000)}b`)).toBe(true);
+  });
+
+  it('answers *.*.*.*.x against long dotted channels', () => {
+    const m = globMatcher('*.*.*.*.*.*.x');
+    expect(m.test('.'.repeat(121))).toBe(false);
+    expect(m.test(`${'a.'.repeat(10_000)}x`)).toBe(true);
   });
 });

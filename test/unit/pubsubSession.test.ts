@@ -141,6 +141,19 @@ describe('the pub/sub handler', () => {
     await subscribe(s, 'a');
   });
 
+  it('drops a client that never reads its control errors, as it drops a slow reader', () => {
+    harness = startProtocol(pubsubProtocol(), { hub: { maxBufferBytes: 4096 } });
+    const s = harness.open('/pubsub', {}, { stalled: true });
+    let sent = 0;
+    while (!s.closed && sent < 10_000) {
+      s.deliver(JSON.stringify({ action: `nope-${sent++}` }));
+    }
+    // Past 4 × the bound it goes at once: a few hundred replies, not ten thousand.
+    expect(sent).toBeLessThan(500);
+    expect(s.closedWith).toEqual({ code: 1006, reason: 'destroyed' });
+    expect(harness.hub.stats.slowClientsDropped).toBe(1);
+  });
+
   it('leaves every channel when the session ends: the hub keeps nothing of it', async () => {
     const h = start();
     const s = h.open('/pubsub');

@@ -52,7 +52,7 @@ function session(options: { source: PubSubSource; store: ChannelSetStore; timeou
     user: 'u1',
     store: options.store,
     source: options.source,
-    join: (c) => log.push(`join ${c}`),
+    join: (c) => log.push(`join ${c}`) > 0,
     leave: (c) => log.push(`leave ${c}`),
     timeoutMs: options.timeoutMs ?? 2_000,
     refreshed: () => refreshes++,

@@ -32,12 +32,14 @@ export const datastreamSchema = z
     DATASTREAM_MAX_BYTES: int(65_536, 256, 16 * 1024 * 1024),
     DATASTREAM_MAXLEN: int(100_000, 100, 100_000_000),
     DATASTREAM_DEAD_MAXLEN: int(10_000, 10, 10_000_000),
+    DATASTREAM_MEMORY_BYTES: int(64 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
     DATASTREAM_MAX_DELIVERIES: int(5, 1, 1_000),
     DATASTREAM_CLAIM_IDLE_MS: int(30_000, 10, 86_400_000),
     DATASTREAM_CLAIM_EVERY_MS: int(5_000, 10, 3_600_000),
     DATASTREAM_BLOCK_MS: int(2_000, 10, 60_000),
     DATASTREAM_RESUME_DELAY_MS: int(2_000, 0, 600_000),
     DATASTREAM_MAX_TOPICS: int(64, 1, 1_000),
+    DATASTREAM_MAX_SITE_TOPICS: int(25_000, 1, 100_000_000),
     DATASTREAM_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
   })
   .transform((e) =>
@@ -55,6 +57,8 @@ export const datastreamSchema = z
       /** The stream is trimmed to about this many entries. */
       maxLen: e.DATASTREAM_MAXLEN,
       deadMaxLen: e.DATASTREAM_DEAD_MAXLEN,
+      /** Without Redis: the in-process queue keeps at most this many bytes of entries. */
+      memoryBytes: e.DATASTREAM_MEMORY_BYTES,
       /** An entry handed out this many times without an acknowledgement goes to the dead letters. */
       maxDeliveries: e.DATASTREAM_MAX_DELIVERIES,
       /** An entry pending this long (its consumer died, or its delivery failed) is claimed again. */
@@ -71,6 +75,8 @@ export const datastreamSchema = z
       resumeDelayMs: e.DATASTREAM_RESUME_DELAY_MS,
       /** Topics one client may filter on. */
       maxTopics: e.DATASTREAM_MAX_TOPICS,
+      /** Sites and site topics with a client at most on this instance (its share of MAX_TOPICS). */
+      maxSiteTopics: e.DATASTREAM_MAX_SITE_TOPICS,
       authTimeoutMs: e.DATASTREAM_AUTH_TIMEOUT_MS,
     }),
   );

@@ -49,6 +49,10 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
   return defineProtocol({
     name: 'datastream',
     config: datastreamSchema,
+    unauthenticated: (config) =>
+      config.apiKey === undefined
+        ? `anyone may enqueue with POST ${config.path}/messages without DATASTREAM_API_KEY`
+        : undefined,
     start(ctx, config) {
       const { hub, logger, metrics, scheduler } = ctx;
       const consumer = `${ctx.config.nodeName}.${randomBytes(3).toString('hex')}`;
@@ -66,6 +70,7 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
           : new MemoryQueue({
               key: config.key,
               maxLen: config.maxLen,
+              maxBytes: config.memoryBytes,
               deadMaxLen: config.deadMaxLen,
               blockMs: config.blockMs,
             }));
@@ -81,7 +86,11 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
       let lag: QueueLag = { pending: 0, unread: 0, oldestPendingMs: 0 };
 
       // Messages are pushed by the queue reader, for the sites with clients.
-      hub.addFamily<Outgoing>(DATASTREAM_FAMILY, { pushed: true, encode: { ws: (m) => m.bytes } });
+      hub.addFamily<Outgoing>(DATASTREAM_FAMILY, {
+        pushed: true,
+        encode: { ws: (m) => m.bytes },
+        maxTopics: { count: config.maxSiteTopics, variable: 'DATASTREAM_MAX_SITE_TOPICS' },
+      });
       const reading = readQueue(store, hub, config, counts, logger, scheduler);
 
       const lagging = interval(LAG_EVERY_MS, scheduler)

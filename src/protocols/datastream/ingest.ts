@@ -1,10 +1,10 @@
 // `POST <path>/messages`: services enqueue `{site, topic, data}` over HTTP. The
 // body is checked as the reader would check the entry, so a message the POST
 // took is never a dead letter; 202 answers with the stream entry id.
-import { timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
 import { StreamerError } from '../../core/errors.js';
+import { sameSecret } from '../../core/sameSecret.js';
 import type { Logger } from '../../core/logger.js';
 import type { QueueStore } from '../../sources/QueueStore.js';
 import { bodyFields } from './wire.js';
@@ -20,12 +20,6 @@ export interface IngestOptions {
   readonly enqueued: () => void;
 }
 
-function sameKey(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 export function mountIngest(router: Router, options: IngestOptions): void {
   const { store, maxBytes, apiKey, logger } = options;
 
@@ -33,7 +27,7 @@ export function mountIngest(router: Router, options: IngestOptions): void {
     if (apiKey === undefined) return next();
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match && sameKey(match[1] as string, apiKey)) return next();
+    if (match && sameSecret(match[1] as string, apiKey)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="datastream"');
     next(
       new StreamerError(
@@ -65,6 +59,17 @@ export function mountIngest(router: Router, options: IngestOptions): void {
   const enqueue: RequestHandler = (req, res, next) => {
     const read = bodyFields(req.body);
     if ('problem' in read) return next(new StreamerError('RXS_ERR_BAD_REQUEST', read.problem, 400));
+    // What is stored is what is checked: `data` as its JSON text again can be
+    // longer than it was sent (`9e20` is 21 characters once written out).
+    const stored = Object.values(read.fields).reduce((n, v) => n + Buffer.byteLength(v), 0);
+    if (stored > maxBytes)
+      return next(
+        new StreamerError(
+          'RXS_ERR_TOO_LARGE',
+          `a message has at most ${maxBytes} bytes as stored; this one has ${stored}`,
+          413,
+        ),
+      );
     store.enqueue(read.fields).then(
       (id) => {
         options.enqueued();

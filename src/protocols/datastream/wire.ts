@@ -3,6 +3,7 @@
 // (the object as JSON text, encoded once per message), and the one action a
 // client sends, `updatesubscribersite`.
 import type { Parsed } from '../../operators/routeEntries.js';
+import { quoted } from '../controlFrames.js';
 
 /** A message on its way to a site's clients. */
 export interface SiteMessage {
@@ -92,7 +93,14 @@ export function bodyFields(
     topicProblem(topic) ??
     (data === undefined ? 'data is missing (any JSON value)' : undefined);
   if (problem) return { problem };
-  return { fields: { site: site as string, topic: topic as string, data: JSON.stringify(data) } };
+  let text: string;
+  try {
+    text = JSON.stringify(data);
+  } catch {
+    // JSON.parse takes nesting that JSON.stringify cannot write back (its stack).
+    return { problem: 'data is nested too deeply' };
+  }
+  return { fields: { site: site as string, topic: topic as string, data: text } };
 }
 
 /** A client's switch of site (and, optionally, of topics). */
@@ -121,7 +129,7 @@ export function parseAction(
       error:
         action === undefined
           ? 'a frame needs an "action": updatesubscribersite'
-          : `unknown action ${JSON.stringify(action)}: expected updatesubscribersite`,
+          : `unknown action ${quoted(action)}: expected updatesubscribersite`,
     };
   const problem = siteProblem(site);
   if (problem) return { error: problem };

@@ -37,6 +37,10 @@ export function notificationsProtocol(
   return defineProtocol({
     name: 'notifications',
     config: notificationsSchema,
+    unauthenticated: (config) =>
+      config.tokenSecret === undefined
+        ? 'any user id opens that user’s stream without TOKEN_SECRET'
+        : undefined,
     start(ctx, config) {
       const { hub, source, scheduler, logger, metrics } = ctx;
       const demoStore = ctx.demo && !options.store ? new MemoryChannelSets() : undefined;

@@ -19,8 +19,12 @@ export interface UserSessionOptions {
   readonly user: string;
   readonly store: ChannelSetStore;
   readonly source: PubSubSource;
-  /** Puts the user's connection in a channel's topic, and takes it out. */
-  readonly join: (channel: string) => void;
+  /**
+   * Puts the user's connection in a channel's topic (false when the hub refused
+   * it: a bound), and takes it out. A refused join ends the stream with `error`:
+   * after `ok`, every message of the user's channels is delivered, or the stream ends.
+   */
+  readonly join: (channel: string) => boolean;
   readonly leave: (channel: string) => void;
   /** How long a set read, and the first set's subscriptions, may take. */
   readonly timeoutMs: number;
@@ -82,7 +86,7 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
       const ready = unjoined;
       waiting = undefined;
       unjoined = undefined;
-      for (const channel of ready) o.join(channel);
+      for (const channel of ready) if (!o.join(channel)) return end('error');
       subscriber.next('ok');
     };
 
@@ -114,7 +118,10 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
             refreshes.next();
             return;
           }
-          if (!unjoined) return o.join(event.live);
+          if (!unjoined) {
+            if (!o.join(event.live)) end('error');
+            return;
+          }
           waiting?.delete(event.live);
           unjoined.add(event.live);
           settle();

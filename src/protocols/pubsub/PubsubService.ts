@@ -17,6 +17,9 @@ import { channelMessage, channelProblem, toJson } from './wire.js';
 /** The hub family of the pub/sub channels, one topic per channel. */
 export const PUBSUB_FAMILY = 'pubsub';
 
+/** The longest channel name Postgres LISTENs to as it is (NAMEDATALEN - 1; names are ASCII). */
+const PG_MAX_NAME = 63;
+
 /** After a monitor fails, it is subscribed again this much later (ms). */
 const MONITOR_RETRY_MS = 1_000;
 
@@ -53,6 +56,7 @@ export class PubsubService {
     const prefix = config.redisPrefix;
     ctx.hub.addFamily<BusMessage>(PUBSUB_FAMILY, {
       topicFeed: (channel) => this.feed(channel),
+      maxTopics: { count: config.maxTopics, variable: 'PUBSUB_MAX_TOPICS' },
       encode: { ws: (m) => channelMessage(m.channel.slice(prefix.length), m.payload) },
     });
     this.allowed = authorizer({ ...hooks, timeoutMs: config.authTimeoutMs, logger: ctx.logger });
@@ -157,9 +161,11 @@ export class PubsubService {
     return `${this.config.redisPrefix}${channel}`;
   }
 
+  /** Postgres channel names are at most 63 bytes (it cuts longer ones short: another channel). */
   private fromPostgres(channel: string): boolean {
     const { pgChannels } = this.config;
-    return this.ctx.postgres !== undefined && (pgChannels === '*' || pgChannels.includes(channel));
+    if (this.ctx.postgres === undefined) return false;
+    return pgChannels === '*' ? channel.length <= PG_MAX_NAME : pgChannels.includes(channel);
   }
 
   /** With Postgres, `NOTIFY c, 'payload'` reaches channel c too: LISTEN while c has subscribers. */

@@ -11,16 +11,20 @@ const prefix = z
   .optional()
   .transform((v) => v ?? 'pubsub:');
 
-/** `*`, or channel names separated by commas (each as a pub/sub channel name). */
+/**
+ * `*`, or channel names separated by commas (each as a pub/sub channel name);
+ * none by default, so a database's notifications reach clients only by name.
+ */
 const pgChannels = z
   .string()
   .trim()
-  .regex(/^(\*|[A-Za-z0-9_.:@/-]{1,200}(\s*,\s*[A-Za-z0-9_.:@/-]{1,200})*)$/, {
-    error: '* or channel names separated by commas (letters, digits and _ . : @ / -)',
+  .regex(/^(\*|[A-Za-z0-9_.:@/-]{1,63}(\s*,\s*[A-Za-z0-9_.:@/-]{1,63})*)$/, {
+    error:
+      '* or channel names separated by commas (1-63 letters, digits and _ . : @ / - each, as Postgres takes them)',
   })
   .optional()
   .transform((v): '*' | readonly string[] =>
-    v === undefined || v === '*' ? '*' : Object.freeze(v.split(/\s*,\s*/)),
+    v === '*' ? '*' : Object.freeze(v === undefined || v === '' ? [] : v.split(/\s*,\s*/)),
   );
 
 export const pubsubSchema = z
@@ -28,6 +32,7 @@ export const pubsubSchema = z
     PUBSUB_PATH: urlPath('/pubsub'),
     PUBSUB_REDIS_PREFIX: prefix,
     PUBSUB_MAX_CHANNELS: int(256, 1, 100_000),
+    PUBSUB_MAX_TOPICS: int(25_000, 1, 100_000_000),
     PUBSUB_SUBSCRIBE_TIMEOUT_MS: int(5_000, 100, 60_000),
     PUBSUB_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
     PG_CHANNELS: pgChannels,
@@ -40,6 +45,8 @@ export const pubsubSchema = z
       redisPrefix: e.PUBSUB_REDIS_PREFIX,
       /** Channels one client may be subscribed to at once. */
       maxChannels: e.PUBSUB_MAX_CHANNELS,
+      /** Channels with a subscriber at most on this instance (its share of MAX_TOPICS). */
+      maxTopics: e.PUBSUB_MAX_TOPICS,
       /** How long a subscription may take to become live before it is refused. */
       subscribeTimeoutMs: e.PUBSUB_SUBSCRIBE_TIMEOUT_MS,
       /** How long an authenticator may take before its silence denies. */

@@ -24,6 +24,10 @@ export function pubsubProtocol(appHooks?: PubsubHooks): ProtocolModule<PubsubCon
   return defineProtocol({
     name: 'pubsub',
     config: pubsubSchema,
+    unauthenticated: () =>
+      appHooks?.authenticators?.length || appHooks?.defaultAuthenticator
+        ? undefined
+        : 'anyone may subscribe and publish on any channel without authenticators (pubsubProtocol({ authenticators, defaultAuthenticator }))',
     start(ctx, config) {
       const hooks = appHooks ?? (ctx.demo ? chatRoomHooks() : {});
       const service = new PubsubService(ctx, config, hooks, (client, channel) => {

@@ -3,6 +3,8 @@
 // once for every subscriber. The control replies are shared with the other
 // WebSocket protocols (controlFrames.ts).
 
+import { quoted } from '../controlFrames.js';
+
 export { controlError, controlMessage, toJson } from '../controlFrames.js';
 
 export type ClientAction =
@@ -52,7 +54,7 @@ export function parseFrame(text: string): Parsed {
       error:
         action === undefined
           ? 'a frame needs an "action": subscribe, unsubscribe or publish'
-          : `unknown action ${JSON.stringify(action)}: expected subscribe, unsubscribe or publish`,
+          : `unknown action ${quoted(action)}: expected subscribe, unsubscribe or publish`,
     };
   if (!isObject(payload)) return { kind: 'invalid', error: `${action} needs a payload object` };
   const problem = channelProblem(payload.channel);

@@ -6,7 +6,7 @@
 // and its protocol's session, whichever transport carries it. Requests from a
 // page whose origin the WebSocket transport does not allow are refused with
 // 403, on every transport.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from 'express';
 import sockjs from 'sockjs';
 import type { Connection as SockJsSession } from 'sockjs';
@@ -32,6 +32,8 @@ export interface SockJsOptions {
   readonly ws: WsTransport;
   /** Messages over this close the session with 1009, as on a WebSocket. */
   readonly maxFrameBytes: number;
+  /** Messages a second one session may send (0: any). */
+  readonly maxMessagesPerS?: number;
   readonly trustProxy: TrustProxy;
   readonly logger: Logger;
 }
@@ -85,7 +87,7 @@ export function serveSockJs(options: SockJsOptions): void {
       request,
       options.maxFrameBytes,
     );
-    connection.open(hub, endpoint, log);
+    connection.open(hub, endpoint, log, options.maxMessagesPerS);
   });
   // installHandlers() would take over the server's request and upgrade events;
   // the listener's handler lets this transport sit behind the router instead
@@ -104,8 +106,45 @@ export function serveSockJs(options: SockJsOptions): void {
         new StreamerError('RXS_ERR_BAD_REQUEST', 'only WebSocket upgrades are served here', 400),
       );
     }
+    if (req.method === 'POST' && !boundBody(req, res, options.maxFrameBytes)) return;
     if (!handle(req, res)) next();
   });
+}
+
+/**
+ * sockjs reads a send's whole body before it looks at anything, a chunk at a
+ * time into one string: a body over the message bound is refused with 413 by
+ * its Content-Length, or cut off with 413 once that many bytes have come.
+ * Returns whether the request goes on to sockjs.
+ */
+function boundBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): boolean {
+  const tooLarge = () =>
+    new StreamerError(
+      'RXS_ERR_TOO_LARGE',
+      `a SockJS send carries at most ${maxBytes} bytes (WS_MAX_FRAME_BYTES)`,
+      413,
+    );
+  const refuse = () => {
+    if (res.headersSent) return void req.socket.destroy();
+    const body = JSON.stringify(tooLarge().toJSON());
+    res.writeHead(413, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
+    res.end(body, () => req.socket.destroy());
+  };
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
+    refuse();
+    return false;
+  }
+  let seen = 0;
+  const count = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= maxBytes) return;
+    req.off('data', count);
+    // Nothing more reaches sockjs (its body never ends); the socket is closed after the answer.
+    req.pause();
+    refuse();
+  };
+  req.on('data', count);
+  return true;
 }
 
 function sockJsRequest(prefix: string, session: SockJsSession, ip: string): SessionRequest {

@@ -45,6 +45,8 @@ export interface WsTransportOptions {
   /** Frames over this close the connection with 1009. */
   readonly maxFrameBytes: number;
   readonly pingMs: number;
+  /** Messages a second one client may send (0: any). */
+  readonly maxMessagesPerS?: number;
   readonly trustProxy: TrustProxy;
   /** Pages that may connect besides the server's own; by default, none. */
   readonly allowedOrigins?: AllowedOrigins;
@@ -200,7 +202,7 @@ export class WsTransport {
         : new WsConnection(info, ws, socket, request);
     // A peer that breaks the protocol is closed by ws; the error needs a listener.
     ws.on('error', (err) => this.log.debug('WebSocket client error', { error: err.message }));
-    connection.open(this.options.hub, route.endpoint, this.log);
+    connection.open(this.options.hub, route.endpoint, this.log, this.options.maxMessagesPerS);
   }
 
   private ping(): void {
