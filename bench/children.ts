@@ -126,6 +126,8 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
       env: {
         ...process.env,
         NODE_ENV: 'production',
+        // The workloads' clients are anonymous, as they are against the floors and peers.
+        PUBLIC_PROTOCOLS: 'notifications,pubsub,datastream',
         REDIS_URL: options.redisUrl,
         PORT: String(port),
         HOST: '127.0.0.1',

@@ -605,6 +605,18 @@ describe('tokens', () => {
     expect(metrics).not.toContain(token);
   });
 
+  it('a stream ends when its token expires, and the same token then gets failure', async () => {
+    await setChannels('alice', ['user:alice', 'room:a']);
+    // Expiries are whole seconds: this one is one to two seconds away.
+    const token = mintToken({ user: 'alice', ttlSeconds: 2, secret: SECRET });
+    const s = await stream('alice', { target: secured, token });
+    await s.waitStatus('ok');
+    await s.ended();
+    const again = await stream('alice', { target: secured, token });
+    await again.ended();
+    expect(again.text()).toBe(`id:1\ndata:${statusData('failure')}\n\n`);
+  });
+
   it('a refused stream counts as a failure, not a user', async () => {
     const before = await metric('notify.status.failure', secured);
     const s = await stream('alice', { target: secured, token: 'nope' });

@@ -154,6 +154,32 @@ describe('the pub/sub handler', () => {
     expect(harness.hub.stats.slowClientsDropped).toBe(1);
   });
 
+  it('refuses publishes past PUBSUB_PUBLISH_RATE with a control error, and stays open', () => {
+    const h = start(undefined, { PUBSUB_PUBLISH_RATE: '5' });
+    const s = h.open('/pubsub');
+    for (let i = 0; i < 8; i++)
+      s.frame({ action: 'publish', payload: { channel: 'c', message: i } });
+    const refusals = s.sent.filter((m) =>
+      JSON.stringify(m).includes('publishing too fast: at most 5 publishes a second'),
+    );
+    expect(refusals).toHaveLength(3);
+    expect(s.closed).toBe(false);
+  });
+
+  it('bounds the publish bytes of one address, all its clients together, and no other', () => {
+    const h = start(undefined, { PUBSUB_PUBLISH_BYTES_PER_S: '2048', WS_MAX_FRAME_BYTES: '1024' });
+    const [a, b] = [h.open('/pubsub'), h.open('/pubsub')];
+    const other = h.open('/pubsub', { ip: '198.51.100.1' });
+    const big = { action: 'publish', payload: { channel: 'c', message: 'x'.repeat(900) } };
+    a.frame(big);
+    b.frame(big);
+    b.frame(big);
+    other.frame(big);
+    const tooFast = (m: unknown) =>
+      JSON.stringify(m).includes('publishing too fast from this address');
+    expect([a, b, other].map((c) => c.sent.filter(tooFast).length)).toEqual([0, 1, 0]);
+  });
+
   it('leaves every channel when the session ends: the hub keeps nothing of it', async () => {
     const h = start();
     const s = h.open('/pubsub');

@@ -32,26 +32,32 @@ export function notificationStreams(
   return ({ query }) => {
     const user = query.get('user');
     if (user === null) return undefined;
-    const refusal = refusalOf(config, user, query.get('token'));
+    const check = checkUser(config, user, query.get('token'));
+    const refusal = 'refusal' in check ? check.refusal : undefined;
     return {
       family: NOTIFY_FAMILY,
       // Never the token; a bad id is not worth keeping.
       namespace: refusal ? '/users/' : `/users/${user}`,
       preamble: null,
       eventIds: true,
+      // A token is good until it expires, and so is the stream it opened: it ends
+      // then, and the client comes back with a fresh token (or gets `failure`).
+      ...('expiresAt' in check && check.expiresAt !== undefined
+        ? { maxAgeMs: Math.max(0, check.expiresAt - Date.now()) }
+        : {}),
       opened: (connection) =>
         refusal ? handlers.refused(connection, refusal) : handlers.opened(connection, user),
     };
   };
 }
 
-function refusalOf(
+function checkUser(
   config: NotificationsConfig,
   user: string,
   token: string | null,
-): Refusal | undefined {
-  if (!USER_ID.test(user)) return 'user';
-  if (config.tokenSecret === undefined) return undefined;
+): { readonly refusal: Refusal } | { readonly expiresAt: number | undefined } {
+  if (!USER_ID.test(user)) return { refusal: 'user' };
+  if (config.tokenSecret === undefined) return { expiresAt: undefined };
   const check = verifyToken(token ?? undefined, user, config.tokenSecret);
-  return check.ok ? undefined : `token ${check.reason}`;
+  return check.ok ? { expiresAt: check.expiresAt } : { refusal: `token ${check.reason}` };
 }

@@ -6,6 +6,7 @@ import { Subject, firstValueFrom, forkJoin, map, merge, of, pipe, take, timeout 
 import type { Observable, OperatorFunction, Subscription } from 'rxjs';
 import type { BusMessage } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
+import { TokenBucket } from '../../core/TokenBucket.js';
 import { resubscribe } from '../../operators/resubscribe.js';
 import type { ProtocolContext } from '../protocol.js';
 import { authorizer } from '../authorize.js';
@@ -19,6 +20,9 @@ export const PUBSUB_FAMILY = 'pubsub';
 
 /** The longest channel name Postgres LISTENs to as it is (NAMEDATALEN - 1; names are ASCII). */
 const PG_MAX_NAME = 63;
+
+/** Addresses with a publish budget kept before the idle ones are swept. */
+const ADDRESS_SWEEP = 10_000;
 
 /** After a monitor fails, it is subscribed again this much later (ms). */
 const MONITOR_RETRY_MS = 1_000;
@@ -44,6 +48,8 @@ export class PubsubService {
   /** Every check that applies must allow; a throw, a rejection or a timeout denies. */
   readonly allowed: (request: AuthRequest) => Promise<boolean>;
   private readonly publishes = new Subject<ClientPublish>();
+  /** Publish bytes per client address; an address whose bucket is full again is forgotten. */
+  private readonly addressBudgets = new Map<string, TokenBucket>();
   private trapping: Subscription | undefined;
   private readonly monitoring: Subscription[];
 
@@ -123,6 +129,26 @@ export class PubsubService {
     await firstValueFrom(
       ready.pipe(timeout({ first: this.config.subscribeTimeoutMs, scheduler: this.ctx.scheduler })),
     );
+  }
+
+  /**
+   * Takes `bytes` of the address's publish budget (PUBSUB_PUBLISH_BYTES_PER_S);
+   * the refusal's text when it is used up.
+   */
+  spendAddress(ip: string, bytes: number): string | undefined {
+    const rate = this.config.publishBytesPerS;
+    let bucket = this.addressBudgets.get(ip);
+    if (!bucket) {
+      if (this.addressBudgets.size >= ADDRESS_SWEEP) {
+        for (const [address, b] of this.addressBudgets)
+          if (b.full()) this.addressBudgets.delete(address);
+      }
+      // One message as large as a frame may go at once.
+      bucket = new TokenBucket(rate, Math.max(rate, this.ctx.config.wsMaxFrameBytes));
+      this.addressBudgets.set(ip, bucket);
+    }
+    if (bucket.take(bytes)) return undefined;
+    return `publishing too fast from this address: at most ${rate} bytes a second (PUBSUB_PUBLISH_BYTES_PER_S); try again`;
   }
 
   /** A client's publish, through the push traps to the bus. */

@@ -2,6 +2,7 @@
 // anything else for the receivers), asks the authenticators, and answers with
 // control frames. It is the client the hooks see, too.
 import type { Session } from '../../core/session.js';
+import { TokenBucket } from '../../core/TokenBucket.js';
 import { ProtocolSession } from '../ProtocolSession.js';
 import type { PubsubClient } from './hooks.js';
 import type { PubsubService } from './PubsubService.js';
@@ -9,6 +10,9 @@ import { channelProblem, parseFrame } from './wire.js';
 import type { ClientAction } from './wire.js';
 
 export class PubsubSession extends ProtocolSession implements PubsubClient {
+  /** Its publishes a second (PUBSUB_PUBLISH_RATE), made at its first publish. */
+  private publishing: TokenBucket | undefined;
+
   constructor(
     session: Session,
     private readonly service: PubsubService,
@@ -52,12 +56,29 @@ export class PubsubSession extends ProtocolSession implements PubsubClient {
     if (typeof frame !== 'string') return this.fail('frames must be text (JSON)');
     const parsed = parseFrame(frame);
     if (parsed.kind === 'invalid') return this.fail(parsed.error);
+    if (parsed.kind === 'action' && parsed.action.action === 'publish') {
+      const refused = this.spend(Buffer.byteLength(frame));
+      if (refused) return this.fail(refused);
+    }
     // Each frame is handled on its own: a slow hook holds up no other frame or client.
     this.guard(
       parsed.kind === 'action' ? this.act(parsed.action) : this.receive(parsed.frame, parsed.error),
       'handle that frame',
       (error) => this.service.log('handling a pub/sub frame failed', error),
     );
+  }
+
+  /**
+   * Takes a publish from the client's rate and its address's bytes: anonymous
+   * clients publishing large messages as fast as they can would otherwise make
+   * Redis cut this server's subscriber for its output buffer, for everyone.
+   */
+  private spend(bytes: number): string | undefined {
+    const { publishRate } = this.service.config;
+    this.publishing ??= new TokenBucket(publishRate);
+    if (!this.publishing.take())
+      return `publishing too fast: at most ${publishRate} publishes a second (PUBSUB_PUBLISH_RATE); try again`;
+    return this.service.spendAddress(this.request.ip, bytes);
   }
 
   private async act(action: ClientAction): Promise<void> {

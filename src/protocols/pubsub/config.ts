@@ -33,6 +33,8 @@ export const pubsubSchema = z
     PUBSUB_REDIS_PREFIX: prefix,
     PUBSUB_MAX_CHANNELS: int(256, 1, 100_000),
     PUBSUB_MAX_TOPICS: int(25_000, 1, 100_000_000),
+    PUBSUB_PUBLISH_RATE: int(100, 1, 1_000_000),
+    PUBSUB_PUBLISH_BYTES_PER_S: int(1024 * 1024, 1024, 1024 * 1024 * 1024),
     PUBSUB_SUBSCRIBE_TIMEOUT_MS: int(5_000, 100, 60_000),
     PUBSUB_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
     PG_CHANNELS: pgChannels,
@@ -47,6 +49,14 @@ export const pubsubSchema = z
       maxChannels: e.PUBSUB_MAX_CHANNELS,
       /** Channels with a subscriber at most on this instance (its share of MAX_TOPICS). */
       maxTopics: e.PUBSUB_MAX_TOPICS,
+      /** Publishes a second one client may make. */
+      publishRate: e.PUBSUB_PUBLISH_RATE,
+      /**
+       * Bytes a second of publishes from one client address, all its clients
+       * together: what anonymous clients can make Redis send this server's
+       * subscriber stays well under Redis's output-buffer limit for it.
+       */
+      publishBytesPerS: e.PUBSUB_PUBLISH_BYTES_PER_S,
       /** How long a subscription may take to become live before it is refused. */
       subscribeTimeoutMs: e.PUBSUB_SUBSCRIBE_TIMEOUT_MS,
       /** How long an authenticator may take before its silence denies. */
