@@ -1,7 +1,8 @@
 // What the admin status document shows of its clients: everything to an operator
 // (the ADMIN_TOKEN bearer), and to anyone else, this machine included (a proxy
 // in front of the server makes every request local), network-level addresses
-// only (`203.0.113.*`, `2001:db8:1::*`) and User-Agents cut to 256 characters.
+// only (`203.0.113.*`, `2001:db8:1::*`), User-Agents cut to 256 characters, and
+// of what protocols add (channels, sites, users) only the counts.
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
 import { sameSecret } from '../core/sameSecret.js';
@@ -51,9 +52,32 @@ function ipv6Groups(ip: string): number[] {
 /** A User-Agent as a masked document shows it. */
 export const maskUserAgent = (ua: string): string => ua.slice(0, MASKED_USER_AGENT);
 
-/** A listed connection as a masked document shows it; the other fields stay. */
+/** The fields every listed connection has; what a protocol adds comes after them. */
+const STANDARD = new Set([
+  'request_path',
+  'namespace',
+  'created_at',
+  'client_ip',
+  'user_agent',
+  'msgs_sent',
+]);
+
+/**
+ * A listed connection as a masked document shows it: its address and
+ * User-Agent masked, and of what its protocol adds only counts and flags —
+ * never a channel name, a site or a user id.
+ */
 export function maskConnection(c: ConnectionStatus): ConnectionStatus {
-  return { ...c, client_ip: maskIp(c.client_ip), user_agent: maskUserAgent(c.user_agent) };
+  const masked: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(c)) {
+    if (STANDARD.has(key) || typeof value === 'number' || typeof value === 'boolean')
+      masked[key] = value;
+  }
+  return {
+    ...(masked as unknown as ConnectionStatus),
+    client_ip: maskIp(c.client_ip),
+    user_agent: maskUserAgent(c.user_agent),
+  };
 }
 
 /**

@@ -2,7 +2,7 @@
 // embedded default: the same semantics (pending until acknowledged, claimed
 // again after an idle time with the delivery counted, dead letters with their
 // reason, a bounded stream), with this process as the group's one consumer.
-import { entryTime } from './QueueStore.js';
+import { deadLetterFields, entryTime } from './QueueStore.js';
 import type { QueueEntry, QueueLag, QueueStore } from './QueueStore.js';
 
 export interface MemoryQueueOptions {
@@ -109,12 +109,7 @@ export class MemoryQueue implements QueueStore {
   async deadLetter(entry: QueueEntry, reason: string): Promise<void> {
     this.dead.push({
       id: this.nextId(),
-      fields: {
-        entry: entry.id,
-        reason,
-        deliveries: String(entry.deliveries),
-        fields: JSON.stringify(entry.fields),
-      },
+      fields: deadLetterFields(entry, reason),
       deliveries: 0,
     });
     if (this.dead.length > this.options.deadMaxLen)

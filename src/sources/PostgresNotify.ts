@@ -35,6 +35,9 @@ export interface PostgresNotifyOptions {
  */
 const MAX_CHANNEL_BYTES = 63;
 
+/** LISTENs and UNLISTENs sent in one query at most. */
+const SYNC_BATCH = 100;
+
 /** A double-quoted identifier: any `"` inside is doubled, so every name is taken literally. */
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -131,6 +134,16 @@ export class PostgresNotify {
   /** The channels in use: those kept LISTENed now, and LISTENed again after a reconnect. */
   listening(): string[] {
     return [...this.listeners.keys()];
+  }
+
+  /** How many channels are in use. */
+  get listeningCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Whether a channel is in use (LISTENed, or about to be). */
+  isListening(name: string): boolean {
+    return this.listeners.has(name);
   }
 
   /**
@@ -245,15 +258,22 @@ export class PostgresNotify {
           if (this.connection !== connection) return;
           const listen: string[] = [];
           const unlisten: string[] = [];
+          // At most a batch per query: the one connection stays responsive, and a
+          // flood of channels is LISTENed in steps other changes can come between.
+          let taken = 0;
           for (const name of connection.pending) {
+            if (taken++ === SYNC_BATCH) break;
+            connection.pending.delete(name);
             const wanted = this.listeners.has(name);
             if (wanted && !connection.listened.has(name)) listen.push(name);
             else if (!wanted && connection.listened.has(name)) unlisten.push(name);
             // Unsubscribed and subscribed again before any UNLISTEN went out: still listened.
             else if (wanted) this.markLive(name);
           }
-          connection.pending.clear();
-          if (listen.length === 0 && unlisten.length === 0) break;
+          if (listen.length === 0 && unlisten.length === 0) {
+            if (connection.pending.size === 0) break;
+            continue;
+          }
           const statements = [
             ...unlisten.map((name) => `UNLISTEN ${quoteIdentifier(name)}`),
             ...listen.map((name) => `LISTEN ${quoteIdentifier(name)}`),

@@ -59,3 +59,23 @@ export function entryTime(id: string): number {
   const dash = id.indexOf('-');
   return Number(dash === -1 ? id : id.slice(0, dash));
 }
+
+/** An entry's fields kept with a dead letter at most (as JSON text): enough to tell what it was. */
+export const DEAD_FIELDS_MAX = 4_096;
+
+/**
+ * A dead letter's record of an entry: its id, why it died, how often it was
+ * delivered, and its fields as JSON text cut to DEAD_FIELDS_MAX characters
+ * (`fields_bytes` says how long they were), so the dead letters of oversized
+ * entries are not copies of them.
+ */
+export function deadLetterFields(entry: QueueEntry, reason: string): Record<string, string> {
+  const fields = JSON.stringify(entry.fields);
+  return {
+    entry: entry.id,
+    reason,
+    deliveries: String(entry.deliveries),
+    fields: fields.length > DEAD_FIELDS_MAX ? `${fields.slice(0, DEAD_FIELDS_MAX)}…` : fields,
+    fields_bytes: String(Buffer.byteLength(fields)),
+  };
+}

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Readiness } from '../core/readiness.js';
 import { connectionReadiness } from './connectionReadiness.js';
 import type { ConnectionReadiness } from './connectionReadiness.js';
-import { entryTime } from './QueueStore.js';
+import { deadLetterFields, entryTime } from './QueueStore.js';
 import type { QueueEntry, QueueLag, QueueStore } from './QueueStore.js';
 
 export interface RedisStreamQueueOptions {
@@ -174,14 +174,7 @@ export class RedisStreamQueue implements QueueStore {
         '~',
         this.options.deadMaxLen,
         '*',
-        'entry',
-        entry.id,
-        'reason',
-        reason,
-        'deliveries',
-        String(entry.deliveries),
-        'fields',
-        JSON.stringify(entry.fields),
+        ...Object.entries(deadLetterFields(entry, reason)).flat(),
       )
       .xack(this.key, this.options.group, entry.id)
       .exec();

@@ -4,6 +4,7 @@
 // sockjs-client too, and no protocol mounts a transport of its own.
 import { Router } from 'express';
 import type { Logger } from '../core/logger.js';
+import type { AllowedOrigins } from '../core/origins.js';
 import type { SessionEndpoint, SessionTransports } from '../core/session.js';
 import type { Hub } from '../fanout/Hub.js';
 import type { TrustProxy } from './http/clientAddress.js';
@@ -18,6 +19,8 @@ export interface SessionServerOptions {
   /** Messages a second one session may send, on every transport. */
   readonly maxMessagesPerS?: number;
   readonly trustProxy: TrustProxy;
+  /** Pages that may connect besides the server's own (ALLOWED_ORIGINS). */
+  readonly allowedOrigins: AllowedOrigins;
   readonly logger: Logger;
 }
 

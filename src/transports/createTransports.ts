@@ -42,6 +42,7 @@ export function createTransports(config: Config, hub: Hub, logger: Logger): Tran
       maxFrameBytes: config.wsMaxFrameBytes,
       maxMessagesPerS: config.wsMaxMessagesPerS,
       trustProxy: config.trustProxy,
+      allowedOrigins: config.allowedOrigins,
       logger,
     }),
   };

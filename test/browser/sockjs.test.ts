@@ -13,8 +13,7 @@ import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { launchBrowser } from '../support/browser.js';
 import type { TestBrowser } from '../support/browser.js';
-import { getJson } from '../support/sse.js';
-import type { StatusDocument } from '../support/status.js';
+import { ADMIN_TOKEN, adminStatus } from '../support/status.js';
 import { isMessage, openWs } from '../support/ws.js';
 
 const SOCKJS_CLIENT = createRequire(import.meta.url).resolve('sockjs-client/dist/sockjs.min.js');
@@ -30,7 +29,11 @@ beforeAll(async () => {
       { channels: 'q.*', check: ({ client }) => client.request.query.get('k') === 'v' },
     ],
   });
-  app = await startApp({ source: new MemoryBus(), protocols: [pubsub, datastreamProtocol()] });
+  app = await startApp({
+    source: new MemoryBus(),
+    protocols: [pubsub, datastreamProtocol()],
+    env: { ADMIN_TOKEN },
+  });
   browser = await launchBrowser();
   page = await browser.newPage();
   await page.goto(`${app.url}/examples/chat.html`);
@@ -139,7 +142,7 @@ describe.each([
     // It really went over that transport.
     if (transport !== 'websocket')
       expect(requests.some((u) => u.includes(`/${urlPart}`))).toBe(true);
-    const { body } = await getJson<StatusDocument>(`${app.url}/admin/status.json`);
+    const body = await adminStatus(app.url);
     expect(
       body.connections.some((c) =>
         JSON.stringify((c as { channels?: unknown }).channels ?? []).includes(`sock.${name}`),

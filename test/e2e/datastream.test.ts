@@ -3,10 +3,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../support/app.js';
+import { ADMIN_TOKEN, adminStatus } from '../support/status.js';
 import type { TestApp } from '../support/app.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
-import { getJson, waitUntil } from '../support/sse.js';
+import { waitUntil } from '../support/sse.js';
 import { isControl, openWs, rawUpgrade } from '../support/ws.js';
 import type { WsClient } from '../support/ws.js';
 
@@ -26,6 +27,7 @@ const env = (name: string) => ({
   DATASTREAM_CLAIM_EVERY_MS: '100',
   DATASTREAM_MAX_BYTES: '2048',
   DATASTREAM_API_KEY: API_KEY,
+  ADMIN_TOKEN,
 });
 
 async function siteClient(query: string, app = apps[0] as TestApp): Promise<WsClient> {
@@ -269,15 +271,18 @@ describe('bad input', () => {
 describe('operations', () => {
   it('shows the queue and the clients in the status document and the metrics', async () => {
     await siteClient('site=ops');
-    const { body: doc } = await getJson<{
+    const doc = await adminStatus<{
       datastream_clients: number;
       datastream_queue: { key: string; pending: number; acked: number };
       connections: { site?: string }[];
-    }>(`${apps[0]?.url}/admin/status.json`);
+    }>(apps[0]?.url ?? '');
     expect(doc.datastream_clients).toBeGreaterThan(0);
     expect(doc.datastream_queue.key).toBe(KEY);
     expect(doc.datastream_queue.acked).toBeGreaterThan(0);
     expect(doc.connections.some((c) => c.site === 'ops')).toBe(true);
+    // Anyone else sees the client, not its site.
+    const masked = await (await fetch(`${apps[0]?.url}/admin/status.json`)).text();
+    expect(masked).not.toContain('"site":"ops"');
     const metrics = await (await fetch(`${apps[0]?.url}/metrics`)).text();
     for (const name of ['pending', 'acked', 'dead_letters', 'redelivered', 'oldest_pending_ms'])
       expect(metrics).toMatch(new RegExp(`datastream_${name}`));

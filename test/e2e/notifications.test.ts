@@ -20,10 +20,14 @@ import {
 import type { EsClient, LatencyProxy, NotifyEvent, NotifyReader } from '../support/notify.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
-import { getJson, openSse, waitUntil } from '../support/sse.js';
+import { openSse, waitUntil } from '../support/sse.js';
+import { ADMIN_TOKEN, adminStatus } from '../support/status.js';
 import type { StatusDocument } from '../support/status.js';
 
-type Status = StatusDocument & { metrics: Record<string, number> };
+type Status = Omit<StatusDocument, 'connections'> & {
+  connections: (StatusDocument['connections'][number] & { user?: string })[];
+  metrics: Record<string, number>;
+};
 
 const NOOP_MS = 200;
 
@@ -77,10 +81,9 @@ async function numsub(channel: string, client: Redis = pub): Promise<number> {
   return Number(reply[1]);
 }
 
+/** The operator's status document (the streams' users are in the full one only). */
 async function status(target: TestApp = app): Promise<Status> {
-  const res = await getJson<Status>(`${target.url}/admin/status.json`);
-  expect(res.status).toBe(200);
-  return res.body;
+  return adminStatus<Status>(target.url);
 }
 
 const metric = async (name: string, target: TestApp = app) =>
@@ -122,7 +125,7 @@ async function closeAll(target: TestApp): Promise<void> {
 beforeAll(async () => {
   redis = await startRedis();
   pub = redis.client();
-  app = await startApp({ redisUrl: redis.url, env: { NOOP_MS: String(NOOP_MS) } });
+  app = await startApp({ redisUrl: redis.url, env: { NOOP_MS: String(NOOP_MS), ADMIN_TOKEN } });
   // A stream opened before the subscriber connection is up is told `error`.
   await waitReady(app);
 });
@@ -539,7 +542,7 @@ describe('tokens', () => {
   beforeAll(async () => {
     secured = await startApp({
       redisUrl: redis.url,
-      env: { NOOP_MS: String(NOOP_MS), TOKEN_SECRET: SECRET },
+      env: { NOOP_MS: String(NOOP_MS), TOKEN_SECRET: SECRET, ADMIN_TOKEN },
     });
     await waitReady(secured);
   });
@@ -592,15 +595,21 @@ describe('tokens', () => {
     await pub.publish('room:a', 'for alice');
     await s.waitMessage('for alice');
 
-    const res = await fetch(`${secured.url}/admin/status.json`);
+    const res = await fetch(`${secured.url}/admin/status.json`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     const text = await res.text();
     expect(text).not.toContain(token);
     expect(text).not.toContain(token.split('.')[1] as string);
     const doc = JSON.parse(text) as Status;
-    const mine = doc.connections.filter((c) => c.namespace.startsWith('/users/'));
+    const mine = doc.connections.filter((c) => c.namespace === '/users');
     expect(mine).toEqual([
-      expect.objectContaining({ request_path: '/', namespace: '/users/alice' }),
+      expect.objectContaining({ request_path: '/', namespace: '/users', user: 'alice' }),
     ]);
+    // Anyone else sees the stream, and no user id.
+    const masked = await (await fetch(`${secured.url}/admin/status.json`)).text();
+    expect(masked).toContain('"namespace":"/users"');
+    expect(masked).not.toContain('alice');
     const metrics = await (await fetch(`${secured.url}/metrics`)).text();
     expect(metrics).not.toContain(token);
   });
@@ -767,7 +776,7 @@ describe('NOTIFY_PATH', () => {
 });
 
 describe('status and metrics', () => {
-  it('status.json lists the streams as /users/<id>; the gauges and counters follow them', async () => {
+  it('status.json lists the streams as /users with their user; the gauges and counters follow them', async () => {
     await setChannels('m1', ['user:m1', 'room:m']);
     await setChannels('m2', ['user:m2', 'room:m']);
     const okBefore = await metric('notify.status.ok');
@@ -775,9 +784,9 @@ describe('status and metrics', () => {
     const b = await okStream('m2');
 
     const doc = await status();
-    const mine = doc.connections.filter((c) => c.namespace.startsWith('/users/'));
-    expect(mine.map((c) => c.namespace).sort()).toEqual(['/users/m1', '/users/m2']);
-    for (const c of mine) expect(c).toMatchObject({ request_path: '/', client_ip: '127.0.0.*' });
+    const mine = doc.connections.filter((c) => c.namespace === '/users');
+    expect(mine.map((c) => c.user).sort()).toEqual(['m1', 'm2']);
+    for (const c of mine) expect(c).toMatchObject({ request_path: '/', client_ip: '127.0.0.1' });
     expect(doc.metrics['notify.users']).toBe(2);
     expect(doc.metrics['notify.channels']).toBe(3); // user:m1, user:m2, room:m
     expect(doc.metrics['notify.status.ok']).toBe(okBefore + 2);
@@ -801,10 +810,8 @@ describe('status and metrics', () => {
     await waitUntil(async () => (await metric('notify.users')) === 1, 5_000, 'notify.users 1');
     expect(await metric('notify.channels')).toBe(2);
     expect(
-      (await status()).connections
-        .filter((c) => c.namespace.startsWith('/users/'))
-        .map((c) => c.namespace),
-    ).toEqual(['/users/m2']);
+      (await status()).connections.filter((c) => c.namespace === '/users').map((c) => c.user),
+    ).toEqual(['m2']);
   });
 
   it('failure statuses are counted', async () => {

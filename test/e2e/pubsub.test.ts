@@ -8,6 +8,7 @@ import type { TestApp } from '../support/app.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { getJson, waitUntil } from '../support/sse.js';
+import { ADMIN_TOKEN, adminStatus } from '../support/status.js';
 import type { StatusDocument } from '../support/status.js';
 import { isControl, isMessage, openWs, rawUpgrade } from '../support/ws.js';
 import type { WsClient } from '../support/ws.js';
@@ -32,7 +33,10 @@ async function subscribed(c: WsClient, channel: string): Promise<void> {
 beforeAll(async () => {
   redis = await startRedis();
   apps = await Promise.all([
-    startApp({ redisUrl: redis.url, env: { WS_MAX_FRAME_BYTES: '4096', WS_PING_MS: '200' } }),
+    startApp({
+      redisUrl: redis.url,
+      env: { WS_MAX_FRAME_BYTES: '4096', WS_PING_MS: '200', ADMIN_TOKEN },
+    }),
     startApp({ redisUrl: redis.url }),
   ]);
 });
@@ -184,15 +188,36 @@ describe('the endpoint', () => {
     socket.destroy();
   });
 
-  it('lists WebSocket clients in /admin/status.json with their channels', async () => {
+  it('lists WebSocket clients in /admin/status.json with their channels, by count to anyone else', async () => {
     const c = await client();
     await subscribed(c, 'listed.a');
     await subscribed(c, 'listed.b');
-    const { body } = await getJson<StatusDocument>(`${(apps[0] as TestApp).url}/admin/status.json`);
+    const url = (apps[0] as TestApp).url;
+    const body = await adminStatus(url);
     const mine = body.connections.find(
       (x) => JSON.stringify((x as { channels?: unknown }).channels) === '["listed.a","listed.b"]',
     );
-    expect(mine).toMatchObject({ request_path: '/pubsub', namespace: '/pubsub' });
+    expect(mine).toMatchObject({
+      request_path: '/pubsub',
+      namespace: '/pubsub',
+      channels_total: 2,
+    });
+    const masked = await getJson<StatusDocument>(`${url}/admin/status.json`);
+    expect(JSON.stringify(masked.body)).not.toContain('listed.a');
+    expect(masked.body.connections).toContainEqual(
+      expect.objectContaining({ namespace: '/pubsub', channels_total: 2 }),
+    );
+  });
+
+  it('lists at most 32 channels of one client by name, and counts them all', async () => {
+    const c = await client();
+    for (let i = 0; i < 40; i++) c.send({ action: 'subscribe', payload: { channel: `many.${i}` } });
+    await c.next(isControl('Subscribed to many.39'));
+    const body = await adminStatus((apps[0] as TestApp).url);
+    const mine = body.connections.find(
+      (x) => (x as { channels_total?: number }).channels_total === 40,
+    ) as { channels: string[] } | undefined;
+    expect(mine?.channels).toHaveLength(32);
   });
 });
 

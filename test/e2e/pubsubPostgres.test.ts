@@ -74,6 +74,41 @@ it('with PG_CHANNELS, only the listed channels are listened to', async () => {
   marker.close();
 });
 
+it('with PG_CHANNELS=*, LISTENs to at most PG_MAX_CHANNELS at once and refuses more, and skips names Postgres would cut', async () => {
+  const bounded = await startApp({
+    redisUrl: redis.url,
+    env: { DATABASE_URL: postgres.url, PG_CHANNELS: '*', PG_MAX_CHANNELS: '2' },
+  });
+  try {
+    const [a, b] = [await subscriber(bounded, 'cap.a'), await subscriber(bounded, 'cap.b')];
+    const c = await openWs(`ws://127.0.0.1:${bounded.port}/pubsub`);
+    open.push(c);
+    c.send({ action: 'subscribe', payload: { channel: 'cap.c' } });
+    await c.next(
+      isControl(
+        'this server LISTENs to at most 2 Postgres channels at once (PG_MAX_CHANNELS); try again later',
+        true,
+      ),
+    );
+    // A channel someone already has is no new LISTEN.
+    const again = await subscriber(bounded, 'cap.a');
+    // 64 characters: a pub/sub channel from Redis only, no LISTEN, nothing logged.
+    const long = 'l'.repeat(64);
+    a.close();
+    again.close();
+    await waitUntil(
+      () => !(bounded.postgres?.listening() ?? []).includes('cap.a'),
+      5_000,
+      'UNLISTEN',
+    );
+    await subscriber(bounded, long);
+    expect(bounded.postgres?.listening()).not.toContain(long);
+    b.close();
+  } finally {
+    await bounded.close();
+  }
+});
+
 it('LISTENs only while a channel has subscribers', async () => {
   const listening = () => any.postgres?.listening() ?? [];
   expect(listening()).not.toContain('transient');

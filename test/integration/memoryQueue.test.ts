@@ -31,6 +31,16 @@ describe('MemoryQueue', () => {
     expect((await q.lag()).unread).toBe(1);
   });
 
+  it('keeps of a dead letter its fields cut short, with their length', async () => {
+    const q = queue();
+    await q.enqueue({ data: 'z'.repeat(100_000) });
+    const [entry] = await q.readNew();
+    await q.deadLetter(entry as NonNullable<typeof entry>, 'too big');
+    const [dead] = q.deadLetters();
+    expect(dead?.fields.fields?.length).toBeLessThanOrEqual(4_097);
+    expect(dead?.fields).toMatchObject({ reason: 'too big', fields_bytes: '100011' });
+  });
+
   it('names its keys like the Redis stream', () => {
     expect(queue().key).toBe('datastream:incoming');
     expect(queue().deadKey).toBe('datastream:incoming:dead');
@@ -168,6 +178,7 @@ describe('MemoryQueue', () => {
       reason: 'bad json',
       deliveries: '2',
       fields: JSON.stringify({ type: 'x', body: '{"a":1}' }),
+      fields_bytes: String(JSON.stringify({ type: 'x', body: '{"a":1}' }).length),
     });
     expect(JSON.parse(dead?.fields.fields ?? '')).toEqual({ type: 'x', body: '{"a":1}' });
     expect((await q.lag()).pending).toBe(0);

@@ -2,7 +2,10 @@
 // protocol, streams that expire) under tens of thousands of connections doing
 // the worst things a client can — resets mid-head and mid-stream, half-closes,
 // paused readers, pipelining, garbage, dropped WebSocket handshakes and
-// subscriptions — and afterwards nothing is left: no stream, no topic, no bus
+// subscriptions, and on SockJS and WebSocket: oversized and fragmented messages,
+// never-reading clients, pre-RFC 6455 handshakes, huge batches, control-error
+// floods, oversized sends, abandoned polling sessions — and afterwards nothing
+// is left: no stream, no topic, no bus
 // subscription, a heap back near where it started (measured after a full
 // collection, asked for through the inspector), and SIGTERM still exits 0.
 // CHAOS_CONNECTIONS sets the number of connections (20,000 by default).
@@ -16,6 +19,8 @@ import type { ServerProcess } from '../support/process.js';
 import { waitUntil } from '../support/sse.js';
 
 const CONNECTIONS = Number(process.env.CHAOS_CONNECTIONS ?? 20_000);
+/** The server's WS_MAX_FRAME_BYTES here: what oversized messages are measured against. */
+const MAX_FRAME = 16 * 1024;
 const CONCURRENCY = 250;
 const TOKEN = 'chaos-admin-token-0123456789';
 
@@ -218,6 +223,101 @@ const behaviours: Record<string, () => Promise<void>> = {
     ws.terminate();
   },
 };
+/** WebSocket upgrade headers, RFC 6455. */
+const UPGRADE =
+  'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+/** A masked client text frame (mask key 0). */
+function clientFrame(text: string): Buffer {
+  const body = Buffer.from(text);
+  const header =
+    body.length < 126
+      ? Buffer.from([0x81, 0x80 | body.length])
+      : Buffer.from([0x81, 0x80 | 126, body.length >> 8, body.length & 0xff]);
+  return Buffer.concat([header, Buffer.alloc(4), body]);
+}
+const sockJsSocket = () =>
+  pick(['/pubsub/websocket', `/pubsub/0/${Math.floor(random() * 1e9)}/websocket`]);
+const openWsClient = async (path: string) => {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`);
+  ws.on('error', () => {});
+  await new Promise<void>((r) => {
+    ws.once('open', () => r());
+    ws.once('close', () => r());
+  });
+  return ws;
+};
+const closedWs = (ws: WebSocket) =>
+  new Promise<void>((r) =>
+    ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r()),
+  );
+
+Object.assign(behaviours, {
+  async oversized() {
+    const ws = await openWsClient(pick(['/pubsub', '/datastream?site=mrc', sockJsSocket()]));
+    if (ws.readyState === WebSocket.OPEN) ws.send('x'.repeat(MAX_FRAME + 1));
+    await closedWs(ws);
+  },
+  async fragmented() {
+    const ws = await openWsClient(pick(['/pubsub', sockJsSocket()]));
+    const piece = 'y'.repeat(4096);
+    for (let sent = 0; ws.readyState === WebSocket.OPEN && sent <= MAX_FRAME; sent += piece.length)
+      ws.send(piece, { fin: false });
+    await closedWs(ws);
+  },
+  async neverReads() {
+    const c = raw();
+    c.socket.write(get(pick(['/pubsub', sockJsSocket()]), UPGRADE));
+    await c.data;
+    c.socket.write(
+      clientFrame(JSON.stringify({ action: 'subscribe', payload: { channel: 'chaos.flood' } })),
+    );
+    c.socket.pause();
+    await sleep(50 + random() * 150);
+    c.socket.destroy();
+  },
+  async hixie75() {
+    const c = raw();
+    c.socket.write(
+      get(
+        '/pubsub/0/old/websocket',
+        'Upgrade: WebSocket\r\nConnection: Upgrade\r\nOrigin: null\r\n',
+      ),
+    );
+    c.socket.write('\x00'.repeat(Math.floor(random() * 1000)));
+    await c.closed;
+  },
+  async hugeBatch() {
+    const ws = await openWsClient(`/pubsub/0/${Math.floor(random() * 1e9)}/websocket`);
+    if (ws.readyState === WebSocket.OPEN)
+      ws.send(`[${new Array(MAX_FRAME / 4 - 1).fill('"x"').join(',')}]`);
+    await closedWs(ws);
+  },
+  async controlFlood() {
+    const c = raw();
+    c.socket.write(get('/pubsub', UPGRADE));
+    await c.data;
+    c.socket.pause();
+    const frame = clientFrame(JSON.stringify({ action: 'z'.repeat(100) }));
+    for (let i = 0; i < 50; i++) c.socket.write(frame);
+    await sleep(random() * 50);
+    c.socket.destroy();
+  },
+  async oversizedSend() {
+    const c = raw();
+    c.socket.write(
+      `POST /pubsub/0/${Math.floor(random() * 1e9)}/xhr_send HTTP/1.1\r\nHost: x\r\nContent-Length: ${MAX_FRAME * 64}\r\n\r\n`,
+    );
+    c.socket.write('z'.repeat(1024));
+    await c.closed;
+  },
+  async abandonedPoll() {
+    const c = raw();
+    c.socket.write(
+      `POST /pubsub/0/${Math.floor(random() * 1e9)}/xhr HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+    await c.closed;
+  },
+});
 const names = Object.keys(behaviours);
 
 beforeAll(async () => {
@@ -236,6 +336,7 @@ beforeAll(async () => {
       SUBSCRIPTION_GRACE_MS: '50',
       DETAIL_IDLE_MS: '200',
       SLOW_CLIENT_TIMEOUT_MS: '200',
+      WS_MAX_FRAME_BYTES: String(MAX_FRAME),
     },
     { nodeArgs: ['--inspect=127.0.0.1:0'] },
   );

@@ -24,6 +24,9 @@ beforeAll(async () => {
     SLOW_CLIENT_TIMEOUT_MS: '300',
     TRUST_PROXY: 'loopback',
     MAX_CONNECTIONS_PER_IP: '3',
+    // The slow-reader tests flood through a client's publishes: not these bounds' business.
+    PUBSUB_PUBLISH_RATE: '100000',
+    PUBSUB_PUBLISH_BYTES_PER_S: '1073741824',
   });
 });
 

@@ -407,4 +407,30 @@ describe('Hub.flush', () => {
     expect(last.text).toBe('[m1][m2]');
     expect((clients[0] as TestConnection).text).toBe('[m1][m2]');
   });
+
+  describe('topic budgets per family', () => {
+    it("refuses a family's topics past its own bound, naming its variable, and leaves the others room", () => {
+      hub = newHub({ maxTopics: 10 });
+      hub.addFamily('own', {
+        topicFeed: () => NEVER,
+        encode: { text: (m) => Buffer.from(String(m)) },
+        maxTopics: { count: 2, variable: 'OWN_MAX_TOPICS' },
+      });
+      hub.addFamily('other', {
+        topicFeed: () => NEVER,
+        encode: { text: (m) => Buffer.from(String(m)) },
+      });
+      const c = new TestConnection();
+      hub.attach(c);
+      expect(hub.join(c, 'own', 'a')).toBe(true);
+      expect(hub.join(c, 'own', 'b')).toBe(true);
+      expect(hub.join(c, 'own', 'c')).toBe(false);
+      expect(hub.topicRefusal('own', 'c')?.message).toBe(
+        'the own streams have their 2 distinct topics (OWN_MAX_TOPICS); try again later',
+      );
+      // A topic it has is no new topic; the other family still has room.
+      expect(hub.join(c, 'own', 'a')).toBe(true);
+      for (const key of ['x', 'y', 'z']) expect(hub.join(c, 'other', key)).toBe(true);
+    });
+  });
 });

@@ -43,7 +43,13 @@ class GatedBus implements PubSubSource {
   }
 }
 
-function session(options: { source: PubSubSource; store: ChannelSetStore; timeoutMs?: number }) {
+function session(options: {
+  source: PubSubSource;
+  store: ChannelSetStore;
+  timeoutMs?: number;
+  /** Channels the hub refuses to join (a bound). */
+  refuse?: readonly string[];
+}) {
   const log: string[] = [];
   const statuses: StreamStatus[] = [];
   let completed = false;
@@ -52,7 +58,7 @@ function session(options: { source: PubSubSource; store: ChannelSetStore; timeou
     user: 'u1',
     store: options.store,
     source: options.source,
-    join: (c) => log.push(`join ${c}`) > 0,
+    join: (c) => log.push(`join ${c}`) > 0 && !(options.refuse ?? []).includes(c),
     leave: (c) => log.push(`leave ${c}`),
     timeoutMs: options.timeoutMs ?? 2_000,
     refreshed: () => refreshes++,
@@ -95,6 +101,30 @@ describe('userSession', () => {
     source.open('room:2');
     expect(s.log).toEqual(['join room:1', 'join user:u1', 'join room:2', 'ok']);
     s.subscription.unsubscribe();
+  });
+
+  it('says error, never ok, when the hub refuses to join a channel, and ends', async () => {
+    const source = new GatedBus();
+    const store = new MemoryChannelSets();
+    store.add('u1', 'user:u1', 'room:full');
+    const s = session({ source, store, refuse: ['room:full'] });
+    for (const c of ['user:u1', 'room:full']) source.open(c);
+    await waitUntil(() => s.completed, 2_000, 'the end');
+    expect(s.statuses).toEqual(['error']);
+  });
+
+  it('says error when a channel added later cannot be joined', async () => {
+    const source = new GatedBus();
+    const store = new MemoryChannelSets();
+    store.add('u1', 'user:u1');
+    const s = session({ source, store, refuse: ['room:full'] });
+    source.open('user:u1');
+    await waitUntil(() => s.statuses.includes('ok'), 2_000, 'ok');
+    store.add('u1', 'room:full');
+    source.bus.publish('user:u1', 'joined a room');
+    source.open('room:full');
+    await waitUntil(() => s.completed, 2_000, 'the end');
+    expect(s.statuses).toEqual(['ok', 'error']);
   });
 
   it('says failure for an unknown user (no set) and ends', async () => {

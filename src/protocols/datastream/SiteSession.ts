@@ -43,7 +43,10 @@ export class SiteSession extends ProtocolSession implements SiteClient {
   ) {
     super(session, shared.counts);
     this.wanted = first.site;
-    session.describe = () => ({ site: this.site(), topics: this.topics() ?? 'all' });
+    session.describe = () => {
+      const topics = this.topics();
+      return { site: this.site(), topics: topics ?? 'all', topics_total: topics?.length ?? 0 };
+    };
     this.turn = this.switchTo(first).then((ok) => {
       if (!ok) this.close(WS_POLICY, 'site not allowed');
     });

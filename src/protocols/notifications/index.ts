@@ -7,6 +7,7 @@ import { interval, map, tap } from 'rxjs';
 import { defineProtocol } from '../protocol.js';
 import type { ProtocolModule } from '../protocol.js';
 import type { BusMessage } from '../../core/message.js';
+import { ownCopy } from '../../fanout/Connection.js';
 import type { Connection } from '../../fanout/Connection.js';
 import { MemoryChannelSets, redisChannelSets } from './channelSets.js';
 import type { ChannelSetStore } from './channelSets.js';
@@ -70,6 +71,8 @@ export function notificationsProtocol(
       };
 
       const opened = (connection: Connection, user: string) => {
+        const listed = ownCopy(user);
+        connection.describe = () => ({ user: listed });
         const session = userSession({
           user,
           store,

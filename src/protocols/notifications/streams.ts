@@ -36,8 +36,8 @@ export function notificationStreams(
     const refusal = 'refusal' in check ? check.refusal : undefined;
     return {
       family: NOTIFY_FAMILY,
-      // Never the token; a bad id is not worth keeping.
-      namespace: refusal ? '/users/' : `/users/${user}`,
+      // The user is listed by the stream itself (to the operator only), never the token.
+      namespace: '/users',
       preamble: null,
       eventIds: true,
       // A token is good until it expires, and so is the stream it opened: it ends

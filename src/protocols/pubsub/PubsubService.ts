@@ -107,6 +107,15 @@ export class PubsubService {
   joinRefusal(session: Session, channel: string): string | undefined {
     if (!this.isIn(session, channel) && this.channelsOf(session).length >= this.config.maxChannels)
       return `at most ${this.config.maxChannels} channels at once: unsubscribe from one first`;
+    const { postgres } = this.ctx;
+    if (
+      postgres &&
+      this.config.pgChannels === '*' &&
+      this.fromPostgres(channel) &&
+      !postgres.isListening(channel) &&
+      postgres.listeningCount >= this.config.pgMaxChannels
+    )
+      return `this server LISTENs to at most ${this.config.pgMaxChannels} Postgres channels at once (PG_MAX_CHANNELS); try again later`;
     return this.ctx.hub.topicRefusal(PUBSUB_FAMILY, channel)?.message;
   }
 

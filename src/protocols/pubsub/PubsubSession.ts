@@ -9,6 +9,9 @@ import type { PubsubService } from './PubsubService.js';
 import { channelProblem, parseFrame } from './wire.js';
 import type { ClientAction } from './wire.js';
 
+/** Channels of one client the status document lists by name (channels_total counts all). */
+const LISTED = 32;
+
 export class PubsubSession extends ProtocolSession implements PubsubClient {
   /** Its publishes a second (PUBSUB_PUBLISH_RATE), made at its first publish. */
   private publishing: TokenBucket | undefined;
@@ -19,7 +22,10 @@ export class PubsubSession extends ProtocolSession implements PubsubClient {
   ) {
     super(session, service.counts);
     const { hooks } = service;
-    session.describe = () => ({ channels: this.channels() });
+    session.describe = () => {
+      const channels = this.channels();
+      return { channels: channels.slice(0, LISTED), channels_total: channels.length };
+    };
     // Closings run however the session ended: a close frame, a reset, a dead peer.
     session.whenEnded(() => {
       for (const hook of hooks.closings ?? []) service.runHook('closing', () => hook(this));

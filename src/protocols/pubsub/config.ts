@@ -38,6 +38,7 @@ export const pubsubSchema = z
     PUBSUB_SUBSCRIBE_TIMEOUT_MS: int(5_000, 100, 60_000),
     PUBSUB_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
     PG_CHANNELS: pgChannels,
+    PG_MAX_CHANNELS: int(1_000, 1, 100_000),
   })
   .transform((e) =>
     Object.freeze({
@@ -66,6 +67,8 @@ export const pubsubSchema = z
        * channel of the same name, each LISTENed while it has subscribers; `*`: any.
        */
       pgChannels: e.PG_CHANNELS,
+      /** With `PG_CHANNELS=*`: Postgres channels LISTENed at once at most, for all clients. */
+      pgMaxChannels: e.PG_MAX_CHANNELS,
     }),
   );
 

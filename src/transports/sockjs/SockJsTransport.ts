@@ -20,6 +20,8 @@ import type { TrustProxy } from '../http/clientAddress.js';
 import { parseCookies } from '../http/cookies.js';
 import { forbiddenOrigin } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
+import type { AllowedOrigins } from '../../core/origins.js';
+import { sockJsIframe } from './iframe.js';
 import { SockJsConnection } from './SockJsConnection.js';
 import { sockJsRefusalCode } from './SockJsWsConnection.js';
 
@@ -35,6 +37,8 @@ export interface SockJsOptions {
   /** Messages a second one session may send (0: any). */
   readonly maxMessagesPerS?: number;
   readonly trustProxy: TrustProxy;
+  /** Pages that may connect besides the server's own: the only ones that may frame its iframe. */
+  readonly allowedOrigins: AllowedOrigins;
   readonly logger: Logger;
 }
 
@@ -56,6 +60,8 @@ export function serveSockJs(options: SockJsOptions): void {
       if (severity === 'error') log.warn('sockjs', { message });
     },
     disconnect_delay: 5_000,
+    // Its iframe is served by sockJsIframe (below) with the installed client; never a CDN's.
+    sockjs_url: 'sockjs.min.js',
   });
   server.on('connection', (session: SockJsSession | null) => {
     // SockJS reports a session that closed before it opened as null.
@@ -98,8 +104,13 @@ export function serveSockJs(options: SockJsOptions): void {
   const websocketPath = new RegExp(
     `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(?:[^/.]+/[^/.]+/)?websocket/?(?:\\?|$)`,
   );
+  const iframe = sockJsIframe(prefix, options.allowedOrigins);
   options.router.use((req, res, next) => {
     if (!ours(req.originalUrl)) return next();
+    // The iframe is loaded by a frame, whose Origin is the framing page's: framing is
+    // restricted by its Content-Security-Policy instead.
+    if (/\/(?:iframe[0-9-.a-z_]*\.html|sockjs\.min\.js)$/.test(req.path))
+      return iframe(req, res, next);
     if (!options.ws.allowsOrigin(req)) return next(forbiddenOrigin(req));
     if (websocketPath.test(req.originalUrl)) {
       return next(
