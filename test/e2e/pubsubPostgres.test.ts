@@ -109,6 +109,20 @@ it('with PG_CHANNELS=*, LISTENs to at most PG_MAX_CHANNELS at once and refuses m
   }
 });
 
+it('without PG_CHANNELS, no Postgres channel reaches clients', async () => {
+  const closed = await startApp({ redisUrl: redis.url, env: { DATABASE_URL: postgres.url } });
+  try {
+    const c = await subscriber(closed, 'orders');
+    expect(closed.postgres?.listening()).toEqual([]);
+    await notify('orders', '"secret"');
+    await redis.client().publish('pubsub:orders', '"from redis"');
+    await c.next(isMessage('orders', 'from redis'));
+    expect(c.received.filter(isMessage('orders', 'secret'))).toEqual([]);
+  } finally {
+    await closed.close();
+  }
+});
+
 it('LISTENs only while a channel has subscribers', async () => {
   const listening = () => any.postgres?.listening() ?? [];
   expect(listening()).not.toContain('transient');

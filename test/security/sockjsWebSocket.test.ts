@@ -22,8 +22,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-const start = async () => {
-  server = await startServerProcess({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+const start = async (env: Record<string, string> = {}) => {
+  server = await startServerProcess({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
   return server;
 };
 
@@ -115,6 +115,41 @@ describe("SockJS's WebSocket transports", () => {
     expect(sse.text()).toMatch(/retry:\d+\n\n$/);
     const exit = await s.exited();
     expect({ ...exit, stderr: s.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
+  });
+
+  it('closes a client whose fragments add up to more than the bound with 1009', async () => {
+    const s = await start();
+    const client = await openWs(`ws://127.0.0.1:${s.port}/pubsub/websocket`);
+    // One-byte fragments, the costliest kind, until the message is one byte over.
+    const piece = 'f'.repeat(4096);
+    for (
+      let sent = 0;
+      sent <= MAX_FRAME && client.ws.readyState === client.ws.OPEN;
+      sent += piece.length
+    )
+      client.ws.send(piece, { fin: false });
+    expect(await client.closed()).toBe(1009);
+    expect(await alive(s)).toBe(200);
+  });
+
+  it('drops a raw SockJS WebSocket client that answers no ping', async () => {
+    const s = await start({ WS_PING_MS: '200' });
+    const socket = await new Promise<import('node:net').Socket>((resolve) => {
+      const c = connect(s.port, '127.0.0.1', () => {
+        c.write(
+          'GET /pubsub/websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n' +
+            'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        );
+        c.once('data', () => resolve(c));
+      });
+      c.on('error', () => undefined);
+    });
+    // It reads what comes, and never answers: a peer that is gone.
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.resume();
+    await closed;
+    expect(await alive(s)).toBe(200);
   });
 
   it('refuses a hixie-75 handshake (no key, no version) on the framed path', async () => {
