@@ -3,27 +3,15 @@
 // entry as stored (`data` written out again can be longer than sent), a body
 // nested deeper than can be written back is a 400 and no error, and the
 // in-process queue holds a bounded number of bytes.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startServerProcess } from '../support/process.js';
-import type { ServerProcess } from '../support/process.js';
+import { expect, it } from 'vitest';
+import { serverForFile } from '../support/process.js';
 
-let server: ServerProcess;
-
-beforeAll(async () => {
-  server = await startServerProcess({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    PROTOCOLS: 'datastream',
-  });
-});
-
-afterAll(async () => {
-  await server?.stop();
+const server = serverForFile({
+  PROTOCOLS: 'datastream',
 });
 
 const post = async (body: string) => {
-  const res = await fetch(`${server.url}/datastream/messages`, {
+  const res = await fetch(`${server().url}/datastream/messages`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body,
@@ -46,7 +34,11 @@ it('answers a body nested 30,000 deep with a 400 that says so, and logs no error
   const { status, body: error } = await post(body);
   expect(status).toBe(400);
   expect(error.message).toBe('data is nested too deeply');
-  expect(server.logs().filter((l) => l.level === 'error')).toEqual([]);
+  expect(
+    server()
+      .logs()
+      .filter((l) => l.level === 'error'),
+  ).toEqual([]);
 });
 
 it('still takes a message that fits', async () => {

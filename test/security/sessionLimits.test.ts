@@ -7,31 +7,19 @@
 // are counted by the client address behind a trusted proxy.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess } from '../support/process.js';
-import type { ServerProcess } from '../support/process.js';
+import { describe, expect, it } from 'vitest';
+import { serverForFile } from '../support/process.js';
 import { waitUntil } from '../support/sse.js';
 import { isControl, openWs } from '../support/ws.js';
 
-let server: ServerProcess;
-
-beforeAll(async () => {
-  server = await startServerProcess({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    SSE_MAX_BUFFER_BYTES: '65536',
-    SLOW_CLIENT_TIMEOUT_MS: '300',
-    TRUST_PROXY: 'loopback',
-    MAX_CONNECTIONS_PER_IP: '3',
-    // The slow-reader tests flood through a client's publishes: not these bounds' business.
-    PUBSUB_PUBLISH_RATE: '100000',
-    PUBSUB_PUBLISH_BYTES_PER_S: '1073741824',
-  });
-});
-
-afterAll(async () => {
-  await server?.stop();
+const server = serverForFile({
+  SSE_MAX_BUFFER_BYTES: '65536',
+  SLOW_CLIENT_TIMEOUT_MS: '300',
+  TRUST_PROXY: 'loopback',
+  MAX_CONNECTIONS_PER_IP: '3',
+  // The slow-reader tests flood through a client's publishes: not these bounds' business.
+  PUBSUB_PUBLISH_RATE: '100000',
+  PUBSUB_PUBLISH_BYTES_PER_S: '1073741824',
 });
 
 /** A masked client text frame (mask key 0: the payload goes as it is). */
@@ -55,7 +43,7 @@ function clientFrame(text: string): Buffer {
 /** A WebSocket client on a bare socket that reads its handshake answer and then nothing more. */
 async function stalledWebSocket(path: string, forwardedFor = '198.51.100.99'): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(server.port, '127.0.0.1', () =>
+    const socket = connect(server().port, '127.0.0.1', () =>
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
@@ -77,12 +65,12 @@ async function stalledWebSocket(path: string, forwardedFor = '198.51.100.99'): P
 }
 
 const status = async () =>
-  (await (await fetch(`${server.url}/admin/status.json`)).json()) as {
+  (await (await fetch(`${server().url}/admin/status.json`)).json()) as {
     connections: { namespace: string; client_ip: string }[];
     connections_total: number;
   };
 const metric = async (name: string) => {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(`${server().url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? NaN);
 };
@@ -101,7 +89,7 @@ describe('a SockJS WebSocket client that stops reading', () => {
       stalled.write(
         clientFrame(wrap(JSON.stringify({ action: 'subscribe', payload: { channel } }))),
       );
-      const reader = await openWs(`ws://127.0.0.1:${server.port}/pubsub`);
+      const reader = await openWs(`ws://127.0.0.1:${server().port}/pubsub`);
       reader.send({ action: 'subscribe', payload: { channel } });
       await reader.next(isControl(`Subscribed to ${channel}`));
       await waitUntil(
@@ -133,18 +121,18 @@ describe('a SockJS WebSocket client that stops reading', () => {
 
 describe('SockJS sends over the message bound', () => {
   it('are refused with 413 by their Content-Length, before sockjs reads them', async () => {
-    const res = await fetch(`${server.url}/pubsub/000/nobody/xhr_send`, {
+    const res = await fetch(`${server().url}/pubsub/000/nobody/xhr_send`, {
       method: 'POST',
       body: 'x'.repeat(1024 * 1024 + 1),
     });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ code: 'RXS_ERR_TOO_LARGE' });
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server().url}/healthz`)).status).toBe(200);
   });
 
   it('are cut off with 413 once the bound has come, when streamed without a length', async () => {
     const answer = await new Promise<string>((resolve) => {
-      const socket = connect(server.port, '127.0.0.1', () => {
+      const socket = connect(server().port, '127.0.0.1', () => {
         socket.write(
           'POST /pubsub/000/nobody/xhr_send HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n',
         );
@@ -163,7 +151,7 @@ describe('SockJS sends over the message bound', () => {
 describe('messages per client', () => {
   it('a batch of 262,000 messages is cut off at WS_MAX_MESSAGES_PER_S, and the server serves on', async () => {
     const before = await metric('rx_streamer_pubsub_control_errors_total');
-    const client = await openWs(`ws://127.0.0.1:${server.port}/pubsub/000/batch/websocket`);
+    const client = await openWs(`ws://127.0.0.1:${server().port}/pubsub/000/batch/websocket`);
     await client.next((f) => f === 'o');
     const batch = `[${new Array(262_000).fill('"x"').join(',')}]`;
     expect(batch.length).toBeLessThan(1024 * 1024);
@@ -175,13 +163,13 @@ describe('messages per client', () => {
     );
     // About one control error per message it was allowed (the bucket refills a little meanwhile).
     expect((await metric('rx_streamer_pubsub_control_errors_total')) - before).toBeLessThan(1_200);
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server().url}/healthz`)).status).toBe(200);
   });
 });
 
 describe('control replies', () => {
   it('quote a client only briefly: what the server holds does not grow with what it sent', async () => {
-    const reader = await openWs(`ws://127.0.0.1:${server.port}/pubsub`);
+    const reader = await openWs(`ws://127.0.0.1:${server().port}/pubsub`);
     reader.send({ action: 'a'.repeat(512 * 1024) });
     const reply = (await reader.next(isControl(/^unknown action/, true))) as { content: string };
     expect(reply.content.length).toBeLessThan(200);
@@ -191,14 +179,14 @@ describe('control replies', () => {
 
 describe('SockJS behind a trusted proxy', () => {
   const open = async (session: string, forwardedFor: string) => {
-    const res = await fetch(`${server.url}/pubsub/000/${session}/xhr`, {
+    const res = await fetch(`${server().url}/pubsub/000/${session}/xhr`, {
       method: 'POST',
       headers: { 'X-Forwarded-For': forwardedFor },
     });
     const first = await res.text();
     if (first !== 'o\n') return first;
     return (
-      await fetch(`${server.url}/pubsub/000/${session}/xhr`, {
+      await fetch(`${server().url}/pubsub/000/${session}/xhr`, {
         method: 'POST',
         headers: { 'X-Forwarded-For': forwardedFor },
       })

@@ -4,32 +4,21 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startServerProcess } from '../support/process.js';
-import type { ServerProcess } from '../support/process.js';
+import { expect, it } from 'vitest';
+import { serverForFile } from '../support/process.js';
 
-let server: ServerProcess;
 const installed = readFileSync(
   createRequire(import.meta.url).resolve('sockjs-client/dist/sockjs.min.js'),
 );
 
-beforeAll(async () => {
-  server = await startServerProcess({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    ALLOWED_ORIGINS: 'https://a.example',
-  });
-});
-
-afterAll(async () => {
-  await server?.stop();
+const server = serverForFile({
+  ALLOWED_ORIGINS: 'https://a.example',
 });
 
 it.each(['/pubsub/iframe.html', '/pubsub/iframe-1.6.1.html', '/datastream/iframe.html'])(
   '%s loads the local client by its integrity hash, and may be framed by allowed pages only',
   async (path) => {
-    const res = await fetch(`${server.url}${path}`, {
+    const res = await fetch(`${server().url}${path}`, {
       headers: { Origin: 'https://evil.example' },
     });
     expect(res.status).toBe(200);
@@ -46,7 +35,7 @@ it.each(['/pubsub/iframe.html', '/pubsub/iframe-1.6.1.html', '/datastream/iframe
 );
 
 it('serves the installed sockjs-client beside it', async () => {
-  const res = await fetch(`${server.url}/pubsub/sockjs.min.js`);
+  const res = await fetch(`${server().url}/pubsub/sockjs.min.js`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/javascript/);
   expect(Buffer.from(await res.arrayBuffer()).equals(installed)).toBe(true);

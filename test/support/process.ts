@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -91,5 +92,23 @@ export async function startServerProcess(
       child.kill('SIGKILL');
       await exited();
     },
+  };
+}
+
+/**
+ * One server process for a test file, on a free port of 127.0.0.1 and logging at
+ * info: started before the file's tests and stopped after; call the result for it.
+ */
+export function serverForFile(env: Record<string, string>): () => ServerProcess {
+  let server: ServerProcess | undefined;
+  beforeAll(async () => {
+    server = await startServerProcess({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error('the server process has not started');
+    return server;
   };
 }

@@ -25,21 +25,25 @@ import { sockJsIframe } from './iframe.js';
 import { SockJsConnection } from './SockJsConnection.js';
 import { sockJsRefusalCode } from './SockJsWsConnection.js';
 
-export interface SockJsOptions {
+/** What every message transport of a server shares (see SessionServer). */
+export interface SessionTransportOptions {
   readonly hub: Hub;
-  /** Served at `<prefix>/…`; `<prefix>` itself is left to a plain WebSocket endpoint. */
-  readonly prefix: string;
-  readonly endpoint: SessionEndpoint;
-  readonly router: Router;
   readonly ws: WsTransport;
-  /** Messages over this close the session with 1009, as on a WebSocket. */
+  /** Messages over this close a session with 1009, on every transport. */
   readonly maxFrameBytes: number;
-  /** Messages a second one session may send (0: any). */
+  /** Messages a second one session may send (0: any), on every transport. */
   readonly maxMessagesPerS?: number;
   readonly trustProxy: TrustProxy;
   /** Pages that may connect besides the server's own: the only ones that may frame its iframe. */
   readonly allowedOrigins: AllowedOrigins;
   readonly logger: Logger;
+}
+
+export interface SockJsOptions extends SessionTransportOptions {
+  /** Served at `<prefix>/…`; `<prefix>` itself is left to a plain WebSocket endpoint. */
+  readonly prefix: string;
+  readonly endpoint: SessionEndpoint;
+  readonly router: Router;
 }
 
 type SockJsHandler = (req: IncomingMessage, res: unknown, head?: Buffer) => boolean;
