@@ -21,6 +21,7 @@ import type {
   ProtocolHandle,
   ProtocolModule,
 } from '../../src/protocols/protocol.js';
+import type { Publisher } from '../../src/core/message.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { SessionConnection } from '../../src/transports/SessionConnection.js';
 import { SseTransport } from '../../src/transports/sse/SseTransport.js';
@@ -148,7 +149,7 @@ export interface ProtocolHarness {
 /** Starts a protocol module on an in-memory server: a real hub and bus, no sockets. */
 export function startProtocol<C>(
   module: ProtocolModule<C>,
-  options: { env?: Env; demo?: boolean; hub?: HubOptions } = {},
+  options: { env?: Env; demo?: boolean; hub?: HubOptions; publisher?: Publisher } = {},
 ): ProtocolHarness {
   const core = loadConfig({ NODE_ENV: 'test', NODE_NAME: 'harness', ...options.env });
   const config = protocolConfig(module, core.env);
@@ -158,7 +159,7 @@ export function startProtocol<C>(
   const endpoints = new Map<string, SessionEndpoint>();
   const ctx: ProtocolContext = {
     source: bus,
-    publisher: bus,
+    publisher: options.publisher ?? bus,
     redis: undefined,
     postgres: undefined,
     demo: options.demo ?? false,

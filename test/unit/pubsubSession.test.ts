@@ -166,6 +166,42 @@ describe('the pub/sub handler', () => {
     expect(s.closed).toBe(false);
   });
 
+  it('refuses publishes while PUBSUB_PUBLISH_IN_FLIGHT of its own wait for the bus, and takes them again after', async () => {
+    const waiting: (() => void)[] = [];
+    const slowBus = {
+      publish: () => new Promise<number>((resolve) => waiting.push(() => resolve(1))),
+    };
+    harness = startProtocol(pubsubProtocol(), {
+      env: { PUBSUB_PUBLISH_IN_FLIGHT: '2' },
+      publisher: slowBus,
+    });
+    const s = harness.open('/pubsub');
+    const other = harness.open('/pubsub');
+    const publish = (c: MemorySession) =>
+      c.frame({ action: 'publish', payload: { channel: 'c', message: 1 } });
+    publish(s);
+    publish(s);
+    await new Promise((r) => setTimeout(r, 5));
+    publish(s);
+    await s.next(
+      is(
+        control(
+          '2 publishes are still on their way (PUBSUB_PUBLISH_IN_FLIGHT); try again once they are acknowledged',
+          true,
+        ),
+      ),
+    );
+    // Another client is not held up by this one's.
+    publish(other);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(waiting).toHaveLength(3);
+    for (const done of waiting.splice(0)) done();
+    await new Promise((r) => setTimeout(r, 5));
+    publish(s);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(waiting).toHaveLength(1);
+  });
+
   it('bounds the publish bytes of one address, all its clients together, and no other', () => {
     const h = start(undefined, { PUBSUB_PUBLISH_BYTES_PER_S: '2048', WS_MAX_FRAME_BYTES: '1024' });
     const [a, b] = [h.open('/pubsub'), h.open('/pubsub')];

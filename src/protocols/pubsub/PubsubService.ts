@@ -48,6 +48,8 @@ export class PubsubService {
   /** Every check that applies must allow; a throw, a rejection or a timeout denies. */
   readonly allowed: (request: AuthRequest) => Promise<boolean>;
   private readonly publishes = new Subject<ClientPublish>();
+  /** Publishes sent to the bus and not answered yet, per client. */
+  private readonly inFlight = new WeakMap<ClientPublish['client'], number>();
   /** Publish bytes per client address; an address whose bucket is full again is forgotten. */
   private readonly addressBudgets = new Map<string, TokenBucket>();
   private trapping: Subscription | undefined;
@@ -160,6 +162,18 @@ export class PubsubService {
     return `publishing too fast from this address: at most ${rate} bytes a second (PUBSUB_PUBLISH_BYTES_PER_S); try again`;
   }
 
+  /**
+   * Why a client may not publish now because too many of its publishes wait for
+   * the bus (PUBSUB_PUBLISH_IN_FLIGHT), or undefined: a slow Redis makes a fast
+   * publisher wait instead of queueing its publishes in this process.
+   */
+  inFlightRefusal(client: ClientPublish['client']): string | undefined {
+    const max = this.config.publishInFlight;
+    return (this.inFlight.get(client) ?? 0) >= max
+      ? `${max} publishes are still on their way (PUBSUB_PUBLISH_IN_FLIGHT); try again once they are acknowledged`
+      : undefined;
+  }
+
   /** A client's publish, through the push traps to the bus. */
   trap(publish: ClientPublish): void {
     this.publishes.next(publish);
@@ -240,10 +254,18 @@ export class PubsubService {
           log.warn('a push trap sent a publish to a bad channel; dropped', { problem });
           return;
         }
-        this.publishOut(p.channel, p.message).catch((err: unknown) => {
-          log.error('a publish failed', { channel: p.channel, error: String(err) });
-          this.publishFailed(p.client, p.channel);
-        });
+        const { client } = p;
+        this.inFlight.set(client, (this.inFlight.get(client) ?? 0) + 1);
+        this.publishOut(p.channel, p.message)
+          .catch((err: unknown) => {
+            log.error('a publish failed', { channel: p.channel, error: String(err) });
+            this.publishFailed(client, p.channel);
+          })
+          .finally(() => {
+            const left = (this.inFlight.get(client) ?? 1) - 1;
+            if (left > 0) this.inFlight.set(client, left);
+            else this.inFlight.delete(client);
+          });
       });
   }
 }

@@ -81,6 +81,8 @@ export class PubsubSession extends ProtocolSession implements PubsubClient {
    */
   private spend(bytes: number): string | undefined {
     const { publishRate } = this.service.config;
+    const waiting = this.service.inFlightRefusal(this);
+    if (waiting) return waiting;
     this.publishing ??= new TokenBucket(publishRate);
     if (!this.publishing.take())
       return `publishing too fast: at most ${publishRate} publishes a second (PUBSUB_PUBLISH_RATE); try again`;

@@ -35,6 +35,7 @@ export const pubsubSchema = z
     PUBSUB_MAX_TOPICS: int(25_000, 1, 100_000_000),
     PUBSUB_PUBLISH_RATE: int(100, 1, 1_000_000),
     PUBSUB_PUBLISH_BYTES_PER_S: int(1024 * 1024, 1024, 1024 * 1024 * 1024),
+    PUBSUB_PUBLISH_IN_FLIGHT: int(16, 1, 100_000),
     PUBSUB_SUBSCRIBE_TIMEOUT_MS: int(5_000, 100, 60_000),
     PUBSUB_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
     PG_CHANNELS: pgChannels,
@@ -58,6 +59,8 @@ export const pubsubSchema = z
        * subscriber stays well under Redis's output-buffer limit for it.
        */
       publishBytesPerS: e.PUBSUB_PUBLISH_BYTES_PER_S,
+      /** Publishes of one client sent to the bus and not answered yet, at most. */
+      publishInFlight: e.PUBSUB_PUBLISH_IN_FLIGHT,
       /** How long a subscription may take to become live before it is refused. */
       subscribeTimeoutMs: e.PUBSUB_SUBSCRIBE_TIMEOUT_MS,
       /** How long an authenticator may take before its silence denies. */
