@@ -23,6 +23,16 @@ export {
 } from './protocols/emojitrack/demoFeed.js';
 export type { DemoFeedOptions } from './protocols/emojitrack/demoFeed.js';
 export { globMatcher } from './sources/globMatcher.js';
+export { RedisHistory } from './sources/RedisHistory.js';
+export { MemoryHistory } from './sources/MemoryHistory.js';
+export { historyKeys, tagged, untagged } from './sources/channelHistory.js';
+export type {
+  ChannelHistory,
+  HistoryOptions,
+  HistoryEntry,
+  Position,
+  Recovery,
+} from './sources/channelHistory.js';
 export type { GlobMatcher } from './sources/globMatcher.js';
 export { RedisStreamQueue } from './sources/RedisStreamQueue.js';
 export type { RedisStreamQueueOptions } from './sources/RedisStreamQueue.js';
