@@ -13,6 +13,7 @@ import type { MetricsRegistry } from './core/metrics.js';
 import type { Readiness } from './core/readiness.js';
 import type { Hub } from './fanout/Hub.js';
 import type { Operations } from './ops/operations.js';
+import type { ChannelHistory } from './sources/channelHistory.js';
 import type { PostgresNotify } from './sources/PostgresNotify.js';
 import type { ProtocolHandle, ProtocolModule } from './protocols/protocol.js';
 
@@ -27,6 +28,11 @@ export interface StreamerDeps {
   readonly redis?: Redis;
   /** Postgres LISTEN/NOTIFY, for protocols with database monitors. */
   readonly postgres?: PostgresNotify;
+  /**
+   * Channel history (publishing with positions, recovery); by default in Redis
+   * on the command connection, or in the process on the embedded bus.
+   */
+  readonly history?: ChannelHistory;
   /** On the embedded bus: protocols feed it their demo traffic. */
   readonly demo?: boolean;
   readonly logger?: Logger;

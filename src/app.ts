@@ -14,9 +14,11 @@ import { adminRouter } from './ops/admin.js';
 import { healthRouter } from './ops/health.js';
 import { startOperations } from './ops/operations.js';
 import { prometheusRouter } from './ops/prometheus.js';
+import { publishApi } from './ops/publishApi.js';
 import { builtInProtocols } from './protocols/index.js';
 import { selectProtocols, startProtocols } from './protocols/startProtocols.js';
 import { CountedSource } from './sources/CountedSource.js';
+import { historyFor } from './sources/historyFor.js';
 import type { Streamer, StreamerDeps } from './Streamer.js';
 import { closeServer } from './transports/http/closeServer.js';
 import { createTransports } from './transports/createTransports.js';
@@ -59,8 +61,12 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   app.set('trust proxy', config.trustProxy);
   app.use(corsMiddleware(config.corsOrigin, { except: ['/admin'] }));
   app.use(streams.handler(sse));
+  const history =
+    deps.history ??
+    historyFor(deps.redis, deps.source, { size: config.historySize, ttlS: config.historyTtlS });
   const shared = {
     source,
+    history,
     publisher: deps.publisher ?? (isPublisher(deps.source) ? deps.source : undefined),
     redis: deps.redis,
     postgres: deps.postgres,
@@ -95,6 +101,9 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   app.use(healthRouter(readiness));
   app.use(adminRouter(status));
   app.use(prometheusRouter(metrics));
+  app.use(
+    publishApi({ history, apiKey: config.publishApiKey, maxBytes: config.wsMaxFrameBytes, logger }),
+  );
   app.use(express.static(PUBLIC_DIR));
   app.use(notFound);
   app.use(errorHandler(logger));

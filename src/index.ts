@@ -25,7 +25,10 @@ export type { DemoFeedOptions } from './protocols/emojitrack/demoFeed.js';
 export { globMatcher } from './sources/globMatcher.js';
 export { RedisHistory } from './sources/RedisHistory.js';
 export { MemoryHistory } from './sources/MemoryHistory.js';
-export { historyKeys, tagged, untagged } from './sources/channelHistory.js';
+export { historyKeys } from './sources/channelHistory.js';
+export { publish, DEFAULT_HISTORY } from './sources/publishWithHistory.js';
+export { busMessage } from './core/message.js';
+export { tagged, untagged } from './core/position.js';
 export type {
   ChannelHistory,
   HistoryOptions,

@@ -105,6 +105,13 @@ const schema = z.object({
   SHUTDOWN_RETRY_MS: int(1_000, 0, 3_600_000),
   ADMIN_TOKEN: z.string().trim().min(16, { error: 'a token of at least 16 characters' }).optional(),
   ADMIN_MAX_CONNECTIONS: int(1000, 0, 1_000_000),
+  PUBLISH_API_KEY: z
+    .string()
+    .trim()
+    .min(16, { error: 'a key of at least 16 characters' })
+    .optional(),
+  HISTORY_SIZE: int(100, 1, 100_000),
+  HISTORY_TTL_S: int(300, 1, 30 * 86_400),
 });
 
 export interface Config {
@@ -179,6 +186,11 @@ export interface Config {
    * User-Agents); without it they are masked. Unset: every document is masked.
    */
   readonly adminToken: string | undefined;
+  /** The bearer key of POST /api/publish; unset, the endpoint answers 404 saying so. */
+  readonly publishApiKey: string | undefined;
+  /** Messages kept per channel published with history, and for how long after the last (s). */
+  readonly historySize: number;
+  readonly historyTtlS: number;
   /** The most connections /admin/status.json and the status hash list. */
   readonly adminMaxConnections: number;
   /** The environment it was read from, for the protocol modules' own variables. */
@@ -228,6 +240,9 @@ export function loadConfig(env: Env = process.env): Config {
     workers: e.WORKERS,
     shutdownRetryMs: e.SHUTDOWN_RETRY_MS,
     adminToken: e.ADMIN_TOKEN,
+    publishApiKey: e.PUBLISH_API_KEY,
+    historySize: e.HISTORY_SIZE,
+    historyTtlS: e.HISTORY_TTL_S,
     adminMaxConnections: e.ADMIN_MAX_CONNECTIONS,
     env: Object.freeze(presentVariables(env)),
   });

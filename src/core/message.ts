@@ -1,6 +1,8 @@
 // The one message shape every source emits and every operator passes along, and
 // what a source and a publisher offer.
 import type { Observable } from 'rxjs';
+import { untagged } from './position.js';
+import type { Position } from './position.js';
 import type { MetricsRegistry } from './metrics.js';
 import type { Readiness } from './readiness.js';
 
@@ -10,6 +12,8 @@ export interface BusMessage {
   readonly payload: string;
   /** Milliseconds since the epoch when this process received it. */
   readonly receivedAt: number;
+  /** Its place in the channel's history, when it was published with history. */
+  readonly position?: Position;
 }
 
 /** A message to publish: what a demo feeder or a client hands a Publisher. */
@@ -47,4 +51,16 @@ export interface PubSubSource {
 /** Publishes to the bus a source reads: Redis PUBLISH, or the embedded bus. */
 export interface Publisher {
   publish(channel: string, payload: string): unknown;
+}
+
+/**
+ * A message as sources hand it on: a payload PUBLISHed with history has its tag
+ * taken off and its position kept beside it.
+ */
+export function busMessage(channel: string, payload: string, receivedAt: number): BusMessage {
+  // One comparison for a message without a tag: the common case on every channel.
+  const found = payload.charCodeAt(0) === 0x1e ? untagged(payload) : undefined;
+  return found
+    ? { channel, payload: found.payload, receivedAt, position: found.position }
+    : { channel, payload, receivedAt };
 }

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import type { Hub } from '../fanout/Hub.js';
+import type { ChannelHistory } from '../sources/channelHistory.js';
 import type { PostgresNotify } from '../sources/PostgresNotify.js';
 import type { StreamRoutes } from '../transports/sse/StreamRoutes.js';
 import type { SseTransport } from '../transports/sse/SseTransport.js';
@@ -30,6 +31,8 @@ export interface ProtocolContext {
   readonly publisher: Publisher | undefined;
   /** A Redis command connection, when the server runs on Redis. */
   readonly redis: Redis | undefined;
+  /** Channel history: publishing with positions, and recovery on reconnect. */
+  readonly history: ChannelHistory | undefined;
   /** Postgres LISTEN/NOTIFY on one connection, when DATABASE_URL is set. */
   readonly postgres: PostgresNotify | undefined;
   /** True on the embedded bus: protocols may feed it demo traffic. */

@@ -2,6 +2,7 @@
 // for running without Redis (the demo) and for composing streams inside one process.
 import { Observable } from 'rxjs';
 import type { Subscriber } from 'rxjs';
+import { busMessage } from '../core/message.js';
 import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import { globMatcher } from './globMatcher.js';
@@ -19,7 +20,7 @@ export class MemoryBus implements PubSubSource {
 
   /** Delivers a message to every current subscriber of the channel; returns how many got it. */
   publish(channel: string, payload: string): number {
-    const message: BusMessage = { channel, payload, receivedAt: Date.now() };
+    const message = busMessage(channel, payload, Date.now());
     let delivered = 0;
     const exact = this.channels.get(channel);
     if (exact) {

@@ -10,6 +10,7 @@ import { BehaviorSubject, Observable, asyncScheduler, defer, finalize } from 'rx
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
+import { busMessage } from '../core/message.js';
 import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import type { Readiness } from '../core/readiness.js';
@@ -210,7 +211,7 @@ export class RedisPubSub implements PubSubSource {
     const set = this.listeners[kind].get(key);
     if (!set) return;
     this.messagesIn++;
-    const message: BusMessage = { channel, payload, receivedAt: Date.now() };
+    const message = busMessage(channel, payload, Date.now());
     for (const s of set) s.next(message);
   }
 

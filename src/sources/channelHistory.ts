@@ -7,12 +7,10 @@
 // reads the epoch, the top and the range after a position in one step too, and
 // is a recovery only when the epoch matches and the range is whole.
 import { randomBytes } from 'node:crypto';
+import type { Position } from '../core/position.js';
 
-/** Where a channel's history stands: its epoch and an offset in it. */
-export interface Position {
-  readonly epoch: string;
-  readonly offset: number;
-}
+export type { Position } from '../core/position.js';
+export { tagged, untagged } from '../core/position.js';
 
 /** One message of a channel's history. */
 export interface HistoryEntry {
@@ -61,33 +59,6 @@ export function newEpoch(): string {
 export function historyKeys(channel: string): { readonly meta: string; readonly stream: string } {
   const tag = `{${channel}}`;
   return { meta: `rxs:history:${tag}:meta`, stream: `rxs:history:${tag}:stream` };
-}
-
-/**
- * A PUBLISHed payload with its position: `\x1eh1:<epoch>:<offset>:` before the
- * payload. The record separator never starts JSON or plain text, so a message
- * without it costs one character comparison to tell apart.
- */
-const TAG = '\x1eh1:';
-
-export function tagged(position: Position, payload: string): string {
-  return `${TAG}${position.epoch}:${position.offset}:${payload}`;
-}
-
-/** The position and payload of a PUBLISHed payload, or undefined for an untagged one. */
-export function untagged(
-  message: string,
-): { readonly position: Position; readonly payload: string } | undefined {
-  if (message.charCodeAt(0) !== 0x1e || !message.startsWith(TAG)) return undefined;
-  const epochEnd = message.indexOf(':', TAG.length);
-  const offsetEnd = epochEnd === -1 ? -1 : message.indexOf(':', epochEnd + 1);
-  if (offsetEnd === -1) return undefined;
-  const offset = Number(message.slice(epochEnd + 1, offsetEnd));
-  if (!Number.isSafeInteger(offset) || offset < 1) return undefined;
-  return {
-    position: { epoch: message.slice(TAG.length, epochEnd), offset },
-    payload: message.slice(offsetEnd + 1),
-  };
 }
 
 /** Whether a range read after `since` is whole: offsets since + 1, since + 2, … up to `top`. */

@@ -32,15 +32,21 @@ const OPTIONS: HistoryOptions = { size: 5, ttlS: 300 };
 let n = 0;
 const fresh = () => `room:${++n}`;
 
-/** The next `count` payloads PUBLISHed on a channel, as subscribers get them. */
+type Live = { readonly position: unknown; readonly payload: string } | undefined;
+
+/**
+ * The next `count` messages PUBLISHed on a channel with their positions: from
+ * the bus as sources hand them on (the tag taken off), and on a plain Redis
+ * subscriber as PUBLISHed (the tag read here).
+ */
 async function published(
   kind: string,
   channel: string,
   count: number,
-): Promise<() => Promise<string[]>> {
+): Promise<() => Promise<Live[]>> {
   if (kind === 'memory') {
     const got = firstValueFrom(bus.channel(channel).pipe(take(count), toArray()));
-    return async () => (await got).map((m) => m.payload);
+    return async () => (await got).map((m) => ({ position: m.position, payload: m.payload }));
   }
   const got: string[] = [];
   const done = new Promise<string[]>((resolve) => {
@@ -51,7 +57,7 @@ async function published(
     });
   });
   await subscriber.subscribe(channel);
-  return () => done;
+  return async () => (await done).map(untagged);
 }
 
 const kinds: [
@@ -84,7 +90,7 @@ describe.each(kinds)('%s history', (kind, make, loseMeta) => {
     expect(positions.map((p) => p.offset)).toEqual([1, 2, 3]);
     expect(new Set(positions.map((p) => p.epoch)).size).toBe(1);
     expect(await history.top(channel)).toEqual(positions[2]);
-    expect((await live()).map(untagged)).toEqual([
+    expect(await live()).toEqual([
       { position: positions[0], payload: '"a"' },
       { position: positions[1], payload: '"b"' },
       { position: positions[2], payload: '"c"' },

@@ -159,6 +159,7 @@ export function startProtocol<C>(
   const endpoints = new Map<string, SessionEndpoint>();
   const ctx: ProtocolContext = {
     source: bus,
+    history: undefined,
     publisher: options.publisher ?? bus,
     redis: undefined,
     postgres: undefined,
