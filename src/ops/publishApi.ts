@@ -3,11 +3,12 @@
 // channel itself (`room:1` reaches notification streams, `pubsub:chat` pub/sub
 // channel `chat`), a string `data` published as it is and any other JSON as its
 // JSON text; the answer is the message's position in the channel's history.
-import express, { Router } from 'express';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { StreamerError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { sameSecret } from '../core/sameSecret.js';
+import { bearerKey } from '../transports/http/bearerKey.js';
+import { jsonBody } from '../transports/http/jsonBody.js';
 import type { ChannelHistory } from '../sources/channelHistory.js';
 
 export interface PublishApiOptions {
@@ -44,36 +45,7 @@ export function publishApi(options: PublishApiOptions): Router {
     );
   };
 
-  const authorize: RequestHandler = (req, res, next) => {
-    const header = req.headers.authorization ?? '';
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-    if (presented !== undefined && sameSecret(presented, apiKey as string)) return next();
-    res.setHeader('WWW-Authenticate', 'Bearer realm="publish"');
-    next(
-      new StreamerError(
-        'RXS_ERR_UNAUTHORIZED',
-        header
-          ? 'the bearer key is not valid'
-          : 'Authorization: Bearer <PUBLISH_API_KEY> is required',
-        401,
-      ),
-    );
-  };
-
-  const jsonOnly: RequestHandler = (req, _res, next) => {
-    if (req.is('application/json')) return next();
-    next(new StreamerError('RXS_ERR_MEDIA_TYPE', 'Content-Type must be application/json', 415));
-  };
-
-  const bodyErrors: ErrorRequestHandler = (err: { type?: string }, _req, _res, next) => {
-    if (err.type === 'entity.too.large')
-      return next(
-        new StreamerError('RXS_ERR_TOO_LARGE', `a message has at most ${maxBytes} bytes`, 413),
-      );
-    if (err.type === 'entity.parse.failed')
-      return next(new StreamerError('RXS_ERR_BAD_REQUEST', 'the body is not valid JSON', 400));
-    next(err);
-  };
+  const authorize = bearerKey(apiKey, 'publish', 'PUBLISH_API_KEY');
 
   const publish: RequestHandler = (req, res, next) => {
     const body = req.body as unknown;
@@ -111,15 +83,6 @@ export function publishApi(options: PublishApiOptions): Router {
     );
   };
 
-  router.post(
-    PATH,
-    enabled,
-    authorize,
-    jsonOnly,
-    // Room for the envelope around a message of the largest size.
-    express.json({ limit: maxBytes + 1024, strict: false }),
-    bodyErrors,
-    publish,
-  );
+  router.post(PATH, enabled, authorize, ...jsonBody(maxBytes, maxBytes + 1024), publish);
   return router;
 }

@@ -1,10 +1,10 @@
 // `POST <path>/messages`: services enqueue `{site, topic, data}` over HTTP. The
 // body is checked as the reader would check the entry, so a message the POST
 // took is never a dead letter; 202 answers with the stream entry id.
-import express from 'express';
-import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import { StreamerError } from '../../core/errors.js';
-import { sameSecret } from '../../core/sameSecret.js';
+import { bearerKey } from '../../transports/http/bearerKey.js';
+import { jsonBody } from '../../transports/http/jsonBody.js';
 import type { Logger } from '../../core/logger.js';
 import type { QueueStore } from '../../sources/QueueStore.js';
 import { bodyFields } from './wire.js';
@@ -23,38 +23,7 @@ export interface IngestOptions {
 export function mountIngest(router: Router, options: IngestOptions): void {
   const { store, maxBytes, apiKey, logger } = options;
 
-  const authorize: RequestHandler = (req, res, next) => {
-    if (apiKey === undefined) return next();
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match && sameSecret(match[1] as string, apiKey)) return next();
-    res.setHeader('WWW-Authenticate', 'Bearer realm="datastream"');
-    next(
-      new StreamerError(
-        'RXS_ERR_UNAUTHORIZED',
-        header
-          ? 'the bearer key is not valid'
-          : 'Authorization: Bearer <DATASTREAM_API_KEY> is required',
-        401,
-      ),
-    );
-  };
-
-  const jsonOnly: RequestHandler = (req, _res, next) => {
-    if (req.is('application/json')) return next();
-    next(new StreamerError('RXS_ERR_MEDIA_TYPE', 'Content-Type must be application/json', 415));
-  };
-
-  // The body parser's own errors, in this API's words.
-  const bodyErrors: ErrorRequestHandler = (err: { type?: string }, _req, _res, next) => {
-    if (err.type === 'entity.too.large')
-      return next(
-        new StreamerError('RXS_ERR_TOO_LARGE', `a message has at most ${maxBytes} bytes`, 413),
-      );
-    if (err.type === 'entity.parse.failed')
-      return next(new StreamerError('RXS_ERR_BAD_REQUEST', 'the body is not valid JSON', 400));
-    next(err);
-  };
+  const authorize = bearerKey(apiKey, 'datastream', 'DATASTREAM_API_KEY');
 
   const enqueue: RequestHandler = (req, res, next) => {
     const read = bodyFields(req.body);
@@ -84,12 +53,5 @@ export function mountIngest(router: Router, options: IngestOptions): void {
     );
   };
 
-  router.post(
-    `${options.path}/messages`,
-    authorize,
-    jsonOnly,
-    express.json({ limit: maxBytes, strict: false }),
-    bodyErrors,
-    enqueue,
-  );
+  router.post(`${options.path}/messages`, authorize, ...jsonBody(maxBytes), enqueue);
 }
