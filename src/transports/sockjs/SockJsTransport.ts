@@ -22,6 +22,7 @@ import { forbiddenOrigin } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import type { AllowedOrigins } from '../../core/origins.js';
 import { sockJsIframe } from './iframe.js';
+import { sockJsWebSocketPaths } from './sockJsPaths.js';
 import { SockJsConnection } from './SockJsConnection.js';
 import { sockJsRefusalCode } from './SockJsWsConnection.js';
 
@@ -105,24 +106,22 @@ export function serveSockJs(options: SockJsOptions): void {
   // WebSocket transports are `ws`'s, so sockjs's own (faye-websocket) never runs.
   const handle = (server as unknown as SockJsListenerSource).listener({ prefix }).getHandler();
   const ours = (url: string | undefined) => (url ?? '').startsWith(`${prefix}/`);
-  const websocketPath = new RegExp(
-    `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(?:[^/.]+/[^/.]+/)?websocket/?(?:\\?|$)`,
-  );
+  const websocketPath = sockJsWebSocketPaths(prefix);
   const iframe = sockJsIframe(prefix, options.allowedOrigins);
   options.router.use((req, res, next) => {
     if (!ours(req.originalUrl)) return next();
-    // The iframe is loaded by a frame, whose Origin is the framing page's: framing is
-    // restricted by its Content-Security-Policy instead.
-    if (/\/(?:iframe[0-9-.a-z_]*\.html|sockjs\.min\.js)$/.test(req.path))
-      return iframe(req, res, next);
-    if (!options.ws.allowsOrigin(req)) return next(forbiddenOrigin(req));
-    if (websocketPath.test(req.originalUrl)) {
-      return next(
-        new StreamerError('RXS_ERR_BAD_REQUEST', 'only WebSocket upgrades are served here', 400),
-      );
-    }
-    if (req.method === 'POST' && !boundBody(req, res, options.maxFrameBytes)) return;
-    if (!handle(req, res)) next();
+    // The iframe is loaded by a frame, whose Origin is the framing page's: it answers
+    // before the origin check, and framing is restricted by its Content-Security-Policy.
+    iframe(req, res, () => {
+      if (!options.ws.allowsOrigin(req)) return next(forbiddenOrigin(req));
+      if (websocketPath.test(req.path)) {
+        return next(
+          new StreamerError('RXS_ERR_BAD_REQUEST', 'only WebSocket upgrades are served here', 400),
+        );
+      }
+      if (req.method === 'POST' && !boundBody(req, res, options.maxFrameBytes)) return;
+      if (!handle(req, res)) next();
+    });
   });
 }
 

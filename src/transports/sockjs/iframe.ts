@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import type { AllowedOrigins } from '../../core/origins.js';
+import { literal } from './sockJsPaths.js';
 
 const CLIENT_FILE = 'sockjs.min.js';
 
@@ -55,14 +56,12 @@ function ancestors(allowed: AllowedOrigins): string {
 
 /** Answers `<prefix>/iframe*.html` and `<prefix>/sockjs.min.js`; anything else goes on. */
 export function sockJsIframe(prefix: string, allowed: AllowedOrigins): RequestHandler {
-  const iframePath = new RegExp(
-    `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/iframe[0-9-.a-z_]*\\.html$`,
-  );
+  const iframePath = new RegExp(`^${literal(prefix)}/iframe[0-9-.a-z_]*\\.html$`);
   const scriptPath = `${prefix}/${CLIENT_FILE}`;
   return (req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    const { body, integrity, etag } = installedClient();
     if (req.path === scriptPath) {
+      const { body, etag } = installedClient();
       res.setHeader('Content-Type', 'application/javascript; charset=UTF-8');
       res.setHeader('Cache-Control', 'public, max-age=86400');
       res.setHeader('ETag', etag);
@@ -70,6 +69,7 @@ export function sockJsIframe(prefix: string, allowed: AllowedOrigins): RequestHa
       return void res.end(req.method === 'HEAD' ? undefined : body);
     }
     if (!iframePath.test(req.path)) return next();
+    const { integrity } = installedClient();
     res.setHeader('Content-Type', 'text/html; charset=UTF-8');
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('Content-Security-Policy', `frame-ancestors ${ancestors(allowed)}`);

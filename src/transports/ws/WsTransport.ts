@@ -21,6 +21,7 @@ import type { Hub } from '../../fanout/Hub.js';
 import { clientAddress, normalizeIp, trustFunction } from '../http/clientAddress.js';
 import type { TrustProxy } from '../http/clientAddress.js';
 import { parseCookies } from '../http/cookies.js';
+import { sockJsWebSocketPaths } from '../sockjs/sockJsPaths.js';
 import { SockJsWsConnection, refuseSockJsWs } from '../sockjs/SockJsWsConnection.js';
 import { WsConnection } from './WsConnection.js';
 
@@ -32,12 +33,6 @@ interface Route {
   readonly path: string;
   readonly endpoint: SessionEndpoint;
   readonly carrier: Carrier;
-}
-
-/** SockJS's WebSocket paths under a prefix: `/websocket` (raw), `/<server>/<session>/websocket`. */
-function sockJsPaths(prefix: string): RegExp {
-  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${escaped}/(?:([^/.]+)/([^/.]+)/)?websocket/?$`);
 }
 
 export interface WsTransportOptions {
@@ -93,7 +88,7 @@ export class WsTransport {
    * `<prefix>/<server>/<session>/websocket`. Other upgrades there are a 404.
    */
   addSockJs(prefix: string, endpoint: SessionEndpoint): void {
-    this.sockJs.push({ prefix, paths: sockJsPaths(prefix), endpoint });
+    this.sockJs.push({ prefix, paths: sockJsWebSocketPaths(prefix), endpoint });
   }
 
   /** Takes the server's upgrade requests. */
