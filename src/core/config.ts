@@ -112,6 +112,7 @@ const schema = z.object({
     .optional(),
   HISTORY_SIZE: int(100, 1, 100_000),
   HISTORY_TTL_S: int(300, 1, 30 * 86_400),
+  RECOVERY_MAX: int(300, 0, 100_000),
 });
 
 export interface Config {
@@ -191,6 +192,11 @@ export interface Config {
   /** Messages kept per channel published with history, and for how long after the last (s). */
   readonly historySize: number;
   readonly historyTtlS: number;
+  /**
+   * The most messages one recovery replays; a client that missed more is told
+   * it is not recovered (and reloads its state) instead.
+   */
+  readonly recoveryMax: number;
   /** The most connections /admin/status.json and the status hash list. */
   readonly adminMaxConnections: number;
   /** The environment it was read from, for the protocol modules' own variables. */
@@ -243,6 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
     publishApiKey: e.PUBLISH_API_KEY,
     historySize: e.HISTORY_SIZE,
     historyTtlS: e.HISTORY_TTL_S,
+    recoveryMax: e.RECOVERY_MAX,
     adminMaxConnections: e.ADMIN_MAX_CONNECTIONS,
     env: Object.freeze(presentVariables(env)),
   });

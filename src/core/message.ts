@@ -34,6 +34,13 @@ export interface PubSubSource {
    * `channel(name)`. Absent: a subscription is in effect as soon as it is made.
    */
   live?(name: string): Observable<void>;
+  /**
+   * Resolves once every message published before the call has been received
+   * on what is subscribed: a reply read on another connection (a history
+   * read) can overtake messages still in flight on the subscriber's. Absent:
+   * a message is received as it is published.
+   */
+  synced?(): Promise<void>;
   /** Whether it delivers now (a Redis connection that is up); absent means always. */
   readiness?(): Readiness;
   /** The readiness now and at every change; absent means always ready. */

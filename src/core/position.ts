@@ -35,3 +35,21 @@ export function untagged(
     payload: message.slice(offsetEnd + 1),
   };
 }
+
+/** Longest epoch a client may send back (ours are 8 characters). */
+const MAX_EPOCH = 64;
+
+/** A position a client sent back (`{"epoch","offset"}`), or why it is refused. */
+export function readPosition(
+  value: unknown,
+  field: string,
+): { readonly position: Position } | { readonly problem: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { problem: `${field} must be an object {"epoch","offset"}` };
+  const { epoch, offset } = value as Record<string, unknown>;
+  if (typeof epoch !== 'string' || epoch.length > MAX_EPOCH)
+    return { problem: `${field}.epoch must be a string of at most ${MAX_EPOCH} characters` };
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0)
+    return { problem: `${field}.offset must be a whole number, 0 or more` };
+  return { position: { epoch, offset } };
+}

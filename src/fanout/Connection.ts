@@ -108,9 +108,11 @@ export abstract class Connection {
    * Frames encoded messages in the connection's own framing and writes them (a
    * status event, a control reply), bounded like the hub's own writes: a client
    * that does not read what it is sent this way is dropped all the same.
+   * `messages`: what the parts were encoded from, for a framing of the
+   * connection's own (see Framing.frame).
    */
-  send(parts: readonly Buffer[]): number {
-    const unsent = this.write(this.framing.frame(parts));
+  send(parts: readonly Buffer[], messages?: readonly unknown[]): number {
+    const unsent = this.write(this.framing.frame(parts, messages));
     if (this.bound && unsent > this.bound.maxBufferBytes) this.bound.over(this, unsent);
     return unsent;
   }

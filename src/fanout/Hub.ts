@@ -6,7 +6,11 @@
 // while that topic has clients — or pushed, with publish(). Messages are queued
 // on their topic unencoded; the TopicWriter encodes and frames each turn once
 // per framing and writes the same bytes to every client. A feed that errors or
-// completes is subscribed again for the clients that remain or come.
+// completes is subscribed again for the clients that remain or come. A client
+// may join held (hold()): what its topic gets is kept for it while its
+// protocol reads what it missed, and both are handed over in order, with no
+// duplicate and no gap, when it is released — recovery on reconnect, the same
+// for every protocol and transport.
 import type { GroupedObservable, Observable, Subscription } from 'rxjs';
 import { defer, finalize, mergeMap, noop, tap } from 'rxjs';
 import { resubscribe } from '../operators/resubscribe.js';
@@ -18,7 +22,7 @@ import type { Session } from '../core/session.js';
 import { Connection } from './Connection.js';
 import type { Encoders } from './framing.js';
 import { StreamAges } from './StreamAges.js';
-import { Topic } from './Topic.js';
+import { Topic, encodeAll } from './Topic.js';
 import { TopicWriter } from './TopicWriter.js';
 
 /** Where a family's messages come from. */
@@ -74,6 +78,8 @@ export interface HubOptions {
   readonly maxConnectionsPerIp?: number;
   /** Distinct topics at most, over every family; 0: no bound. */
   readonly maxTopics?: number;
+  /** Messages at most kept for one held session (see hold()). */
+  readonly maxHeldMessages?: number;
 }
 
 /** What a client refused by a bound is told to wait before it tries again (seconds). */
@@ -95,6 +101,18 @@ export interface HubStats {
   connectionsRefused: number;
   /** Joins refused because they would have made a topic past MAX_TOPICS. */
   topicsRefused: number;
+}
+
+/** A session put in a topic held (Hub.hold): it gets nothing from the topic until released. */
+export interface HeldJoin<M> {
+  /**
+   * Writes the session `missed` (what it missed before it was held, read from
+   * a history after hold()), then what arrived while it was held that `keep`
+   * accepts, and makes it one of the topic's clients. A session whose hold
+   * overflowed (more arrived than the hub keeps) is dropped instead: it cannot
+   * be given everything, and comes back to recover again.
+   */
+  release(missed: readonly M[], keep: (message: M) => boolean): void;
 }
 
 export interface AttachOptions {
@@ -149,6 +167,7 @@ export class Hub {
   private readonly maxConnections: number;
   private readonly maxPerIp: number;
   private readonly maxTopics: number;
+  private readonly maxHeld: number;
   /** Connections by client IP, kept only when there is a bound per IP. */
   private readonly perIp = new Map<string, number>();
 
@@ -156,6 +175,7 @@ export class Hub {
     this.maxConnections = options.maxConnections ?? 0;
     this.maxPerIp = options.maxConnectionsPerIp ?? 0;
     this.maxTopics = options.maxTopics ?? 0;
+    this.maxHeld = options.maxHeldMessages ?? 10_000;
     this.verbose = options.verbose ?? false;
     this.feedRetryMs = options.feedRetryMs ?? 1_000;
     // 'sse': the component name operators' log filters know these lines by.
@@ -281,7 +301,7 @@ export class Hub {
     const topic = this.topic(family, key);
     topic.clients.add(connection);
     topics.add(topic);
-    if (topic.clients.size === 1 && 'topicFeed' in family.spec) {
+    if (topic.members === 1 && 'topicFeed' in family.spec) {
       const { topicFeed } = family.spec;
       this.topicFeeds.set(
         topic,
@@ -298,14 +318,49 @@ export class Hub {
     return true;
   }
 
+  /**
+   * Puts a session in a family's topic held: what the topic gets from now on
+   * is kept for it, not written, until the returned join is released with what
+   * it missed before (read after this call, so nothing falls between the two).
+   * A session already in the topic is held from now on. Undefined, and nothing
+   * joined, when the topic would be one past MAX_TOPICS.
+   */
+  hold<M>(session: Connection | Session, familyName: string, key = ''): HeldJoin<M> | undefined {
+    const connection = member(session);
+    if (!this.join(connection, familyName, key)) return undefined;
+    const topic = this.family(familyName).topics.get(key) as Topic;
+    topic.hold(connection);
+    return {
+      release: (missed, keep) =>
+        topic.release(connection, (kept, overflowed) => {
+          if (connection.closed) return;
+          if (overflowed) {
+            this.log.warn('a recovering client missed more than the hub keeps; dropped', {
+              requestPath: connection.info.requestPath,
+              kept: this.maxHeld,
+            });
+            connection.destroy();
+            return;
+          }
+          const messages = [...missed, ...(kept as M[]).filter(keep)];
+          if (messages.length === 0) return;
+          const { parts, from } = encodeAll(topic, connection.framing.encoding, messages);
+          connection.send(parts, from);
+          connection.msgsSent += parts.length;
+          this.stats.deliveries += parts.length;
+          for (const p of parts) this.stats.bytesWritten += p.length;
+        }),
+    };
+  }
+
   /** Takes a connection out of a family's topic. */
   leave(session: Connection | Session, familyName: string, key = ''): void {
     const connection = member(session);
     const family = this.families.get(familyName);
     const topic = family?.topics.get(key);
     if (!family || !topic || !this.connections.get(connection)?.delete(topic)) return;
-    topic.clients.delete(connection);
-    if (topic.clients.size === 0) {
+    topic.remove(connection);
+    if (topic.members === 0) {
       const feed = this.topicFeeds.get(topic);
       if (feed) {
         this.topicFeeds.delete(topic);
@@ -328,7 +383,7 @@ export class Hub {
     const topic = this.families.get(familyName)?.topics.get(key);
     if (!topic) return 0;
     this.queue(topic, message);
-    return topic.clients.size;
+    return topic.members;
   }
 
   /**
@@ -452,7 +507,7 @@ export class Hub {
   }
 
   private queue(topic: Topic, message: unknown): void {
-    if (topic.clients.size === 0) return;
+    if (topic.members === 0) return;
     this.stats.msgsBroadcast++;
     this.writer.queue(topic, message);
   }
@@ -466,12 +521,17 @@ export class Hub {
   private topic(family: Family, key: string): Topic {
     let topic = family.topics.get(key);
     if (!topic) {
-      topic = new Topic(family.name, key, family.spec.encode, (t, error) =>
-        this.log.error('a message could not be encoded; left out', {
-          family: t.family,
-          topic: t.key,
-          error: String(error),
-        }),
+      topic = new Topic(
+        family.name,
+        key,
+        family.spec.encode,
+        (t, error) =>
+          this.log.error('a message could not be encoded; left out', {
+            family: t.family,
+            topic: t.key,
+            error: String(error),
+          }),
+        this.maxHeld,
       );
       family.topics.set(key, topic);
     }
@@ -479,7 +539,7 @@ export class Hub {
   }
 
   private dropIfUnused(family: Family, topic: Topic): void {
-    if (topic.clients.size === 0 && topic.routes === 0 && family.topics.get(topic.key) === topic) {
+    if (topic.members === 0 && topic.routes === 0 && family.topics.get(topic.key) === topic) {
       family.topics.delete(topic.key);
       topic.settleAll();
     }

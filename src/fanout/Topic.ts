@@ -3,7 +3,9 @@
 // clients use, and those same bytes go to every client in one write each: the
 // work per message does not grow with the number of clients. A large topic is
 // written a slice at a time (see TopicWriter), so a turn stays in `writing`
-// until its last client has it.
+// until its last client has it. A client may be held (see hold()): it is in
+// the topic, but what arrives is kept for it instead of written, until the
+// hub releases it with what it missed (recovery on reconnect).
 import type { Connection } from './Connection.js';
 import type { Encoders, Framing } from './framing.js';
 
@@ -13,8 +15,21 @@ export type OverBound = (connection: Connection, unsent: number) => void;
 /** Told of a message an encoder threw on; the message is left out. */
 export type EncodeFailed = (topic: Topic, error: unknown) => void;
 
+/** What a held client is given when it is released: the messages that arrived for it meanwhile. */
+export type Release = (messages: readonly unknown[], overflowed: boolean) => void;
+
+interface Held {
+  readonly messages: unknown[];
+  /** More arrived than the hold keeps: the client cannot be given all it missed. */
+  overflowed: boolean;
+  /** Set once the hub releases it while messages were still queued (see release()). */
+  release: Release | undefined;
+}
+
 class Turn {
   private readonly encoded = new Map<string, Buffer[]>();
+  /** Per encoding, the messages whose parts were encoded, when an encoder threw on some. */
+  private encodedFrom: Map<string, unknown[]> | undefined;
   private readonly framed = new Map<Framing, Buffer>();
   private lastFraming: Framing | undefined;
   private lastBytes: Buffer | undefined;
@@ -34,7 +49,10 @@ class Turn {
   /** The turn's bytes in a framing: encoded and framed the first time a client needs them. */
   bytesFor(framing: Framing): Buffer {
     if (framing === this.lastFraming) return this.lastBytes as Buffer;
-    if (framing.perConnection) return framing.frame(this.encode(framing.encoding));
+    if (framing.perConnection) {
+      const parts = this.encode(framing.encoding);
+      return framing.frame(parts, this.encodedFrom?.get(framing.encoding) ?? this.messages);
+    }
     let bytes = this.framed.get(framing);
     if (!bytes) {
       bytes = framing.frame(this.encode(framing.encoding));
@@ -48,22 +66,37 @@ class Turn {
   private encode(encoding: string): Buffer[] {
     let parts = this.encoded.get(encoding);
     if (parts) return parts;
-    parts = [];
-    const encoder = this.topic.encoders[encoding];
-    for (const m of this.messages) {
-      if (!encoder) {
-        this.topic.encodeFailed(this.topic, new Error(`no "${encoding}" encoder`));
-        continue;
-      }
-      try {
-        parts.push((encoder as (message: unknown) => Buffer)(m));
-      } catch (err) {
-        this.topic.encodeFailed(this.topic, err);
-      }
-    }
-    this.encoded.set(encoding, parts);
-    return parts;
+    const encoded = encodeAll(this.topic, encoding, this.messages);
+    this.encoded.set(encoding, encoded.parts);
+    if (encoded.from !== this.messages) (this.encodedFrom ??= new Map()).set(encoding, encoded.from);
+    return encoded.parts;
   }
+}
+
+/**
+ * Messages in an encoding, and the messages they came from (the same array
+ * unless an encoder threw on some, which are left out and told of).
+ */
+export function encodeAll(
+  topic: Topic,
+  encoding: string,
+  messages: readonly unknown[],
+): { readonly parts: Buffer[]; readonly from: readonly unknown[] } {
+  const parts: Buffer[] = [];
+  const encoder = topic.encoders[encoding] as ((message: unknown) => Buffer) | undefined;
+  let from: unknown[] | undefined;
+  for (let i = 0; i < messages.length; i++) {
+    try {
+      if (!encoder) throw new Error(`no "${encoding}" encoder`);
+      parts.push(encoder(messages[i]));
+    } catch (err) {
+      topic.encodeFailed(topic, err);
+      from ??= messages.slice(0, i);
+      continue;
+    }
+    from?.push(messages[i]);
+  }
+  return { parts, from: from ?? messages };
 }
 
 export class Topic {
@@ -74,6 +107,8 @@ export class Topic {
   turnsWriting = 0;
   private pending: unknown[] = [];
   private writing: Turn | undefined;
+  /** Clients in the topic whose messages are kept, not written, until released. */
+  private held: Map<Connection, Held> | undefined;
   /** Messages queued, and of them those written to every client (or to none left). */
   private queued = 0;
   private settled = 0;
@@ -85,13 +120,74 @@ export class Topic {
     readonly key: string,
     readonly encoders: Encoders<never>,
     readonly encodeFailed: EncodeFailed,
+    /** Most messages kept for one held client. */
+    private readonly maxHeld = 10_000,
   ) {}
+
+  /** Clients in the topic, held ones included. */
+  get members(): number {
+    return this.clients.size + (this.held?.size ?? 0);
+  }
 
   /** Queues a message; true when the topic just got something to write. */
   add(message: unknown): boolean {
     this.pending.push(message);
     this.queued++;
+    if (this.held !== undefined) this.keepForHeld(message);
     return this.pending.length === 1;
+  }
+
+  /**
+   * Puts a client in the topic held: every message that arrives from now on is
+   * kept for it instead of written, until release().
+   */
+  hold(c: Connection): void {
+    this.clients.delete(c);
+    // Held already (a second recovery asked for at once): it keeps what it was kept.
+    if (this.isHeld(c)) return;
+    (this.held ??= new Map()).set(c, { messages: [], overflowed: false, release: undefined });
+  }
+
+  isHeld(c: Connection): boolean {
+    return this.held?.has(c) === true;
+  }
+
+  /**
+   * Ends a client's hold: `release` is given what arrived for it meanwhile, at
+   * a moment when none of that is still queued for the topic's clients (at
+   * once, or as the next turn begins), and the client is one of them from then
+   * on. So what it gets is what `release` writes, then the topic's turns after.
+   */
+  release(c: Connection, release: Release): void {
+    const held = this.held?.get(c);
+    if (!held) return;
+    if (this.pending.length > 0) held.release = release;
+    else this.unhold(c, held, release);
+  }
+
+  /** Takes a client out of the topic, held or not. */
+  remove(c: Connection): void {
+    this.clients.delete(c);
+    if (this.held?.delete(c) === true && this.held.size === 0) this.held = undefined;
+  }
+
+  private keepForHeld(message: unknown): void {
+    for (const held of (this.held as Map<Connection, Held>).values()) {
+      if (held.messages.length < this.maxHeld) held.messages.push(message);
+      else held.overflowed = true;
+    }
+  }
+
+  private unhold(c: Connection, held: Held, release: Release): void {
+    this.remove(c);
+    release(held.messages, held.overflowed);
+    if (!c.closed) this.clients.add(c);
+  }
+
+  /** Releases the held clients whose release waited for the queued messages to be taken. */
+  private releaseWaiting(): void {
+    for (const [c, held] of this.held as Map<Connection, Held>)
+      if (held.release) this.unhold(c, held, held.release);
   }
 
   /**
@@ -144,6 +240,7 @@ export class Topic {
    * is skipped when the turn reaches it.
    */
   flushTo(c: Connection, totals: { bytesWritten: number; deliveries: number }): void {
+    if (this.isHeld(c)) return;
     const turns: Turn[] = [];
     const w = this.writing;
     if (w && w.clients.indexOf(c, w.next) !== -1) turns.push(w);
@@ -164,10 +261,13 @@ export class Topic {
     this.pending = [];
     if (this.clients.size === 0) {
       this.settle(messages.length);
+      if (this.held !== undefined) this.releaseWaiting();
       return false;
     }
     this.writing = new Turn(this, messages, [...this.clients]);
     this.turnsWriting = 0;
+    // Released now, they join after this turn: its messages are among those they were kept.
+    if (this.held !== undefined) this.releaseWaiting();
     return true;
   }
 

@@ -9,8 +9,12 @@ export interface Framing {
   readonly name: string;
   /** The encoding whose bytes it frames: a family supplies an encoder per encoding. */
   readonly encoding: string;
-  /** One write's bytes for a turn's encoded messages, in order. */
-  frame(parts: readonly Buffer[]): Buffer;
+  /**
+   * One write's bytes for a turn's encoded messages, in order. A per-connection
+   * framing is also given the messages the parts were encoded from (none for a
+   * connection's own sends, such as a status).
+   */
+  frame(parts: readonly Buffer[], messages?: readonly unknown[]): Buffer;
   /** Bytes that keep an idle connection open (an SSE comment), already framed. */
   readonly keepalive?: Buffer;
   /**

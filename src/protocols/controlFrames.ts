@@ -4,9 +4,14 @@
 /** Any value as JSON text (`undefined`, which JSON cannot say, as `null`). */
 export const toJson = (value: unknown): string => JSON.stringify(value) ?? 'null';
 
-/** A control reply: `{"controlMessage":true,"content":"Subscribed to C"}`. */
-export function controlMessage(content: string): string {
-  return JSON.stringify({ controlMessage: true, content });
+/**
+ * A control reply: `{"controlMessage":true,"content":"Subscribed to C"}`, with
+ * the fields of `extra` after those (a subscription's position, say).
+ */
+export function controlMessage(content: string, extra?: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(
+    extra ? { controlMessage: true, content, ...extra } : { controlMessage: true, content },
+  );
 }
 
 /** A control error: the same shape, with `"error":true`. */

@@ -32,6 +32,10 @@ export class CountedSource implements PubSubSource {
     return this.inner.live?.(name) ?? of(undefined);
   }
 
+  synced(): Promise<void> {
+    return this.inner.synced?.() ?? Promise.resolve();
+  }
+
   readinessChanges(): Observable<Readiness> {
     return this.inner.readinessChanges?.() ?? of(this.readiness());
   }

@@ -139,6 +139,16 @@ export class RedisPubSub implements PubSubSource {
   }
 
   /**
+   * Resolves once the messages Redis sent this connection before now are in:
+   * a PING's reply comes after everything already on its way on the same
+   * connection. After a history read, it is what keeps a message that was
+   * in the history from arriving live after the recovery (a duplicate).
+   */
+  async synced(): Promise<void> {
+    await this.connection.ping();
+  }
+
+  /**
    * Entries held, over channels and patterns: `listeners` while a channel is
    * subscribed in Redis, `shared` while its shared stream has a subscriber or is in
    * its grace period. Both return to 0 when nothing is in use (for operators and tests).

@@ -52,9 +52,11 @@ describe('the three actions', () => {
     const [a, b] = await Promise.all([client(), client()]);
     await subscribed(a, 'room.1');
     b.send({ action: 'publish', payload: { channel: 'room.1', message: { text: 'hello' } } });
+    // A client's publish goes out with history: the frame carries its offset.
     expect(await a.next(isMessage('room.1'))).toEqual({
       channel: 'room.1',
       message: { text: 'hello' },
+      offset: expect.any(Number) as number,
     });
 
     a.send({ action: 'unsubscribe', payload: { channel: 'room.1' } });

@@ -86,7 +86,11 @@ describe("SockJS's WebSocket transports", () => {
       5_000,
       'the message',
     );
-    expect(bystander.messages()).toContainEqual({ channel: 'calm', message: 'still here' });
+    expect(bystander.messages()).toContainEqual({
+      channel: 'calm',
+      message: 'still here',
+      offset: expect.any(Number) as number,
+    });
     bystander.client.close();
     publisher.close();
   });

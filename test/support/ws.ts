@@ -104,9 +104,10 @@ export const isControl =
 export const isMessage =
   (channel: string, message?: unknown) =>
   (frame: unknown): boolean => {
-    const f = frame as { channel?: unknown; message?: unknown };
+    const f = frame as { channel?: unknown; message?: unknown; controlMessage?: unknown };
     return (
       f?.channel === channel &&
+      f.controlMessage !== true &&
       (message === undefined || JSON.stringify(f.message) === JSON.stringify(message))
     );
   };

@@ -434,3 +434,145 @@ describe('Hub.flush', () => {
     });
   });
 });
+
+describe('Hub.hold (a join that recovers)', () => {
+  /** A family of numbered messages: `n` is the message's position. */
+  const numbered = () => {
+    const feeds = new Map<string, Subject<{ n: number }>>();
+    hub.addFamily<{ n: number }>('h', {
+      topicFeed: (topic) =>
+        defer(() => {
+          const s = new Subject<{ n: number }>();
+          feeds.set(topic, s);
+          return s.pipe(finalize(() => feeds.delete(topic)));
+        }),
+      encode: { text: (m) => Buffer.from(String(m.n)) },
+    });
+    return feeds;
+  };
+  const attached = () => {
+    const c = new TestConnection();
+    hub.attach(c);
+    return c;
+  };
+  const after = (top: number) => (m: { n: number }) => m.n > top;
+
+  it('writes nothing while held, then what it missed, then what came after its top, then live', async () => {
+    newHub();
+    const feeds = numbered();
+    const other = open('h', 't');
+    const c = attached();
+    const held = hub.hold<{ n: number }>(c, 'h', 't');
+    expect(held).toBeDefined();
+    expect(hub.isIn(c, 'h', 't')).toBe(true);
+    const feed = feeds.get('t') as Subject<{ n: number }>;
+    // 3 and 4 arrive while the history is read; the read says top 3.
+    feed.next({ n: 3 });
+    feed.next({ n: 4 });
+    await turn();
+    expect(c.text).toBe('');
+    held?.release([{ n: 2 }, { n: 3 }], after(3));
+    // The two still queued went out in a turn before the release took effect.
+    await turn();
+    feed.next({ n: 5 });
+    await turn();
+    // One write: what it missed and what came after its top (a framing wraps a write in []).
+    expect(c.recorder.chunks).toEqual(['[234]', '[5]']);
+    expect(other.recorder.chunks).toEqual(['[34]', '[5]']);
+    expect(c.msgsSent).toBe(4);
+  });
+
+  it('releases at the next turn when messages are still queued, so none goes twice or is missed', async () => {
+    newHub();
+    const feeds = numbered();
+    open('h', 't');
+    const c = attached();
+    const held = hub.hold<{ n: number }>(c, 'h', 't');
+    const feed = feeds.get('t') as Subject<{ n: number }>;
+    feed.next({ n: 1 });
+    // Released while 1 is queued for the topic's clients: it must not get it from that turn too.
+    held?.release([{ n: 1 }], after(1));
+    feed.next({ n: 2 });
+    expect(c.text).toBe('');
+    await turn();
+    feed.next({ n: 3 });
+    await turn();
+    expect(c.text).toBe('[12][3]');
+  });
+
+  it('keeps the topic and its feed for a held client alone, and forgets it on leave', async () => {
+    newHub();
+    const feeds = numbered();
+    const c = attached();
+    const held = hub.hold<{ n: number }>(c, 'h', 'solo');
+    expect(feeds.has('solo')).toBe(true);
+    feeds.get('solo')?.next({ n: 1 });
+    await turn();
+    expect(hub.topicCount('h')).toBe(1);
+    hub.leave(c, 'h', 'solo');
+    expect(feeds.has('solo')).toBe(false);
+    held?.release([], () => true);
+    await turn();
+    expect(c.text).toBe('');
+  });
+
+  it('holds a client already in the topic from then on, and keeps what it kept on a second hold', async () => {
+    newHub();
+    const feeds = numbered();
+    const c = open('h', 't');
+    const feed = feeds.get('t') as Subject<{ n: number }>;
+    feed.next({ n: 1 });
+    await turn();
+    const first = hub.hold<{ n: number }>(c, 'h', 't');
+    feed.next({ n: 2 });
+    await turn();
+    const second = hub.hold<{ n: number }>(c, 'h', 't');
+    feed.next({ n: 3 });
+    await turn();
+    expect(c.text).toBe('[1]');
+    first?.release([], after(1));
+    second?.release([], after(1));
+    await turn();
+    expect(c.text).toBe('[1][23]');
+  });
+
+  it('drops a client whose hold overflowed instead of giving it a gap', async () => {
+    newHub({ maxHeldMessages: 2 });
+    const feeds = numbered();
+    const c = attached();
+    const held = hub.hold<{ n: number }>(c, 'h', 't');
+    for (let n = 1; n <= 3; n++) feeds.get('t')?.next({ n });
+    await turn();
+    held?.release([], () => true);
+    expect(c.closed).toBe(true);
+    expect(c.text).toBe('');
+  });
+
+  it('refuses a hold past MAX_TOPICS, joining nothing', () => {
+    newHub({ maxTopics: 1 });
+    numbered();
+    const c = attached();
+    expect(hub.hold(c, 'h', 'a')).toBeDefined();
+    expect(hub.hold(c, 'h', 'b')).toBeUndefined();
+    expect(hub.topicsOf(c, 'h')).toEqual(['a']);
+  });
+
+  it("frames what it missed in the connection's own framing, given the messages", () => {
+    newHub();
+    numbered();
+    // A framing of the connection's own (as numbered SSE events are) sees each part's message.
+    const own: Framing = {
+      name: 'own',
+      encoding: 'text',
+      perConnection: true,
+      frame: (parts, messages) =>
+        Buffer.from(
+          parts.map((p, i) => `${(messages?.[i] as { n: number }).n}=${p.toString()};`).join(''),
+        ),
+    };
+    const c = new TestConnection('n', own);
+    hub.attach(c);
+    hub.hold<{ n: number }>(c, 'h', 't')?.release([{ n: 7 }, { n: 8 }], () => true);
+    expect(c.text).toBe('7=7;8=8;');
+  });
+});

@@ -1,11 +1,17 @@
 // What the pub/sub sessions of one server share: the channels as a hub family
 // (fed by the shared source, Redis channel `<prefix><channel>`, and by Postgres
-// NOTIFY where configured), the authenticators, the push traps every client
+// NOTIFY where configured), the channel history client publishes go through
+// and sessions recover from, the authenticators, the push traps every client
 // publish goes through on its way to the bus, the monitors, and the counters.
 import { Subject, firstValueFrom, forkJoin, map, merge, of, pipe, take, timeout } from 'rxjs';
 import type { Observable, OperatorFunction, Subscription } from 'rxjs';
 import type { BusMessage } from '../../core/message.js';
+import type { Position } from '../../core/position.js';
 import type { Session } from '../../core/session.js';
+import type { HeldJoin } from '../../fanout/Hub.js';
+import { watchGaps } from '../../operators/watchGaps.js';
+import { channelStart } from '../channelStart.js';
+import type { ChannelStart } from '../channelStart.js';
 import { TokenBucket } from '../../core/TokenBucket.js';
 import { resubscribe } from '../../operators/resubscribe.js';
 import type { ProtocolContext } from '../protocol.js';
@@ -13,10 +19,13 @@ import { authorizer } from '../authorize.js';
 import type { SessionCounts } from '../ProtocolSession.js';
 import type { PubsubConfig } from './config.js';
 import type { AuthRequest, ClientPublish, PubsubHooks } from './hooks.js';
-import { channelMessage, channelProblem, toJson } from './wire.js';
+import { channelMessage, channelProblem, gapFrame, toJson } from './wire.js';
 
 /** The hub family of the pub/sub channels, one topic per channel. */
 export const PUBSUB_FAMILY = 'pubsub';
+
+/** What a channel's topic carries: its messages, and word of messages lost before they got here. */
+type ChannelItem = BusMessage | { readonly lostOn: string };
 
 /** The longest channel name Postgres LISTENs to as it is (NAMEDATALEN - 1; names are ASCII). */
 const PG_MAX_NAME = 63;
@@ -62,10 +71,15 @@ export class PubsubService {
     private readonly publishFailed: PublishFailed,
   ) {
     const prefix = config.redisPrefix;
-    ctx.hub.addFamily<BusMessage>(PUBSUB_FAMILY, {
+    ctx.hub.addFamily<ChannelItem>(PUBSUB_FAMILY, {
       topicFeed: (channel) => this.feed(channel),
       maxTopics: { count: config.maxTopics, variable: 'PUBSUB_MAX_TOPICS' },
-      encode: { ws: (m) => channelMessage(m.channel.slice(prefix.length), m.payload) },
+      encode: {
+        ws: (m) =>
+          'lostOn' in m
+            ? gapFrame(m.lostOn)
+            : channelMessage(m.channel.slice(prefix.length), m.payload, m.position?.offset),
+      },
     });
     this.allowed = authorizer({ ...hooks, timeoutMs: config.authTimeoutMs, logger: ctx.logger });
     this.startTraps();
@@ -121,8 +135,28 @@ export class PubsubService {
     return this.ctx.hub.topicRefusal(PUBSUB_FAMILY, channel)?.message;
   }
 
-  join(session: Session, channel: string): void {
-    this.ctx.hub.join(session, PUBSUB_FAMILY, channel);
+  /**
+   * Puts a session in a channel with its deliveries held until it has been
+   * told where it starts (see Hub.hold); undefined when the topic is refused.
+   */
+  hold(session: Session, channel: string): HeldJoin<BusMessage> | undefined {
+    return this.ctx.hub.hold(session, PUBSUB_FAMILY, channel);
+  }
+
+  /**
+   * Where a session starts on a channel: its top now, or what it missed since
+   * the position it came back with; undefined on a server without history.
+   */
+  async start(channel: string, since: Position | undefined): Promise<ChannelStart | undefined> {
+    const { history } = this.ctx;
+    if (!history) return undefined;
+    return channelStart(
+      history,
+      this.ctx.source,
+      this.redisChannel(channel),
+      since,
+      this.ctx.config.recoveryMax,
+    );
   }
 
   leave(session: Session, channel: string): void {
@@ -179,12 +213,17 @@ export class PubsubService {
     this.publishes.next(publish);
   }
 
-  /** Publishes past the push traps: every instance's subscribers get it. */
+  /**
+   * Publishes past the push traps, with history where the server keeps it:
+   * every instance's subscribers get it, and clients that come back recover it.
+   */
   async publishOut(channel: string, message: unknown): Promise<void> {
-    const { publisher } = this.ctx;
-    if (!publisher) throw new Error('publishing is not available on this server');
+    const { history, publisher } = this.ctx;
+    if (!history && !publisher) throw new Error('publishing is not available on this server');
     this.counts.published++;
-    await publisher.publish(this.redisChannel(channel), toJson(message));
+    const payload = toJson(message);
+    if (history) await history.publish(this.redisChannel(channel), payload);
+    else await publisher?.publish(this.redisChannel(channel), payload);
   }
 
   /** Logs a session's failure. */
@@ -217,10 +256,17 @@ export class PubsubService {
     return pgChannels === '*' ? channel.length <= PG_MAX_NAME : pgChannels.includes(channel);
   }
 
-  /** With Postgres, `NOTIFY c, 'payload'` reaches channel c too: LISTEN while c has subscribers. */
+  /**
+   * With Postgres, `NOTIFY c, 'payload'` reaches channel c too: LISTEN while c
+   * has subscribers. Messages lost before they got here (an offset skipped) are
+   * told to the channel's subscribers in their place.
+   */
   private feed(channel: string): Observable<BusMessage> {
     const redisChannel = this.redisChannel(channel);
-    const redis = this.ctx.source.channel(redisChannel);
+    const lost = { lostOn: channel };
+    const redis = this.ctx.source
+      .channel(redisChannel)
+      .pipe(watchGaps(() => this.ctx.hub.publish(PUBSUB_FAMILY, channel, lost)));
     const { postgres } = this.ctx;
     if (!postgres || !this.fromPostgres(channel)) return redis;
     return merge(

@@ -1,12 +1,17 @@
 // One pub/sub client: reads its frames (subscribe, unsubscribe, publish, or
 // anything else for the receivers), asks the authenticators, and answers with
-// control frames. It is the client the hooks see, too.
+// control frames. A subscribe is acknowledged with the channel's position, and
+// one that brings a position gets what it missed first (recovery). It is the
+// client the hooks see, too.
+import type { Position } from '../../core/position.js';
 import type { Session } from '../../core/session.js';
 import { TokenBucket } from '../../core/TokenBucket.js';
+import { after } from '../channelStart.js';
+import type { ChannelStart } from '../channelStart.js';
 import { ProtocolSession } from '../ProtocolSession.js';
 import type { PubsubClient } from './hooks.js';
 import type { PubsubService } from './PubsubService.js';
-import { channelProblem, parseFrame } from './wire.js';
+import { channelProblem, parseFrame, subscribed } from './wire.js';
 import type { ClientAction } from './wire.js';
 
 /** Channels of one client the status document lists by name (channels_total counts all). */
@@ -106,18 +111,28 @@ export class PubsubSession extends ProtocolSession implements PubsubClient {
       return;
     }
     if (this.session.closed) return;
-    if (action.action === 'subscribe') await this.join(action.channel);
+    if (action.action === 'subscribe') await this.join(action.channel, action.recover);
     else this.service.trap({ client: this, channel: action.channel, message: action.message });
   }
 
-  /** Joins a channel and acknowledges once its subscription is live: a publish after the reply arrives. */
-  private async join(channel: string): Promise<boolean> {
+  /**
+   * Joins a channel and acknowledges once its subscription is live (a publish
+   * after the reply arrives) with where it starts: the channel's top, or, from
+   * `since`, what it missed, written right after the reply. Held until then,
+   * so nothing that arrives meanwhile is lost or sent twice.
+   */
+  private async join(channel: string, since?: Position): Promise<boolean> {
     const refused = this.service.joinRefusal(this.session, channel);
     if (refused) {
       this.fail(refused);
       return false;
     }
-    this.service.join(this.session, channel);
+    const held = this.service.hold(this.session, channel);
+    if (!held) {
+      this.fail(`subscribing to ${channel} was refused; try again later`);
+      return false;
+    }
+    let start: ChannelStart | undefined;
     try {
       await this.service.live(channel);
     } catch {
@@ -125,8 +140,17 @@ export class PubsubSession extends ProtocolSession implements PubsubClient {
       this.fail(`subscribing to ${channel} timed out; try again`);
       return false;
     }
+    try {
+      start = await this.service.start(channel, since);
+    } catch (err) {
+      this.service.leave(this.session, channel);
+      this.service.log('reading a channel’s history failed', String(err));
+      this.fail(`subscribing to ${channel} failed: its history could not be read; try again`);
+      return false;
+    }
     if (!this.service.isIn(this.session, channel)) return false;
-    this.reply(`Subscribed to ${channel}`);
+    this.session.sendText(subscribed(channel, start));
+    held.release(start?.missed ?? [], start ? after(start.top) : () => true);
     return true;
   }
 

@@ -1,14 +1,18 @@
-// The pub/sub wire format (SPEC §3): the three actions a client sends, the
-// control replies, and channel messages `{"channel","message"}`, each encoded
-// once for every subscriber. The control replies are shared with the other
-// WebSocket protocols (controlFrames.ts).
-
-import { quoted } from '../controlFrames.js';
+// The pub/sub wire format (SPEC §3, §5): the three actions a client sends (a
+// subscribe may bring a position to recover from), the control replies (a
+// subscribe's carries the channel's position), and channel messages
+// `{"channel","message"}` (with `"offset"` when published with history), each
+// encoded once for every subscriber. The control replies are shared with the
+// other WebSocket protocols (controlFrames.ts).
+import { readPosition } from '../../core/position.js';
+import type { Position } from '../../core/position.js';
+import type { ChannelStart } from '../channelStart.js';
+import { controlMessage, quoted } from '../controlFrames.js';
 
 export { controlError, controlMessage, toJson } from '../controlFrames.js';
 
 export type ClientAction =
-  | { readonly action: 'subscribe'; readonly channel: string }
+  | { readonly action: 'subscribe'; readonly channel: string; readonly recover?: Position }
   | { readonly action: 'unsubscribe'; readonly channel: string }
   | { readonly action: 'publish'; readonly channel: string; readonly message: unknown };
 
@@ -60,6 +64,11 @@ export function parseFrame(text: string): Parsed {
   const problem = channelProblem(payload.channel);
   if (problem) return { kind: 'invalid', error: problem };
   const channel = payload.channel as string;
+  if (action === 'subscribe' && payload.recover !== undefined) {
+    const since = readPosition(payload.recover, 'payload.recover');
+    if ('problem' in since) return { kind: 'invalid', error: since.problem };
+    return { kind: 'action', action: { action, channel, recover: since.position } };
+  }
   if (action !== 'publish') return { kind: 'action', action: { action, channel } };
   if (!('message' in payload)) return { kind: 'invalid', error: 'publish needs payload.message' };
   return { kind: 'action', action: { action, channel, message: payload.message } };
@@ -70,12 +79,47 @@ export function parseFrame(text: string): Parsed {
  * text as published (a client's publish, or an outside PUBLISH); text that is
  * not JSON is sent as a JSON string.
  */
-export function channelMessage(channel: string, payload: string): Buffer {
+export function channelMessage(channel: string, payload: string, offset?: number): Buffer {
   let json = payload;
   try {
     JSON.parse(payload);
   } catch {
     json = JSON.stringify(payload);
   }
-  return Buffer.from(`{"channel":${JSON.stringify(channel)},"message":${json}}`);
+  const position = offset === undefined ? '' : `,"offset":${offset}`;
+  return Buffer.from(`{"channel":${JSON.stringify(channel)},"message":${json}${position}}`);
+}
+
+/**
+ * A subscribe's acknowledgement: `Subscribed to C`, with the channel's epoch
+ * and top offset when it has history (where the client resumes from), and
+ * whether the position it brought was recovered when it brought one.
+ */
+export function subscribed(channel: string, start: ChannelStart | undefined): string {
+  const content = `Subscribed to ${channel}`;
+  if (!start) return controlMessage(content);
+  const { epoch, offset } = start.top;
+  return controlMessage(content, {
+    channel,
+    epoch,
+    offset,
+    ...(start.recovered === undefined ? {} : { recovered: start.recovered }),
+  });
+}
+
+/**
+ * Told to a channel's subscribers, in order with its messages, when messages
+ * were lost before this instance got them: a client subscribes again with
+ * `recover` from its last offset to get them (pubsub.js does).
+ */
+export function gapFrame(channel: string): Buffer {
+  return Buffer.from(
+    controlMessage(
+      `messages on ${channel} were lost on their way here; subscribe with recover to get them`,
+      {
+        channel,
+        gap: true,
+      },
+    ),
+  );
 }
