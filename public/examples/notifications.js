@@ -83,9 +83,11 @@ function connect(who) {
       $('noop-count').textContent = numbers.format(++noops);
       setTime($('noop-last'), new Date());
     },
-    onMessage: (data, id) => {
+    // Notes are numbered as they arrive: the event ids are the stream's
+    // position (opaque), which the browser sends back to resume from.
+    onMessage: (data) => {
       $('message-count').textContent = numbers.format(++messages);
-      list.prepend(renderNote(data, id, new Date()));
+      list.prepend(renderNote(data, messages, new Date()));
       while (list.children.length > KEEP) list.lastElementChild.remove();
       listEmpty.hidden = true;
     },
@@ -117,7 +119,7 @@ function showRooms(rooms) {
 }
 
 /** One message: the demo's room messages and channel changes by their fields, anything else as sent. */
-function renderNote(data, id, at) {
+function renderNote(data, n, at) {
   const payload = parse(data);
   const li = document.createElement('li');
   li.className = 'note';
@@ -128,7 +130,7 @@ function renderNote(data, id, at) {
   meta.className = 'note-meta';
   const time = document.createElement('time');
   setTime(time, at);
-  meta.append(id ? `#${id} · ` : '', time);
+  meta.append(`#${n} · `, time);
   const body = document.createElement('p');
   body.className = 'note-text';
 

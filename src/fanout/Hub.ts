@@ -422,6 +422,11 @@ export class Hub {
     return keys;
   }
 
+  /** The connections in a family's topic now, held ones included. */
+  sessionsIn(familyName: string, key = ''): Connection[] {
+    return this.families.get(familyName)?.topics.get(key)?.everyMember() ?? [];
+  }
+
   /** Whether a session is in a family's topic (in any of its topics without `key`). */
   isIn(session: Connection | Session, familyName: string, key?: string): boolean {
     for (const t of this.connections.get(member(session)) ?? []) {

@@ -64,11 +64,12 @@ class Turn {
   }
 
   private encode(encoding: string): Buffer[] {
-    let parts = this.encoded.get(encoding);
+    const parts = this.encoded.get(encoding);
     if (parts) return parts;
     const encoded = encodeAll(this.topic, encoding, this.messages);
     this.encoded.set(encoding, encoded.parts);
-    if (encoded.from !== this.messages) (this.encodedFrom ??= new Map()).set(encoding, encoded.from);
+    if (encoded.from !== this.messages)
+      (this.encodedFrom ??= new Map()).set(encoding, encoded.from);
     return encoded.parts;
   }
 }
@@ -127,6 +128,13 @@ export class Topic {
   /** Clients in the topic, held ones included. */
   get members(): number {
     return this.clients.size + (this.held?.size ?? 0);
+  }
+
+  /** Its clients and held clients now. */
+  everyMember(): Connection[] {
+    const all = [...this.clients];
+    if (this.held) for (const c of this.held.keys()) all.push(c);
+    return all;
   }
 
   /** Queues a message; true when the topic just got something to write. */

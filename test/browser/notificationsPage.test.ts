@@ -190,7 +190,7 @@ describe('the notification stream page', () => {
     const first = page.locator('#notes li').first();
     expect(await first.getAttribute('data-kind')).toBe('message');
     expect(await first.locator('strong').textContent()).toBe('room:2');
-    // Each carries its event id (increasing on the connection) and its time.
+    // Each carries its number (increasing as they arrive) and its time.
     const meta = await inPage<string[]>(
       page,
       `[...document.querySelectorAll('#notes .note-meta')].map((e) => e.textContent)`,

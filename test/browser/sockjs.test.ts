@@ -2,7 +2,7 @@
 // against `/pubsub/`, over WebSocket and over HTTP fallbacks forced by its
 // `transports` option, with a plain WebSocket client on the other side. Every
 // WebSocket endpoint is served over SockJS too: site streams at `/datastream/`,
-// with their `?site=` reaching the protocol on every transport.
+// with their `?site=` (and `lastEventId=`) reaching the protocol on every transport.
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,12 +99,24 @@ const closeSock = (name: string) =>
     (globalThis as unknown as Record<string, { close(): void }>)[`sock_${n}`]?.close();
   }, name);
 
+/**
+ * Waits for a frame with every field of `json` (an object's JSON): frames may
+ * carry more, such as a subscribe's position or a message's offset.
+ */
 const waitFor = (name: string, json: string) =>
   page.waitForFunction(
-    ([n, j]) =>
-      ((globalThis as unknown as Record<string, unknown[]>)[`frames_${n}`] ?? []).some(
-        (f) => JSON.stringify(f) === j,
-      ),
+    ([n, j]) => {
+      const want = JSON.parse(j) as Record<string, unknown>;
+      return ((globalThis as unknown as Record<string, unknown[]>)[`frames_${n}`] ?? []).some(
+        (f) =>
+          typeof f === 'object' &&
+          f !== null &&
+          Object.entries(want).every(
+            ([k, v]) => JSON.stringify((f as Record<string, unknown>)[k]) === JSON.stringify(v),
+          ) &&
+          ('error' in want || !('error' in f)),
+      );
+    },
     [name, json] as const,
     WAIT,
   );
@@ -183,24 +195,44 @@ describe.each([
       name,
       JSON.stringify({ controlMessage: true, content: `Subscribed to site ${site}` }),
     );
-    const enqueue = async (to: string, n: number) =>
-      (
-        await fetch(`${app.url}/datastream/messages`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ site: to, topic: 'weather', data: { n } }),
-        })
-      ).status;
-    expect(await enqueue(site, 1)).toBe(202);
-    await waitFor(name, JSON.stringify({ site, topic: 'weather', data: { n: 1 } }));
+    /** Enqueues a message; its entry id. */
+    const enqueue = async (to: string, n: number) => {
+      const res = await fetch(`${app.url}/datastream/messages`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ site: to, topic: 'weather', data: { n } }),
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const one = await enqueue(site, 1);
+    await waitFor(name, JSON.stringify({ site, topic: 'weather', data: { n: 1 }, id: one }));
     await send(name, { action: 'updatesubscribersite', site: next });
     await waitFor(
       name,
       JSON.stringify({ controlMessage: true, content: `Subscribed to site ${next}` }),
     );
-    expect(await enqueue(next, 2)).toBe(202);
-    await waitFor(name, JSON.stringify({ site: next, topic: 'weather', data: { n: 2 } }));
+    const two = await enqueue(next, 2);
+    await waitFor(name, JSON.stringify({ site: next, topic: 'weather', data: { n: 2 }, id: two }));
     await closeSock(name);
+
+    // Back with the last id it got: what was enqueued meanwhile comes first.
+    const three = await enqueue(next, 3);
+    const again = `${name}_again`;
+    await openSockJs(again, transport, `?site=${next}&lastEventId=${two}`, '/datastream');
+    await waitFor(
+      again,
+      JSON.stringify({
+        controlMessage: true,
+        content: `Subscribed to site ${next}`,
+        recovered: true,
+      }),
+    );
+    await waitFor(
+      again,
+      JSON.stringify({ site: next, topic: 'weather', data: { n: 3 }, id: three }),
+    );
+    await closeSock(again);
   });
 
   it('is closed with 4400 and the reason without a site', async () => {

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/protocols/notifications/token.js';
 import type { RedisPubSub } from '../../src/sources/RedisPubSub.js';
+import { StreamPosition } from '../../src/protocols/notifications/streamPosition.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import {
@@ -92,9 +93,12 @@ const metric = async (name: string, target: TestApp = app) =>
 const waitReady = (target: TestApp) =>
   waitUntil(() => target.streamer.readiness().ready, 10_000, 'the server ready (Redis connected)');
 
-/** The ids of a stream's events, which count up from 1 on every connection. */
-function expectNumbered(events: readonly NotifyEvent[]): void {
-  expect(events.map((e) => e.id)).toEqual(events.map((_, i) => String(i + 1)));
+/** The id of an event on a stream in no channel yet (a failure): the empty position. */
+const NO_POSITION = new StreamPosition().idFor(undefined);
+
+/** Every event's id is the stream's position (opaque to clients: a base64url JSON). */
+function expectPositioned(events: readonly NotifyEvent[]): void {
+  for (const e of events) expect(StreamPosition.parse(e.id ?? ''), e.raw).toBeDefined();
 }
 
 /** The body of a chunked response received so far (complete chunks only). */
@@ -146,7 +150,7 @@ describe('Sisyphus: identification', () => {
     expect(s.status).toBe(200);
     expect(s.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     await s.ended();
-    expect(s.text()).toBe(`id:1\ndata:${statusData('failure')}\n\n`);
+    expect(s.text()).toBe(`id:${NO_POSITION}\ndata:${statusData('failure')}\n\n`);
   });
 
   it('on the wire: one chunk with the failure, then the last chunk', async () => {
@@ -162,14 +166,14 @@ describe('Sisyphus: identification', () => {
       expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
       expect(head).toMatch(/\r\nContent-Type: text\/event-stream; charset=utf-8(\r\n|$)/i);
       expect(head).toMatch(/\r\nTransfer-Encoding: chunked(\r\n|$)/i);
-      const event = `id:1\ndata:${statusData('failure')}\n\n`;
+      const event = `id:${NO_POSITION}\ndata:${statusData('failure')}\n\n`;
       expect(body).toBe(`${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n0\r\n\r\n`);
     } finally {
       socket.destroy();
     }
   });
 
-  it('an HTTP/1.0 client gets numbered events in a close-delimited body', async () => {
+  it('an HTTP/1.0 client gets events with ids in a close-delimited body', async () => {
     await setChannels('old', ['user:old', 'room:old']);
     const socket = connect(app.port, '127.0.0.1');
     let received = '';
@@ -179,11 +183,11 @@ describe('Sisyphus: identification', () => {
       const body = () => received.slice(received.indexOf('\r\n\r\n') + 4);
       await waitUntil(() => received.includes(statusData('ok')), 5_000, 'ok');
       expect(received).not.toMatch(/transfer-encoding/i);
-      expect(body()).toMatch(new RegExp(`^id:1\ndata:${statusData('ok')}\n\n`));
+      expect(body()).toMatch(new RegExp(`^id:p1\\.[\\w-]+\ndata:${statusData('ok')}\n\n`));
       await pub.publish('room:old', 'hello 1.0');
       await waitUntil(() => body().includes('data:hello 1.0\n\n'), 5_000, 'the message');
       const events = parseEvents(body());
-      expectNumbered(events);
+      expectPositioned(events);
       expect(events.filter((e) => e.data !== NOOP).map((e) => e.data)).toEqual([
         statusData('ok'),
         'hello 1.0',
@@ -193,7 +197,7 @@ describe('Sisyphus: identification', () => {
     }
   });
 
-  it('a stream after a failure on the same keep-alive connection is numbered from 1', async () => {
+  it('a stream after a failure on the same keep-alive connection has ids of its own', async () => {
     await setChannels('again', ['user:again', 'room:again']);
     const socket = connect(app.port, '127.0.0.1');
     let received = '';
@@ -209,7 +213,7 @@ describe('Sisyphus: identification', () => {
       await waitUntil(() => second().includes('data:second stream\n'), 5_000, 'the message');
       expect(received.slice(first)).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
       const events = parseEvents(second());
-      expectNumbered(events);
+      expectPositioned(events);
       expect(events.filter((e) => e.data !== NOOP).map((e) => e.data)).toEqual([
         statusData('ok'),
         'second stream',
@@ -235,7 +239,7 @@ describe('Sisyphus: identification', () => {
     await s.ended();
     expect(s.statuses()).toEqual(['failure']);
     expect(s.messages()).toEqual([]);
-    expectNumbered(s.events());
+    expectPositioned(s.events());
   });
 
   it('an EventSource client of an unknown user reads failure, then the stream ends', async () => {
@@ -245,7 +249,7 @@ describe('Sisyphus: identification', () => {
     c.close();
   });
 
-  it('a known user gets ok: EventSource sees increasing ids, the status and a message', async () => {
+  it('a known user gets ok: EventSource sees position ids, the status and a message', async () => {
     await setChannels('known', ['user:known', 'room:k']);
     const c = eventSource('known');
     await c.waitFor((r) => r.some((m) => statusOf(m.data) === 'ok'), 'ok');
@@ -255,7 +259,8 @@ describe('Sisyphus: identification', () => {
     await c.waitFor((r) => r.filter((m) => m.data === NOOP).length >= 2, 'two noops', 5_000);
     const data = c.received.map((m) => m.data).filter((d) => d !== NOOP);
     expect(data).toEqual([statusData('ok'), 'hello known']);
-    expect(c.received.map((m) => m.lastEventId)).toEqual(c.received.map((_, i) => String(i + 1)));
+    // Every event's id is the stream's position, which EventSource keeps as lastEventId.
+    for (const m of c.received) expect(StreamPosition.parse(m.lastEventId)).toBeDefined();
     expect(c.opens()).toBe(1);
     expect(c.errors()).toBe(0);
   });
@@ -277,14 +282,14 @@ describe('Sisyphus: identification', () => {
 });
 
 describe('Sisyphus: channels', () => {
-  it("an authorised channel's message is forwarded as published, numbered", async () => {
+  it("an authorised channel's message is forwarded as published, with a position id", async () => {
     await setChannels('auth', ['user:auth', 'room:auth']);
     const s = await okStream('auth');
     await pub.publish('room:auth', '{"text":"hi","n":1}');
     await s.waitMessage('{"text":"hi","n":1}');
     const event = s.events().find((e) => e.data === '{"text":"hi","n":1}');
-    expect(event?.raw).toMatch(/^id:\d+\ndata:\{"text":"hi","n":1\}$/);
-    expectNumbered(s.events());
+    expect(event?.raw).toMatch(/^id:p1\.[\w-]+\ndata:\{"text":"hi","n":1\}$/);
+    expectPositioned(s.events());
   });
 
   it("an unauthorised channel's message is not forwarded: the next event is a noop", async () => {
@@ -376,7 +381,7 @@ describe('Sisyphus: channels', () => {
     const stay = s.messages().filter((m) => m.startsWith('stay-'));
     expect(stay).toEqual(range(sent).map((i) => `stay-${i}`));
     expect(s.statuses()).toEqual(['ok']);
-    expectNumbered(s.events());
+    expectPositioned(s.events());
     expect(await metric('notify.refreshes')).toBeGreaterThanOrEqual(1);
   });
 
@@ -584,7 +589,7 @@ describe('tokens', () => {
     const s = await stream('alice', { target: secured, ...(t === undefined ? {} : { token: t }) });
     expect(s.status).toBe(200);
     await s.ended();
-    expect(s.text()).toBe(`id:1\ndata:${statusData('failure')}\n\n`);
+    expect(s.text()).toBe(`id:${NO_POSITION}\ndata:${statusData('failure')}\n\n`);
   });
 
   it('a valid token gets ok and messages; status.json never shows it', async () => {
@@ -623,7 +628,7 @@ describe('tokens', () => {
     await s.ended();
     const again = await stream('alice', { target: secured, token });
     await again.ended();
-    expect(again.text()).toBe(`id:1\ndata:${statusData('failure')}\n\n`);
+    expect(again.text()).toBe(`id:${NO_POSITION}\ndata:${statusData('failure')}\n\n`);
   });
 
   it('a refused stream counts as a failure, not a user', async () => {
@@ -654,7 +659,7 @@ describe('the set becoming empty', () => {
     const last = s.events().at(-1);
     expect(last?.data).toBe(statusData('disconnected'));
     expect(last?.retry).toBeUndefined();
-    expectNumbered(s.events());
+    expectPositioned(s.events());
     expect(await metric('notify.status.disconnected')).toBe(before + 1);
     await waitUntil(async () => (await numsub('room:l1')) === 0, 5_000, 'UNSUBSCRIBE room:l1');
   });
@@ -701,10 +706,10 @@ describe('multi-line payloads', () => {
       'every payload',
     );
     const blocks = raw.events().filter((e) => e.data !== NOOP && !statusOf(e.data));
-    expect(blocks.map((b) => b.raw.replace(/^id:\d+\n/, ''))).toEqual(onTheWire);
+    expect(blocks.map((b) => b.raw.replace(/^id:p1\.[\w-]+\n/, ''))).toEqual(onTheWire);
     expect(blocks.map((b) => b.data)).toEqual(asReceived);
     expect(raw.text()).not.toContain('\r');
-    expectNumbered(raw.events());
+    expectPositioned(raw.events());
   });
 });
 
@@ -746,7 +751,7 @@ describe('HEAD and the live page', () => {
     expect(s.headers['access-control-allow-origin']).toBe('*');
     expect(s.headers['x-accel-buffering']).toBe('no');
     await s.waitStatus('ok');
-    expect(s.text()).toMatch(/^id:1\n/);
+    expect(s.text()).toMatch(/^id:p1\.[\w-]+\n/);
   });
 });
 
@@ -852,7 +857,7 @@ describe('Redis going away', () => {
   const expectErrorEvent = (s: NotifyReader) => {
     const error = s.events().find((e) => statusOf(e.data) === 'error');
     expect(error?.raw).toMatch(
-      /^id:\d+\nretry:\d+\ndata:<message><status>error<\/status><\/message>$/,
+      /^id:p1\.[\w-]+\nretry:\d+\ndata:<message><status>error<\/status><\/message>$/,
     );
     const retry = Number(error?.retry);
     expect(retry).toBeGreaterThanOrEqual(1_000);

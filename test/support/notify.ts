@@ -26,6 +26,8 @@ export function statusOf(data: string): NotifyStatus | undefined {
 }
 
 export interface NotifyEvent {
+  /** The event type (`unrecovered`), undefined for a plain message. */
+  readonly event: string | undefined;
   readonly id: string | undefined;
   readonly retry: string | undefined;
   readonly data: string;
@@ -39,6 +41,7 @@ export function parseEvents(text: string): NotifyEvent[] {
   blocks.pop(); // after the last "\n\n": empty, or an event not yet complete
   const out: NotifyEvent[] = [];
   for (const raw of blocks) {
+    let event: string | undefined;
     let id: string | undefined;
     let retry: string | undefined;
     const data: string[] = [];
@@ -47,12 +50,13 @@ export function parseEvents(text: string): NotifyEvent[] {
       const field = colon < 0 ? line : line.slice(0, colon);
       let value = colon < 0 ? '' : line.slice(colon + 1);
       if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'id') id = value;
+      if (field === 'event') event = value;
+      else if (field === 'id') id = value;
       else if (field === 'retry') retry = value;
       else if (field === 'data') data.push(value);
     }
     if (data.length > 0 || id !== undefined || retry !== undefined) {
-      out.push({ id, retry, data: data.join('\n'), raw });
+      out.push({ event, id, retry, data: data.join('\n'), raw });
     }
   }
   return out;
@@ -193,7 +197,7 @@ export function openNotify(url: string, options: NotifyReaderOptions = {}): Prom
         });
       const messages = () =>
         events()
-          .filter((e) => e.data !== NOOP && statusOf(e.data) === undefined)
+          .filter((e) => e.event === undefined && e.data !== NOOP && statusOf(e.data) === undefined)
           .map((e) => e.data);
       const endedWithout = () =>
         ended ? `the stream ended; received ${JSON.stringify(text)}` : undefined;

@@ -58,7 +58,13 @@ function session(options: {
     user: 'u1',
     store: options.store,
     source: options.source,
-    join: (c) => log.push(`join ${c}`) > 0 && !(options.refuse ?? []).includes(c),
+    // Held at once, released (logged `join`) when the session says so.
+    join: (c) => {
+      log.push(`hold ${c}`);
+      return Promise.resolve(
+        (options.refuse ?? []).includes(c) ? undefined : () => log.push(`join ${c}`),
+      );
+    },
     leave: (c) => log.push(`leave ${c}`),
     timeoutMs: options.timeoutMs ?? 2_000,
     refreshed: () => refreshes++,
@@ -86,7 +92,7 @@ function session(options: {
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
 describe('userSession', () => {
-  it('says ok only once every channel is live, and joins them all just before', async () => {
+  it('says ok only once every channel is live and held, and releases them all right after', async () => {
     const source = new GatedBus();
     const store = new MemoryChannelSets();
     store.add('u1', 'user:u1', 'room:1', 'room:2');
@@ -97,9 +103,18 @@ describe('userSession', () => {
     source.open('room:1');
     source.open('user:u1');
     await tick();
-    expect(s.log).toEqual([]);
+    expect(s.log).toEqual(['hold room:1', 'hold user:u1']);
     source.open('room:2');
-    expect(s.log).toEqual(['join room:1', 'join user:u1', 'join room:2', 'ok']);
+    await tick();
+    expect(s.log).toEqual([
+      'hold room:1',
+      'hold user:u1',
+      'hold room:2',
+      'ok',
+      'join room:1',
+      'join user:u1',
+      'join room:2',
+    ]);
     s.subscription.unsubscribe();
   });
 
@@ -153,7 +168,8 @@ describe('userSession', () => {
     // room:3 is joined once its subscription is live, not before.
     expect(s.log).toEqual(['leave room:2']);
     source.open('room:3');
-    expect(s.log).toEqual(['leave room:2', 'join room:3']);
+    await waitUntil(() => s.log.includes('join room:3'), 2_000, 'room:3 joined');
+    expect(s.log).toEqual(['leave room:2', 'hold room:3', 'join room:3']);
     expect(s.statuses).toEqual(['ok']);
     s.subscription.unsubscribe();
   });
@@ -188,7 +204,7 @@ describe('userSession', () => {
     // Its own channel is live: a message there reads the set again.
     source.bus.publish('user:u1', 'changed');
     await waitUntil(() => s.statuses.includes('ok'), 2_000, 'ok');
-    expect(s.log).toEqual(['leave room:stuck', 'join user:u1', 'ok']);
+    expect(s.log).toEqual(['hold user:u1', 'leave room:stuck', 'ok', 'join user:u1']);
     s.subscription.unsubscribe();
   });
 

@@ -1,7 +1,9 @@
 // The notification streams' events, Sisyphus's wire format: a channel message
 // as published (one data line per payload line), `data:noop`, and the status
-// events `<message><status>ok</status></message>`. None carries an id: the
-// connection numbers its events as it writes them (see numberedEvents).
+// events `<message><status>ok</status></message>`; and, for a stream that came
+// back with a position it cannot resume every channel from, `event:unrecovered`
+// (an event type Sisyphus clients do not listen to). None carries an id: the
+// connection gives each event its position as it writes it (streamPosition.ts).
 import type { BusMessage } from '../../core/message.js';
 import { sseMessage } from '../../transports/sse/sseEncode.js';
 
@@ -21,6 +23,11 @@ const STATUS_EVENTS: Readonly<Record<StreamStatus, Buffer>> = {
 
 function statusEvent(status: StreamStatus): Buffer {
   return sseMessage({ data: `<message><status>${status}</status></message>` });
+}
+
+/** Why a stream that came back does not get everything it missed, on which channels. */
+export function unrecoveredEvent(reason: string, channels: readonly string[]): Buffer {
+  return sseMessage({ event: 'unrecovered', data: JSON.stringify({ reason, channels }) });
 }
 
 /**

@@ -1,10 +1,13 @@
-// The notification streams' requests: `GET <NOTIFY_PATH>?user=<id>[&token=<t>]`.
-// A request without `user` is not a stream (the root keeps serving the live
-// page); a bad user id or token still opens a stream, as Sisyphus clients
-// expect, one that says `failure` and ends.
+// The notification streams' requests: `GET <NOTIFY_PATH>?user=<id>[&token=<t>]`,
+// with the Last-Event-ID EventSource sends when it comes back (or
+// `?lastEventId=`) to resume from. A request without `user` is not a stream
+// (the root keeps serving the live page); a bad user id or token still opens
+// a stream, as Sisyphus clients expect, one that says `failure` and ends.
 import type { Connection } from '../../fanout/Connection.js';
 import type { StreamResolver } from '../../transports/sse/StreamRoutes.js';
 import type { NotificationsConfig } from './config.js';
+import { StreamPosition } from './streamPosition.js';
+import type { Position } from '../../core/position.js';
 import { verifyToken } from './token.js';
 
 /** Every notification stream's family: the shared noop clock. */
@@ -17,9 +20,20 @@ const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export type Refusal =
   'user' | 'token missing' | 'token malformed' | 'token expired' | 'token forged';
 
+/**
+ * Where a stream resumes from: the positions of the id it came back with, or
+ * `unknown` for an id this server did not make; undefined when it brought none.
+ */
+export type Resume = ReadonlyMap<string, Position> | 'unknown' | undefined;
+
 export interface NotificationStreamHandlers {
-  /** A user's stream is open: start the session. */
-  readonly opened: (connection: Connection, user: string) => void;
+  /** A user's stream is open, its events' ids from `position`: start the session. */
+  readonly opened: (
+    connection: Connection,
+    user: string,
+    position: StreamPosition,
+    resume: Resume,
+  ) => void;
   /** A stream for a bad user or token is open: say `failure` and end it. */
   readonly refused: (connection: Connection, why: Refusal) => void;
 }
@@ -29,24 +43,33 @@ export function notificationStreams(
   config: NotificationsConfig,
   handlers: NotificationStreamHandlers,
 ): StreamResolver {
-  return ({ query }) => {
+  return (request) => {
+    const { query } = request;
     const user = query.get('user');
     if (user === null) return undefined;
     const check = checkUser(config, user, query.get('token'));
     const refusal = 'refusal' in check ? check.refusal : undefined;
+    const position = new StreamPosition();
+    const lastId = request.header('last-event-id') ?? query.get('lastEventId') ?? undefined;
+    const resume: Resume =
+      lastId === undefined || lastId === ''
+        ? undefined
+        : (StreamPosition.parse(lastId) ?? 'unknown');
     return {
       family: NOTIFY_FAMILY,
       // The user is listed by the stream itself (to the operator only), never the token.
       namespace: '/users',
       preamble: null,
-      eventIds: true,
+      eventIds: position.idFor,
       // A token is good until it expires, and so is the stream it opened: it ends
       // then, and the client comes back with a fresh token (or gets `failure`).
       ...('expiresAt' in check && check.expiresAt !== undefined
         ? { maxAgeMs: Math.max(0, check.expiresAt - Date.now()) }
         : {}),
       opened: (connection) =>
-        refusal ? handlers.refused(connection, refusal) : handlers.opened(connection, user),
+        refusal
+          ? handlers.refused(connection, refusal)
+          : handlers.opened(connection, user, position, resume),
     };
   };
 }

@@ -1,9 +1,12 @@
 // One user's stream, as the statuses it goes through: the user's channel set is
 // read, each channel subscribed, and `ok` emitted once every subscription is
-// live; each message on a `user:*` channel reads the set again and the
-// difference becomes subscribes and unsubscribes. The messages themselves go
-// through the hub (`join`/`leave`), so a channel's message is encoded once for
-// all its users; this only decides which topics the connection is in.
+// live and its topic joined (held, with where the stream starts on it read);
+// the joins are released right after `ok`, so what a channel missed and what
+// arrived meanwhile come after it. Each message on a `user:*` channel reads
+// the set again and the difference becomes subscribes and unsubscribes. The
+// messages themselves go through the hub (`join`/`leave`), so a channel's
+// message is encoded once for all its users; this only decides which topics
+// the connection is in.
 import { EMPTY, Observable, Subject, defer, filter, from, of, timeout, timer } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
 import type { PubSubSource } from '../../core/message.js';
@@ -20,11 +23,13 @@ export interface UserSessionOptions {
   readonly store: ChannelSetStore;
   readonly source: PubSubSource;
   /**
-   * Puts the user's connection in a channel's topic (false when the hub refused
-   * it: a bound), and takes it out. A refused join ends the stream with `error`:
-   * after `ok`, every message of the user's channels is delivered, or the stream ends.
+   * Puts the user's connection in a channel's topic, held, and reads where it
+   * starts there: resolves with what releases it (writes what it missed and
+   * makes it live), or undefined when the hub refused it (a bound). A refused
+   * or failed join ends the stream with `error`: after `ok`, every message of
+   * the user's channels is delivered, or the stream ends. `leave` takes it out.
    */
-  readonly join: (channel: string) => boolean;
+  readonly join: (channel: string) => Promise<(() => void) | undefined>;
   readonly leave: (channel: string) => void;
   /** How long a set read, and the first set's subscriptions, may take. */
   readonly timeoutMs: number;
@@ -37,29 +42,34 @@ type LinkEvent = { readonly live: string } | { readonly refresh: true };
 const REFRESH: LinkEvent = { refresh: true };
 
 /**
- * `ok` once the first set's subscriptions are all live, then at most one of
+ * `ok` once the first set's subscriptions are all live and joined (and their
+ * joins released right after it), then at most one of
  * `failure` (no set: an unknown user), `disconnected` (the set became empty)
  * or `error` (Redis unreachable, or too slow), after which it completes.
  */
 export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
   return new Observable<StreamStatus>((subscriber) => {
     const refreshes = new Subject<void>();
-    /** Before `ok`: the channels not yet live, and those live but not yet joined. */
+    /** Before `ok`: the channels not yet live and joined, and the releases of those that are. */
     let waiting: Set<string> | undefined;
-    let unjoined: Set<string> | undefined = new Set();
+    let unjoined: Map<string, () => void> | undefined = new Map();
+    /** The channels linked now. */
+    const current = new Set<string>();
     const end = (status: StreamStatus) => {
       subscriber.next(status);
       subscriber.complete();
     };
 
     // The subscription (and SUBSCRIBE) is made before the connection joins the
-    // channel's topic; it joins once the subscription is live and, at the start,
-    // once every channel is: nothing reaches it before `ok`, nothing after is lost.
+    // channel's topic; it joins, held, once the subscription is live and, at the
+    // start, is released once every channel is, right after `ok`: nothing
+    // reaches it before `ok`, nothing after is lost.
     // Written out rather than composed (merge, map, take, finalize): a user holds
     // one of these per channel, and each operator would cost its subscribers.
     const link = (channel: string): Observable<LinkEvent> =>
       new Observable<LinkEvent>((linked) => {
         const refresh = isUserChannel(channel);
+        current.add(channel);
         const messages = o.source.channel(channel).subscribe({
           next: () => {
             if (refresh) linked.next(REFRESH);
@@ -74,6 +84,7 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
         return () => {
           live.unsubscribe();
           messages.unsubscribe();
+          current.delete(channel);
           waiting?.delete(channel);
           unjoined?.delete(channel);
           o.leave(channel);
@@ -86,8 +97,19 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
       const ready = unjoined;
       waiting = undefined;
       unjoined = undefined;
-      for (const channel of ready) if (!o.join(channel)) return end('error');
       subscriber.next('ok');
+      for (const release of ready.values()) release();
+    };
+
+    // Joined once live: a channel still in the set gets its release now after
+    // `ok`, or kept for `ok` before it; one left meanwhile is left already.
+    const joined = (channel: string, release: (() => void) | undefined) => {
+      if (subscriber.closed || !current.has(channel)) return;
+      if (!release) return end('error');
+      if (!unjoined) return release();
+      waiting?.delete(channel);
+      unjoined.set(channel, release);
+      settle();
     };
 
     const onDiff = (diff: SetDiff<string>) => {
@@ -118,13 +140,11 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
             refreshes.next();
             return;
           }
-          if (!unjoined) {
-            if (!o.join(event.live)) end('error');
-            return;
-          }
-          waiting?.delete(event.live);
-          unjoined.add(event.live);
-          settle();
+          const channel = event.live;
+          o.join(channel).then(
+            (release) => joined(channel, release),
+            () => end('error'),
+          );
         },
         error: () => end('error'),
       });

@@ -6,13 +6,24 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Connection } from '../../fanout/Connection.js';
 import type { ConnectionInfo } from '../../fanout/Connection.js';
-import { LAST_CHUNK, SSE_CHUNKED, SSE_PLAIN, httpChunk, numberedEvents } from './sseFraming.js';
+import {
+  LAST_CHUNK,
+  SSE_CHUNKED,
+  SSE_PLAIN,
+  eventIds,
+  httpChunk,
+  numberedEvents,
+} from './sseFraming.js';
+import type { EventIds } from './sseFraming.js';
 
 export interface SseConnectionOptions {
   /** Written last when the server goes away (a retry line). */
   readonly farewell?: Buffer | undefined;
-  /** Numbers every event with an `id:` line of this connection's own (see numberedEvents). */
-  readonly eventIds?: boolean | undefined;
+  /**
+   * Gives every event an `id:` line of this connection's own: numbered
+   * (`true`, see numberedEvents), or from the given ids (see eventIds).
+   */
+  readonly eventIds?: boolean | EventIds | undefined;
   /** For a bare socket: how much of a pipelined request is kept while the stream runs. */
   readonly maxPendingBytes?: number | undefined;
 }
@@ -31,7 +42,12 @@ export class SseConnection extends Connection {
     private readonly release: (() => void) | undefined,
   ) {
     const base = out === res ? SSE_PLAIN : SSE_CHUNKED;
-    super(info, options.eventIds ? numberedEvents(base) : base, out);
+    const ids = options.eventIds;
+    super(
+      info,
+      typeof ids === 'function' ? eventIds(base, ids) : ids ? numberedEvents(base) : base,
+      out,
+    );
     this.farewell = options.farewell;
   }
 

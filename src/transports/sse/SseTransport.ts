@@ -12,6 +12,7 @@ import type { StreamRequest } from '../http/StreamRequest.js';
 import { SseConnection } from './SseConnection.js';
 import { sseComment } from './sseEncode.js';
 import { httpChunk } from './sseFraming.js';
+import type { EventIds } from './sseFraming.js';
 
 /** The stream a request opens: what a protocol's resolver returns. */
 export interface SseStream {
@@ -22,8 +23,8 @@ export interface SseStream {
   readonly namespace?: string;
   /** Written right after the headers; `:ok` by default, nothing when null. */
   readonly preamble?: Buffer | null;
-  /** Numbers the stream's events with `id:` lines of its own (see numberedEvents). */
-  readonly eventIds?: boolean;
+  /** Gives the stream's events `id:` lines of its own: numbered, or from the ids given. */
+  readonly eventIds?: boolean | EventIds;
   readonly headers?: Readonly<Record<string, string>>;
   /** Ends the stream this long after it opened (legacy forced refresh). */
   readonly maxAgeMs?: number;

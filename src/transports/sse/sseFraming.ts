@@ -31,22 +31,34 @@ export const SSE_PLAIN: Framing = {
 };
 
 /**
- * A connection's own framing that numbers its events: `id:<n>` before each
- * encoded event (which carries no id of its own), counting up from `firstId`
- * in the order they are written, so a client sees its ids increase whatever
- * order the hub writes its topics in. No keepalive comment: such streams keep
- * themselves alive with events of their own.
+ * Where a connection's event ids come from: the id of each event it writes,
+ * given the message the event was encoded from (undefined for the
+ * connection's own sends, such as a status), in the order they are written.
  */
-export function numberedEvents(base: Framing, firstId = 1): Framing {
-  let next = firstId;
+export type EventIds = (message: unknown) => string;
+
+/**
+ * A connection's own framing that gives each encoded event (which carries no
+ * id of its own) an `id:` line from `ids`, in the order events are written,
+ * whatever order the hub writes its topics in. No keepalive comment: such
+ * streams keep themselves alive with events of their own.
+ */
+export function eventIds(base: Framing, ids: EventIds): Framing {
   return {
     name: `${base.name}+id`,
     encoding: base.encoding,
     perConnection: true,
-    frame: (parts) => {
+    frame: (parts, messages) => {
       const out: Buffer[] = [];
-      for (const part of parts) out.push(Buffer.from(`id:${next++}\n`, 'latin1'), part);
+      for (let i = 0; i < parts.length; i++)
+        out.push(Buffer.from(`id:${ids(messages?.[i])}\n`), parts[i] as Buffer);
       return base.frame(out);
     },
   };
+}
+
+/** Events numbered `id:<n>`, counting up from `firstId` in the order they are written. */
+export function numberedEvents(base: Framing, firstId = 1): Framing {
+  let next = firstId;
+  return eventIds(base, () => String(next++));
 }
