@@ -7,6 +7,30 @@ export type { ConnectionState } from './reconnecting.js';
 export interface ChannelMessage<T = unknown> {
   readonly channel: string;
   readonly message: T;
+  /** Its offset in the channel's history; absent for a message published without history. */
+  readonly offset?: number;
+}
+
+/**
+ * Where a channel stands in its history: the history's epoch (new whenever it
+ * is lost) and the offset of the last message passed on (or the channel's top
+ * when it was subscribed). A subscribe with `recover` resumes after it.
+ */
+export interface Position {
+  readonly epoch: string;
+  readonly offset: number;
+}
+
+/**
+ * Told after each subscribe with `recover` is acknowledged (after a reconnect,
+ * or a gap the server reported). `recovered: true`: every message missed follows,
+ * in order, then live ones. `false`: nothing missed can be given back (the
+ * history was lost or is too far behind); the channel goes on live from its
+ * top, and the app reloads what it shows of it.
+ */
+export interface Recovery {
+  readonly channel: string;
+  readonly recovered: boolean;
 }
 
 /** `{"controlMessage":true,"content":…}`: acknowledgements, and refusals with `error`. */
@@ -24,13 +48,21 @@ export interface Events {
   /** Frames that are neither: the replies of the server's receivers. */
   frame: unknown;
   state: ConnectionState;
+  recovered: Recovery;
 }
 
 export interface PubsubClient {
   readonly state: ConnectionState;
-  /** The channels it holds, subscribed again after every reconnect. */
+  /** The channels it holds, subscribed again (recovering) after every reconnect. */
   readonly channels: readonly string[];
-  subscribe(channel: string): void;
+  /** Where a channel it holds stands, or undefined before its first acknowledgement. */
+  position(channel: string): Position | undefined;
+  /**
+   * Holds a channel. With `recover` (a position kept from an earlier page, say)
+   * it resumes after it, as it does by itself after a reconnect.
+   */
+  subscribe(channel: string, recover?: Position): void;
+  /** Lets go of a channel, and of its position. */
   unsubscribe(channel: string): void;
   publish(channel: string, message: unknown): void;
   /** Sends any other frame, for the server's receivers. */

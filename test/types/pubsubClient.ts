@@ -1,7 +1,13 @@
 // Type-checked with the project (npm run typecheck), never run: the browser
 // client's declarations (public/clients/pubsub.d.ts) as a TypeScript user meets them.
 import { connect } from '../../public/clients/pubsub.js';
-import type { ChannelMessage, ConnectionState, PubsubClient } from '../../public/clients/pubsub.js';
+import type {
+  ChannelMessage,
+  ConnectionState,
+  Position,
+  PubsubClient,
+  Recovery,
+} from '../../public/clients/pubsub.js';
 
 export function usage(): PubsubClient {
   const client = connect('/pubsub', { minDelayMs: 250, maxDelayMs: 10_000, maxQueued: 100 });
@@ -18,4 +24,27 @@ export function usage(): PubsubClient {
   // @ts-expect-error: an event the client does not have
   client.on('nonsense', () => undefined);
   return client;
+}
+
+export function recovery(client: PubsubClient): Position | undefined {
+  client.on('recovered', ({ channel, recovered }: Recovery) => {
+    if (!recovered) console.warn(`reload ${channel}`);
+  });
+  client.on('recovered', ({ recovered }) => {
+    // @ts-expect-error: `recovered` is a boolean
+    const said: string = recovered;
+    return said;
+  });
+  client.on('message', ({ offset }) => {
+    const at: number | undefined = offset;
+    return at;
+  });
+  const at = client.position('chat.lobby');
+  if (at) {
+    const { epoch, offset }: { epoch: string; offset: number } = at;
+    client.subscribe('chat.lobby', { epoch, offset });
+  }
+  // @ts-expect-error: a position has an epoch
+  client.subscribe('chat.lobby', { offset: 3 });
+  return at;
 }
