@@ -9,6 +9,7 @@ import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
+import { waitUntil } from '../support/sse.js';
 import { isControl, isMessage, openWs } from '../support/ws.js';
 import type { WsClient } from '../support/ws.js';
 
@@ -251,5 +252,31 @@ describe('pub/sub recovery', () => {
     // Told before the message that showed the gap.
     await c.next(isMessage('gappy', 3));
     c.close();
+  });
+
+  // Last: it restarts Redis.
+  it('says recovered:false for a position from before a Redis restart without persistence', async () => {
+    const c = await client(a);
+    const ack = await subscribe(c, 'restarted');
+    await publishApi(a, 'restarted', 'before');
+    const seen = (await c.next(isMessage('restarted', 'before'))) as Frame;
+    c.close();
+    await redis.kill();
+    await redis.restart();
+    await waitUntil(
+      () => a.streamer.readiness().ready && b.streamer.readiness().ready,
+      10_000,
+      'both instances back on Redis',
+    );
+    const back = await client(b);
+    const answer = await subscribe(back, 'restarted', {
+      epoch: ack.epoch,
+      offset: seen.offset as number,
+    });
+    expect(answer.recovered).toBe(false);
+    expect(answer.epoch).not.toBe(ack.epoch);
+    await publishApi(a, 'restarted', 'after');
+    expect(await back.next(isMessage('restarted', 'after'))).toMatchObject({ offset: 1 });
+    back.close();
   });
 });
