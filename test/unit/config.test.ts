@@ -156,6 +156,20 @@ describe('loadConfig', () => {
       );
     });
 
+    it('names the accepted range of the history and recovery bounds', () => {
+      expect(configError({ HISTORY_SIZE: '0' }).message).toBe(
+        'HISTORY_SIZE="0" is not valid: expected a whole number from 1 to 100000',
+      );
+      expect(configError({ HISTORY_TTL_S: 'soon' }).message).toBe(
+        'HISTORY_TTL_S="soon" is not valid: expected a whole number from 1 to 2592000',
+      );
+      expect(configError({ RECOVERY_MAX: '-1' }).message).toBe(
+        'RECOVERY_MAX="-1" is not valid: expected a whole number from 0 to 100000',
+      );
+      expect(loadAll({})).toMatchObject({ historySize: 100, historyTtlS: 300, recoveryMax: 300 });
+      expect(loadAll({ RECOVERY_MAX: '0' }).recoveryMax).toBe(0);
+    });
+
     it('names the accepted values of a fractional interval', () => {
       for (const text of ['0', '-5', 'fast', '1e3']) {
         expect(configError({ EPS_INTERVAL_MS: text }).message).toBe(
