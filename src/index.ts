@@ -145,11 +145,16 @@ export {
   DEMO_SITES,
   parseEntry,
   siteFrame,
+  MemorySiteHistory,
+  RedisSiteHistory,
 } from './protocols/datastream/index.js';
 export type {
   DatastreamConfig,
   DatastreamHooks,
   SiteClient,
+  SiteHistory,
+  SiteHistoryEntry,
+  SiteRecovery,
 } from './protocols/datastream/index.js';
 export { authorizer } from './protocols/authorize.js';
 export type { AuthorizeOptions } from './protocols/authorize.js';

@@ -2,7 +2,8 @@
 // picker. Everything about the protocol is in /clients/datastream.js; this
 // shows the site's latest weather and status, and a log of the latest
 // messages, newest first. The site shown is marked once the server has
-// acknowledged it (`Subscribed to site <site>`), again after each reconnect.
+// acknowledged it (`Subscribed to site <site>`), again after each reconnect,
+// which also says whether every message missed while away was given.
 import { connect } from '../clients/datastream.js';
 
 const DEFAULT_SITE = 'mrc';
@@ -37,11 +38,12 @@ function fillPanel(panel, site, data) {
   }
 }
 
-function log({ site, topic }) {
+function log({ site, topic, id }) {
   const now = new Date();
   const item = document.createElement('li');
   item.dataset.site = site;
   item.dataset.topic = topic;
+  item.dataset.id = id;
   item.dataset.seq = String(++seq);
   const time = document.createElement('time');
   time.dateTime = now.toISOString();
@@ -92,6 +94,11 @@ client.on('control', ({ content, error }) => {
     delete $('notice').dataset.control;
     showSite(client.site, true);
   }
+});
+client.on('recovered', ({ recovered }) => {
+  // Not all was given: the panels show the latest values still, the log has a gap.
+  $('state').dataset.recovered = String(recovered);
+  $('state').title = recovered ? '' : 'some messages were missed while reconnecting';
 });
 client.on('message', (message) => {
   log(message);

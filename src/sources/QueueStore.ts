@@ -32,6 +32,12 @@ export interface QueueStore {
   readonly deadKey: string;
   /** Creates the group when it is missing (from the stream's end: a new instance replays nothing). */
   open(): Promise<void>;
+  /**
+   * Once open, the id the group had read up to (an earlier run's last read, or
+   * the stream's end when the group was made): what came before it is not
+   * this run's to deliver. Absent or undefined: not known.
+   */
+  readonly groupReadUpTo?: string | undefined;
   /** One read of entries no consumer of the group has read, waiting up to the block time; [] when none came. */
   readNew(): Promise<QueueEntry[]>;
   /**

@@ -51,6 +51,7 @@ export class RedisStreamQueue implements QueueStore {
   private readonly state$ = new BehaviorSubject<string>('connecting');
   private readonly ready: ConnectionReadiness;
   private closed = false;
+  groupReadUpTo: string | undefined;
 
   /** `redis` is the shared command connection; the blocking reads get a duplicate of it. */
   constructor(
@@ -81,6 +82,9 @@ export class RedisStreamQueue implements QueueStore {
       if (c.name !== consumer && c.pending === 0)
         await this.redis.xgroup('DELCONSUMER', this.key, group, String(c.name));
     }
+    const groups = (await this.redis.xinfo('GROUPS', this.key)) as unknown[][];
+    const read = groups.map(pairs).find((g) => g.name === group)?.['last-delivered-id'];
+    this.groupReadUpTo = typeof read === 'string' ? read : undefined;
   }
 
   async readNew(): Promise<QueueEntry[]> {

@@ -31,6 +31,11 @@ export interface QueueEntriesOptions {
   readonly claimCount: number;
   /** Told of each failure (the reading goes on). */
   readonly onError: (what: 'open' | 'read' | 'claim', err: unknown) => void;
+  /**
+   * Told once the entries earlier runs left pending were emitted again, before
+   * the first read of new ones: everything the group had read is delivered.
+   */
+  readonly onResumed?: () => void;
 }
 
 export function queueEntries(
@@ -71,7 +76,10 @@ export function queueEntries(
         // Pending with consumers of earlier runs of this instance: one pass over all
         // of them (an idle time of 0 would claim this pass's own entries again).
         retried('claim', () => store.claim(0, claimCount)).pipe(mergeAll()),
-        merge(fresh, stale),
+        defer(() => {
+          options.onResumed?.();
+          return merge(fresh, stale);
+        }),
       ),
     ),
   );

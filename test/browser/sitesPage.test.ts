@@ -1,7 +1,9 @@
 // The sites example and the browser site stream client (/clients/datastream.js)
 // in headless Chromium, on the embedded default: the server as `npm start` runs
 // it with no Redis, its demo sites mrc and sro reporting every second. The page
-// follows mrc, switches to sro, and is on sro again after a server restart.
+// follows mrc, switches to sro, and is on sro again after a server restart
+// (told that what it missed is lost: the new process has no history), and
+// resumes with nothing missed or repeated after its socket alone is dropped.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createStreamer } from '../../src/app.js';
@@ -32,11 +34,13 @@ interface LogItem {
   readonly seq: number;
   readonly site: string;
   readonly topic: string;
+  readonly id: string;
 }
 
 const logItems = (page: Page) =>
   page.evaluate<LogItem[]>(`[...document.querySelectorAll('#log li')].map((li) => ({
-    seq: Number(li.dataset.seq), site: li.dataset.site, topic: li.dataset.topic }))`);
+    seq: Number(li.dataset.seq), site: li.dataset.site, topic: li.dataset.topic,
+    id: li.dataset.id }))`);
 const lastSeq = async (page: Page) => Math.max(0, ...(await logItems(page)).map((i) => i.seq));
 /** Waits for `count` log items after `seq`, and returns them. */
 async function itemsAfter(page: Page, seq: number, count: number): Promise<LogItem[]> {
@@ -56,6 +60,14 @@ const stateIs = (page: Page, state: string) =>
   );
 const acknowledged = (page: Page, site: string) =>
   page.waitForSelector(`#site[data-site="${site}"]`, WAIT);
+const recovered = (page: Page, value: boolean) =>
+  page.waitForSelector(`#state[data-recovered="${String(value)}"]`, WAIT);
+/** An entry id's parts, to order them. */
+const idParts = (id: string) => id.split('-').map(BigInt) as [bigint, bigint];
+const before = (a: string, b: string) => {
+  const [[am, as], [bm, bs]] = [idParts(a), idParts(b)];
+  return am < bm || (am === bm && as < bs);
+};
 /** Waits for the panel to show `updates` more messages of `site` than `after`. */
 const panelUpdated = (page: Page, panel: string, site: string, after = 0, updates = 1) =>
   page.waitForFunction(
@@ -126,6 +138,7 @@ it('follows mrc live, switches to sro, and is on sro again after a server restar
   await serve();
   await stateIs(page, 'open');
   await acknowledged(page, 'sro');
+  await recovered(page, false);
   const reopened = await lastSeq(page);
   const weatherBefore = await panelCount(page, 'weather');
   const again = await itemsAfter(page, reopened, 4);
@@ -135,6 +148,22 @@ it('follows mrc live, switches to sro, and is on sro again after a server restar
 
   // The log stays bounded, newest first.
   expect((await logItems(page)).length).toBeLessThanOrEqual(50);
+
+  // (e) its socket dropped, the server still up: it resumes after the last id it got.
+  const seen = await lastSeq(page);
+  await page.evaluate(`document.getElementById('state').dataset.recovered = ''`);
+  streamer.hub.destroyAll();
+  await stateIs(page, 'reconnecting');
+  await stateIs(page, 'open');
+  await recovered(page, true);
+  await itemsAfter(page, seen, 3);
+  // Every id once, each newer than the one logged before it.
+  const ids = (await logItems(page)).filter((i) => i.site === 'sro').map((i) => i.id);
+  expect(new Set(ids).size).toBe(ids.length);
+  for (let i = 1; i < ids.length; i++)
+    expect(before(ids[i] as string, ids[i - 1] as string), `${ids[i]} before ${ids[i - 1]}`).toBe(
+      true,
+    );
 
   // (d) no page errors.
   expect(pageErrors).toEqual([]);

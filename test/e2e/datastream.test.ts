@@ -86,11 +86,13 @@ afterAll(async () => {
 describe('delivery', () => {
   it('delivers an XADD and a POST to the clients of their site, and to no other site', async () => {
     const [tst, other] = await Promise.all([siteClient('site=tst'), siteClient('site=mrc')]);
-    await xadd('tst', 'weather', { temp: 12.5 });
+    const added = await xadd('tst', 'weather', { temp: 12.5 });
+    // The entry's id goes with it: where the client resumes from (?lastEventId=).
     expect(await tst.next(isSiteMessage('tst'))).toEqual({
       site: 'tst',
       topic: 'weather',
       data: { temp: 12.5 },
+      id: added,
     });
     const res = await post({ site: 'tst', topic: 'status', data: { dome: 'open' } });
     expect(res.status).toBe(202);
@@ -100,6 +102,7 @@ describe('delivery', () => {
       site: 'tst',
       topic: 'status',
       data: { dome: 'open' },
+      id,
     });
     // A marker for the other site proves it got nothing of tst's in between.
     await xadd('mrc', 'marker', 1);
@@ -220,8 +223,15 @@ describe('bad input', () => {
     }, 5_000);
   });
 
-  it('refuses a handshake without a valid site with 400 and a JSON body', async () => {
-    for (const query of ['', 'site=', 'site=bad%20site', 'site=ok&topics=a,b%20c']) {
+  it('refuses a handshake without a valid site, or with a bad lastEventId, with 400 and a JSON body', async () => {
+    for (const query of [
+      '',
+      'site=',
+      'site=bad%20site',
+      'site=ok&topics=a,b%20c',
+      'site=ok&lastEventId=12',
+      'site=ok&lastEventId=1-2-3',
+    ]) {
       const answer = await rawUpgrade((apps[0] as TestApp).port, `/datastream?${query}`);
       expect(answer, query).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({

@@ -1,9 +1,10 @@
 // What an application passes to datastreamProtocol(): who may follow which
 // site (the authenticators of pub/sub, asked with the site as the channel), and
-// optionally the queue itself.
+// optionally the queue and the site history themselves.
 import type { Authenticator, ChannelAuthenticator } from '../authorize.js';
 import type { ClientRequest } from '../pubsub/hooks.js';
 import type { QueueStore } from '../../sources/QueueStore.js';
+import type { SiteHistory } from '../../sources/SiteHistory.js';
 
 /** One connected site client, as the hooks see it. */
 export interface SiteClient {
@@ -29,4 +30,9 @@ export interface DatastreamHooks {
   readonly defaultAuthenticator?: Authenticator<SiteClient>;
   /** The queue to read; by default the Redis Stream, or the in-process one without Redis. */
   readonly queue?: QueueStore;
+  /**
+   * Where the sites' recent frames are kept for clients that reconnect; by
+   * default a Redis stream per site, or in the process without Redis.
+   */
+  readonly history?: SiteHistory;
 }

@@ -6,7 +6,10 @@
 // its own clients, and a restarted instance resumes where its group stopped.
 // An entry is acknowledged once its frames are on every local client's socket
 // of its site; one that cannot be read, or that keeps failing, goes to
-// `<key>:dead` with the reason (see readQueue.ts).
+// `<key>:dead` with the reason (see readQueue.ts). Each frame carries its entry
+// id, and every instance keeps the site's recent frames under those ids (the
+// site history), so a client that reconnects with `lastEventId` anywhere gets
+// what it missed (see SiteSession.resume()).
 import { randomBytes } from 'node:crypto';
 import { interval, startWith } from 'rxjs';
 import { StreamerError } from '../../core/errors.js';
@@ -15,17 +18,19 @@ import type { ProtocolModule } from '../protocol.js';
 import { MemoryQueue } from '../../sources/MemoryQueue.js';
 import type { QueueLag, QueueStore } from '../../sources/QueueStore.js';
 import { RedisStreamQueue } from '../../sources/RedisStreamQueue.js';
+import { siteHistoryFor } from '../../sources/siteHistoryFor.js';
 import { authorizer } from '../authorize.js';
 import { datastreamSchema } from './config.js';
 import type { DatastreamConfig } from './config.js';
+import { DeliveredPosition } from './DeliveredPosition.js';
 import { demoSiteMessages } from './demoSites.js';
 import type { DatastreamHooks, SiteClient } from './hooks.js';
 import { mountIngest } from './ingest.js';
 import { readQueue } from './readQueue.js';
 import type { Outgoing } from './readQueue.js';
 import { DATASTREAM_FAMILY, SiteSession } from './SiteSession.js';
-import { readTopics, siteProblem } from './wire.js';
-import type { SiteAction } from './wire.js';
+import { handshake } from './handshake.js';
+import type { Handshake } from './handshake.js';
 
 export { DATASTREAM_FAMILY } from './SiteSession.js';
 
@@ -33,17 +38,12 @@ export { DATASTREAM_FAMILY } from './SiteSession.js';
 const LAG_EVERY_MS = 1_000;
 /** Demo traffic on the embedded default: one round of weather a second. */
 const DEMO_PERIOD_MS = 1_000;
-
-/** The site (and topics) a request asks for, or why it is refused. */
-function handshake(query: URLSearchParams, maxTopics: number): SiteAction | StreamerError {
-  const site = query.get('site') ?? undefined;
-  const problem = siteProblem(site);
-  if (problem || site === undefined)
-    return new StreamerError('RXS_ERR_BAD_REQUEST', `?site=<site> is required: ${problem}`, 400);
-  const topics = readTopics(query.get('topics') ?? undefined, maxTopics);
-  if ('problem' in topics) return new StreamerError('RXS_ERR_BAD_REQUEST', topics.problem, 400);
-  return { site, topics: topics.topics };
-}
+/**
+ * How long a client resuming from an entry this instance has not delivered yet
+ * (it got it from a faster instance) waits for this one to, before it is told
+ * it is not recovered.
+ */
+const CATCH_UP_MS = 2_000;
 
 export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<DatastreamConfig> {
   return defineProtocol({
@@ -82,7 +82,17 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         deadLetters: 0,
         ingested: 0,
         controlErrors: 0,
+        recovered: 0,
+        unrecovered: 0,
       };
+      const history =
+        hooks.history ??
+        siteHistoryFor(ctx.redis, {
+          size: ctx.config.historySize,
+          ttlS: ctx.config.historyTtlS,
+          onError: (err) => logger.warn('writing the site history failed', { error: String(err) }),
+        });
+      const delivered = new DeliveredPosition();
       let lag: QueueLag = { pending: 0, unread: 0, oldestPendingMs: 0 };
 
       // Messages are pushed by the queue reader, for the sites with clients.
@@ -91,7 +101,10 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         encode: { ws: (m) => m.bytes },
         maxTopics: { count: config.maxSiteTopics, variable: 'DATASTREAM_MAX_SITE_TOPICS' },
       });
-      const reading = readQueue(store, hub, config, counts, logger, scheduler);
+      const reading = readQueue(store, hub, config, counts, logger, scheduler, {
+        history,
+        delivered,
+      });
 
       const lagging = interval(LAG_EVERY_MS, scheduler)
         .pipe(startWith(0))
@@ -122,18 +135,26 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
           logger,
         }),
         log: (message: string, error: string) => logger.error(message, { error }),
+        recovery: {
+          history,
+          delivered,
+          max: ctx.config.recoveryMax,
+          catchUpMs: CATCH_UP_MS,
+          scheduler,
+        },
       };
       ctx.sessions.serve(config.path, {
         accept: (request) => {
           const wanted = handshake(request.query, config.maxTopics);
           return wanted instanceof StreamerError ? wanted : undefined;
         },
-        connect: (session) =>
-          new SiteSession(
-            session,
-            shared,
-            handshake(session.request.query, config.maxTopics) as SiteAction,
-          ),
+        connect: (session) => {
+          const { lastEventId, ...first } = handshake(
+            session.request.query,
+            config.maxTopics,
+          ) as Handshake;
+          return new SiteSession(session, shared, first, lastEventId);
+        },
       });
 
       // The embedded default: demo sites fed through the same queue.
@@ -172,6 +193,12 @@ export function datastreamProtocol(hooks: DatastreamHooks = {}): ProtocolModule<
         ['datastream.dead_letters', 'Entries moved to the dead-letter stream', 'deadLetters'],
         ['datastream.ingested', 'Messages enqueued through POST', 'ingested'],
         ['datastream.control_errors', 'Control errors sent to site clients', 'controlErrors'],
+        ['datastream.recovered', 'Reconnecting clients given all they missed', 'recovered'],
+        [
+          'datastream.unrecovered',
+          'Reconnecting clients told they could not be given all they missed',
+          'unrecovered',
+        ],
       ]);
 
       return {
@@ -207,3 +234,6 @@ export type { DatastreamConfig } from './config.js';
 export type * from './hooks.js';
 export { DEMO_SITES } from './demoSites.js';
 export { parseEntry, siteFrame } from './wire.js';
+export { MemorySiteHistory } from '../../sources/MemorySiteHistory.js';
+export { RedisSiteHistory } from '../../sources/RedisSiteHistory.js';
+export type { SiteHistory, SiteHistoryEntry, SiteRecovery } from '../../sources/SiteHistory.js';

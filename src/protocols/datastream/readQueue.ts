@@ -1,7 +1,8 @@
 // The site streams' input: this instance's consumer group read as one stream
-// of entries, each handed to the hub for its site's local clients and
-// acknowledged once the hub says its frames are on those clients' sockets; an
-// entry that cannot be read, or keeps failing, goes to the dead letters.
+// of entries, each kept in its site's history and handed to the hub for its
+// site's local clients, and acknowledged once the hub says its frames are on
+// those clients' sockets; an entry that cannot be read, or keeps failing, goes
+// to the dead letters.
 import { Observable, defer, ignoreElements, map, mergeMap, of, switchMap, timer } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { Logger } from '../../core/logger.js';
@@ -11,15 +12,14 @@ import { routeEntries } from '../../operators/routeEntries.js';
 import type { Routed } from '../../operators/routeEntries.js';
 import { queueEntries } from '../../sources/queueEntries.js';
 import type { QueueEntry, QueueStore } from '../../sources/QueueStore.js';
+import type { SiteHistory } from '../../sources/SiteHistory.js';
 import type { DatastreamConfig } from './config.js';
+import type { DeliveredPosition } from './DeliveredPosition.js';
 import { DATASTREAM_FAMILY } from './SiteSession.js';
-import { parseEntry } from './wire.js';
+import { outgoing, parseEntry } from './wire.js';
 import type { SiteMessage } from './wire.js';
 
-/** A message with its bytes, made once for all of its site's topics. */
-export interface Outgoing extends SiteMessage {
-  readonly bytes: Buffer;
-}
+export type { Outgoing } from './wire.js';
 
 export interface QueueCounts {
   delivered: number;
@@ -36,6 +36,12 @@ const ACK_BATCH = 500;
 /** Most entries one claim pass takes, the backlog of an earlier run too. */
 const CLAIM_COUNT = 1_000;
 
+/** Where recovery on reconnect reads: the site history, and how far this instance delivered. */
+export interface Recording {
+  readonly history: SiteHistory;
+  readonly delivered: DeliveredPosition;
+}
+
 export function readQueue(
   store: QueueStore,
   hub: Hub,
@@ -43,10 +49,15 @@ export function readQueue(
   counts: QueueCounts,
   logger: Logger,
   scheduler: SchedulerLike,
+  recording: Recording,
 ): Subscription {
   /** Hands a message to its site's clients; returns the topics it went to. */
   const deliver = (m: SiteMessage): readonly string[] => {
-    const out: Outgoing = { ...m, bytes: Buffer.from(m.frame) };
+    // In the history first, on the command connection: a recovery read that
+    // stops at this entry (see DeliveredPosition) is sent after it, and sees it.
+    recording.history.add(m.site, m.id, m.frame);
+    recording.delivered.record(m.id);
+    const out = outgoing(m);
     const keys = [m.site, `${m.site}/${m.topic}`];
     for (const key of keys) hub.publish(DATASTREAM_FAMILY, key, out);
     counts.delivered++;
@@ -80,6 +91,12 @@ export function readQueue(
             claimCount: CLAIM_COUNT,
             onError: (what, err) =>
               logger.warn(`queue ${what} failed; retrying`, { error: String(err) }),
+            // Its group had delivered up to where its last run read, and what that
+            // run left pending is delivered again by now: all of it is in the history.
+            onResumed: () => {
+              if (store.groupReadUpTo !== undefined)
+                recording.delivered.record(store.groupReadUpTo);
+            },
           },
           scheduler,
         ),
@@ -88,7 +105,7 @@ export function readQueue(
         if (entry.deliveries > 1) counts.redelivered++;
         return entry;
       }),
-      routeEntries((e) => parseEntry(e.fields, config.maxBytes), {
+      routeEntries((e) => parseEntry(e.fields, config.maxBytes, e.id), {
         maxDeliveries: config.maxDeliveries,
       }),
       mergeMap((routed: Routed<QueueEntry, SiteMessage>) =>

@@ -1,7 +1,7 @@
-// The site streams' wire format (SPEC §3): messages `{site, topic, data}` as
-// producers enqueue them (XADD fields, or a POST body), as clients receive them
-// (the object as JSON text, encoded once per message), and the one action a
-// client sends, `updatesubscribersite`.
+// The site streams' wire format (SPEC §3, §5): messages `{site, topic, data}`
+// as producers enqueue them (XADD fields, or a POST body), as clients receive
+// them (the object with the entry's `id`, as JSON text encoded once per
+// message), and the one action a client sends, `updatesubscribersite`.
 import type { Parsed } from '../../operators/routeEntries.js';
 import { quoted } from '../controlFrames.js';
 
@@ -9,9 +9,18 @@ import { quoted } from '../controlFrames.js';
 export interface SiteMessage {
   readonly site: string;
   readonly topic: string;
-  /** `{"site","topic","data"}` as JSON text: what every client of the site is sent. */
+  /** The queue entry's id: its position, which a client resumes from (`lastEventId`). */
+  readonly id: string;
+  /** `{"site","topic","data","id"}` as JSON text: what every client of the site is sent. */
   readonly frame: string;
 }
+
+/** A message with its bytes, made once for all of its site's topics (and every client of them). */
+export interface Outgoing extends SiteMessage {
+  readonly bytes: Buffer;
+}
+
+export const outgoing = (m: SiteMessage): Outgoing => ({ ...m, bytes: Buffer.from(m.frame) });
 
 const SITE = /^[A-Za-z0-9_.-]{1,64}$/;
 const TOPIC = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -49,15 +58,25 @@ export function readTopics(
   return { topics: [...new Set(list as string[])] };
 }
 
-/** The frame a client receives; `data` is JSON text already checked. */
-export function siteFrame(site: string, topic: string, data: string): string {
-  return `{"site":${JSON.stringify(site)},"topic":${JSON.stringify(topic)},"data":${data}}`;
+/** The frame a client receives; `data` is JSON text already checked, `id` the entry's id. */
+export function siteFrame(site: string, topic: string, data: string, id: string): string {
+  return `{"site":${JSON.stringify(site)},"topic":${JSON.stringify(topic)},"data":${data},"id":${JSON.stringify(id)}}`;
 }
 
-/** Reads a queue entry's fields (`site`, `topic`, `data` as JSON text). */
+// Site and topic names never need escaping in JSON (see SITE and TOPIC), so a
+// frame's topic is read off its start, without parsing the data after it.
+const FRAME_TOPIC = /^\{"site":"[^"]*","topic":"([^"]*)"/;
+
+/** The topic of a frame made by siteFrame (one kept in the site history). */
+export function frameTopic(frame: string): string | undefined {
+  return FRAME_TOPIC.exec(frame)?.[1];
+}
+
+/** Reads a queue entry's fields (`site`, `topic`, `data` as JSON text) under its id. */
 export function parseEntry(
   fields: Readonly<Record<string, string>>,
   maxBytes: number,
+  id: string,
 ): Parsed<SiteMessage> {
   let bytes = 0;
   for (const [name, value] of Object.entries(fields))
@@ -74,10 +93,10 @@ export function parseEntry(
   } catch {
     return { ok: false, reason: 'data must be JSON text' };
   }
-  const message = { site: site as string, topic: topic as string };
+  const message = { site: site as string, topic: topic as string, id };
   return {
     ok: true,
-    value: { ...message, frame: siteFrame(message.site, message.topic, data as string) },
+    value: { ...message, frame: siteFrame(message.site, message.topic, data as string, id) },
   };
 }
 
