@@ -14,6 +14,7 @@ import { launchBrowser } from '../support/browser.js';
 import type { TestBrowser } from '../support/browser.js';
 import { startServerProcess } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
+import { publishApi } from '../support/publish.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 
@@ -61,15 +62,8 @@ async function restart(page: Page, meanwhile: () => Promise<void>): Promise<void
   await serve();
 }
 
-const publishApi = async (channel: string, data: unknown): Promise<number> => {
-  const res = await fetch(`http://127.0.0.1:${port}/api/publish`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ channel: `pubsub:${channel}`, data }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { offset: number }).offset;
-};
+const viaApi = async (channel: string, data: unknown): Promise<number> =>
+  (await publishApi(`http://127.0.0.1:${port}`, KEY, `pubsub:${channel}`, data)).offset;
 
 /** A page with a client (window.client) subscribed to `channel`, its events in window.log. */
 async function clientPage(channel: string): Promise<Page> {
@@ -135,7 +129,7 @@ afterAll(async () => {
 it('comes back after a restart with exactly the messages it missed, in order, then live ones', async () => {
   const page = await clientPage('room');
   const { epoch } = (await positionOf(page, 'room')) ?? { epoch: '' };
-  for (const n of [1, 2, 3]) await publishApi('room', { n });
+  for (const n of [1, 2, 3]) await viaApi('room', { n });
   await untilMessages(page, 'room', 3);
   expect(await positionOf(page, 'room')).toEqual({ epoch, offset: 3 });
 
@@ -144,7 +138,7 @@ it('comes back after a restart with exactly the messages it missed, in order, th
   });
   await page.waitForFunction(`window.log.recovered.length === 1`, undefined, WAIT);
   await untilMessages(page, 'room', 8);
-  await publishApi('room', { n: 9 });
+  await viaApi('room', { n: 9 });
   await untilMessages(page, 'room', 9);
 
   const log = await logOf(page);
@@ -160,7 +154,7 @@ it('comes back after a restart with exactly the messages it missed, in order, th
 it('says recovered: false, and replays nothing, when the history was lost while it was away', async () => {
   const page = await clientPage('lost');
   const before = await positionOf(page, 'lost');
-  for (const n of [1, 2]) await publishApi('lost', { n });
+  for (const n of [1, 2]) await viaApi('lost', { n });
   await untilMessages(page, 'lost', 2);
 
   await restart(page, async () => {
@@ -171,7 +165,7 @@ it('says recovered: false, and replays nothing, when the history was lost while 
   await page.waitForFunction(`window.log.recovered.length === 1`, undefined, WAIT);
   const after = await positionOf(page, 'lost');
   expect(after?.epoch).not.toBe(before?.epoch);
-  const live = await publishApi('lost', 'live');
+  const live = await viaApi('lost', 'live');
   await untilMessages(page, 'lost', 3);
 
   const log = await logOf(page);
@@ -187,17 +181,17 @@ it('says recovered: false, and replays nothing, when the history was lost while 
 
 it('on a gap the server reports, subscribes again with recover and fills it in, in order, once', async () => {
   const page = await clientPage('gappy');
-  await publishApi('gappy', { n: 1 });
+  await viaApi('gappy', { n: 1 });
   await untilMessages(page, 'gappy', 1);
   // Offset 2 stored in the history but never PUBLISHed, as when the server's
   // subscriber connection dropped it: the server sees 3 follow 1.
   const { meta, stream } = historyKeys('pubsub:gappy');
   await cli.hincrby(meta, 's', 1);
   await cli.xadd(stream, '2-0', 'p', JSON.stringify({ n: 2 }));
-  await publishApi('gappy', { n: 3 });
+  await viaApi('gappy', { n: 3 });
   await page.waitForFunction(`window.log.recovered.length === 1`, undefined, WAIT);
   await untilMessages(page, 'gappy', 3);
-  await publishApi('gappy', { n: 4 });
+  await viaApi('gappy', { n: 4 });
   await untilMessages(page, 'gappy', 4);
 
   const log = await logOf(page);

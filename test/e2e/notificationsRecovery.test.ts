@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyKeys } from '../../src/sources/channelHistory.js';
 import { RedisHistory } from '../../src/sources/RedisHistory.js';
 import { startApp } from '../support/app.js';
+import { publishApi } from '../support/publish.js';
 import type { TestApp } from '../support/app.js';
 import { openNotify, statusOf } from '../support/notify.js';
 import type { NotifyEvent, NotifyReader } from '../support/notify.js';
@@ -53,14 +54,8 @@ const open = async (app: TestApp, user: string, lastEventId?: string, inQuery = 
   return s;
 };
 
-const publishApi = async (app: TestApp, channel: string, data: unknown) => {
-  const res = await fetch(`${app.url}/api/publish`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ channel, data }),
-  });
-  expect(res.status).toBe(200);
-};
+const publish = (app: TestApp, channel: string, data: unknown) =>
+  publishApi(app.url, KEY, channel, data);
 
 /** The events after `ok`, with their kind: a message's data, or `event:<type> <data>`. */
 const afterOk = (s: NotifyReader): string[] => {
@@ -78,18 +73,18 @@ describe('notification stream recovery', () => {
   it('gives a stream back on the other instance exactly the 5 it missed, in order, then live ones', async () => {
     await setChannels('r1', ['user:r1', 'room:r1', 'pubsub:lobby-r1']);
     const first = await open(a, 'r1');
-    await publishApi(a, 'room:r1', 'before');
+    await publish(a, 'room:r1', 'before');
     await first.waitMessage('before');
     const id = lastId(first);
     first.close();
 
     // Three through the API, two through a pub/sub client's publish (channel lobby-r1).
     const publisher = await openWs(`ws://127.0.0.1:${b.port}/pubsub`);
-    await publishApi(a, 'room:r1', 'one');
-    await publishApi(b, 'room:r1', 'two');
+    await publish(a, 'room:r1', 'one');
+    await publish(b, 'room:r1', 'two');
     publisher.send({ action: 'publish', payload: { channel: 'lobby-r1', message: 'three' } });
     publisher.send({ action: 'publish', payload: { channel: 'lobby-r1', message: 'four' } });
-    await publishApi(a, 'room:r1', 'five');
+    await publish(a, 'room:r1', 'five');
     // Both publishes through the pub/sub client are in before it comes back.
     const watcher = await openWs(`ws://127.0.0.1:${b.port}/pubsub`);
     watcher.send({ action: 'subscribe', payload: { channel: 'lobby-r1' } });
@@ -98,7 +93,7 @@ describe('notification stream recovery', () => {
 
     const back = await open(b, 'r1', id);
     await back.waitMessage('five');
-    await publishApi(a, 'room:r1', 'live');
+    await publish(a, 'room:r1', 'live');
     await back.waitMessage('live');
     const got = afterOk(back);
     // In order on each channel, one channel's missed messages after the other's.
@@ -117,7 +112,7 @@ describe('notification stream recovery', () => {
     const first = await open(a, 'r2');
     const id = lastId(first);
     first.close();
-    await publishApi(a, 'room:r2', 'missed');
+    await publish(a, 'room:r2', 'missed');
     const back = await open(b, 'r2', id, true);
     await back.waitMessage('missed');
     expect(afterOk(back)).toEqual(['missed']);
@@ -139,11 +134,11 @@ describe('notification stream recovery', () => {
     strange.close();
 
     const first = await open(a, 'r3');
-    await publishApi(a, 'room:r3', 'seen');
+    await publish(a, 'room:r3', 'seen');
     await first.waitMessage('seen');
     const id = lastId(first);
     first.close();
-    await publishApi(a, 'room:r3', 'lost');
+    await publish(a, 'room:r3', 'lost');
     await commands.del(historyKeys('room:r3').meta);
     const back = await open(b, 'r3', id);
     await back.waitFor((e) => e.some((x) => x.event === 'unrecovered'), 'unrecovered');
@@ -154,7 +149,7 @@ describe('notification stream recovery', () => {
     });
     expect(rest).toEqual([]);
     // Live from now on.
-    await publishApi(a, 'room:r3', 'after');
+    await publish(a, 'room:r3', 'after');
     await back.waitMessage('after');
     back.close();
   });
@@ -192,13 +187,13 @@ describe('notification stream recovery', () => {
   it('ends the streams of a channel whose offsets skip, and coming back recovers what was lost', async () => {
     await setChannels('r5', ['user:r5', 'room:r5']);
     const s = await open(a, 'r5');
-    await publishApi(a, 'room:r5', 'first');
+    await publish(a, 'room:r5', 'first');
     await s.waitMessage('first');
     const id = lastId(s);
     // Offset 2 taken and kept in Redis, its message never reaching this instance.
     await commands.hincrby(historyKeys('room:r5').meta, 's', 1);
     await commands.xadd(historyKeys('room:r5').stream, '2-0', 'p', 'never arrived');
-    await publishApi(a, 'room:r5', 'after the gap');
+    await publish(a, 'room:r5', 'after the gap');
     await s.ended();
     // Ended with a retry (an event with no data), after what it had been sent.
     expect(s.messages()).toEqual(['first', '']);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyKeys } from '../../src/sources/channelHistory.js';
 import { startApp } from '../support/app.js';
+import { publishApi } from '../support/publish.js';
 import type { TestApp } from '../support/app.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
@@ -61,15 +62,8 @@ async function subscribe(
   return (await c.next(isControl(`Subscribed to ${channel}`))) as Ack;
 }
 
-const publishApi = async (app: TestApp, channel: string, data: unknown) => {
-  const res = await fetch(`${app.url}/api/publish`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ channel: `pubsub:${channel}`, data }),
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { offset: number };
-};
+const publish = (app: TestApp, channel: string, data: unknown) =>
+  publishApi(app.url, KEY, `pubsub:${channel}`, data);
 
 /** The channel messages a client got after its nth frame, as [offset, message]. */
 const messagesOf = (c: WsClient, channel: string, from = 0) =>
@@ -86,7 +80,7 @@ describe('pub/sub recovery', () => {
       epoch: expect.any(String) as string,
       offset: 0,
     });
-    await publishApi(b, 'numbered', 'one');
+    await publish(b, 'numbered', 'one');
     expect(await c.next(isMessage('numbered'))).toEqual({
       channel: 'numbered',
       message: 'one',
@@ -111,12 +105,12 @@ describe('pub/sub recovery', () => {
     await first.closed();
 
     // Three through the API, two through another client's publish.
-    for (const n of [1, 2, 3]) await publishApi(n % 2 ? a : b, 'room', { n });
+    for (const n of [1, 2, 3]) await publish(n % 2 ? a : b, 'room', { n });
     publisher.send({ action: 'publish', payload: { channel: 'room', message: { n: 4 } } });
     publisher.send({ action: 'publish', payload: { channel: 'room', message: { n: 5 } } });
     const watcher = await client(b);
     await subscribe(watcher, 'room');
-    await publishApi(a, 'room', 'marker');
+    await publish(a, 'room', 'marker');
     await watcher.next(isMessage('room', 'marker'));
 
     const back = await client(b);
@@ -126,7 +120,7 @@ describe('pub/sub recovery', () => {
     });
     expect(recovered).toMatchObject({ epoch: ack.epoch, recovered: true });
     await back.next(isMessage('room', 'marker'));
-    await publishApi(a, 'room', 'live');
+    await publish(a, 'room', 'live');
     await back.next(isMessage('room', 'live'));
     const o = seen.offset as number;
     expect(messagesOf(back, 'room')).toEqual([
@@ -145,7 +139,7 @@ describe('pub/sub recovery', () => {
   it('says recovered:false, and replays nothing, for another epoch, a lost history, or too much missed', async () => {
     const c = await client(a);
     const ack = await subscribe(c, 'lossy');
-    for (let i = 0; i < 3; i++) await publishApi(a, 'lossy', i);
+    for (let i = 0; i < 3; i++) await publish(a, 'lossy', i);
     c.close();
 
     const tries: { epoch: string; offset: number; why: string }[] = [
@@ -155,7 +149,7 @@ describe('pub/sub recovery', () => {
       const back = await client(b);
       const answer = await subscribe(back, 'lossy', since);
       expect(answer.recovered, why).toBe(false);
-      await publishApi(a, 'lossy', `live after ${why}`);
+      await publish(a, 'lossy', `live after ${why}`);
       await back.next(isMessage('lossy', `live after ${why}`));
       // Nothing but the live one.
       expect(
@@ -168,12 +162,12 @@ describe('pub/sub recovery', () => {
     for (const t of tries) await check(t, t.why);
 
     // More than RECOVERY_MAX missed.
-    for (let i = 0; i < RECOVERY_MAX + 1; i++) await publishApi(a, 'lossy', i);
+    for (let i = 0; i < RECOVERY_MAX + 1; i++) await publish(a, 'lossy', i);
     await check({ epoch: ack.epoch, offset: 3 }, 'more than RECOVERY_MAX');
 
     // Older than the history kept (HISTORY_SIZE).
-    for (let i = 0; i < HISTORY_SIZE; i++) await publishApi(a, 'lossy', i);
-    const top = (await publishApi(a, 'lossy', 'top')).offset;
+    for (let i = 0; i < HISTORY_SIZE; i++) await publish(a, 'lossy', i);
+    const top = (await publish(a, 'lossy', 'top')).offset;
     await check({ epoch: ack.epoch, offset: top - HISTORY_SIZE - 1 }, 'older than the history');
 
     // The meta key deleted (flushed, expired): a new epoch.
@@ -239,11 +233,11 @@ describe('pub/sub recovery', () => {
   it('tells subscribers when an offset is skipped on live traffic', async () => {
     const c = await client(a);
     await subscribe(c, 'gappy');
-    await publishApi(a, 'gappy', 1);
+    await publish(a, 'gappy', 1);
     await c.next(isMessage('gappy', 1));
     // An offset taken without its message reaching anyone: a lost publish.
     await redis.client().hincrby(historyKeys('pubsub:gappy').meta, 's', 1);
-    await publishApi(a, 'gappy', 3);
+    await publish(a, 'gappy', 3);
     const told = (await c.next((f) => (f as { gap?: unknown }).gap === true)) as Record<
       string,
       unknown
@@ -258,7 +252,7 @@ describe('pub/sub recovery', () => {
   it('says recovered:false for a position from before a Redis restart without persistence', async () => {
     const c = await client(a);
     const ack = await subscribe(c, 'restarted');
-    await publishApi(a, 'restarted', 'before');
+    await publish(a, 'restarted', 'before');
     const seen = (await c.next(isMessage('restarted', 'before'))) as Frame;
     c.close();
     await redis.kill();
@@ -275,7 +269,7 @@ describe('pub/sub recovery', () => {
     });
     expect(answer.recovered).toBe(false);
     expect(answer.epoch).not.toBe(ack.epoch);
-    await publishApi(a, 'restarted', 'after');
+    await publish(a, 'restarted', 'after');
     expect(await back.next(isMessage('restarted', 'after'))).toMatchObject({ offset: 1 });
     back.close();
   });

@@ -8,6 +8,7 @@ import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { startServerProcess } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
+import { publishApi } from '../support/publish.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { isControl, isMessage, openWs } from '../support/ws.js';
@@ -59,20 +60,13 @@ async function subscribe(c: WsClient, channel: string, recover?: Ack): Promise<A
   return (await c.next(isControl(`Subscribed to ${channel}`))) as Ack;
 }
 
-const publishApi = async (url: string, channel: string, data: unknown): Promise<number> => {
-  const res = await fetch(`${url}/api/publish`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ channel: `pubsub:${channel}`, data }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { offset: number }).offset;
-};
+const publish = async (url: string, channel: string, data: unknown): Promise<number> =>
+  (await publishApi(url, KEY, `pubsub:${channel}`, data)).offset;
 
 it('gives a client of a SIGKILLed instance exactly the 5 it missed on the other, then live ones', async () => {
   const first = await openWs(`ws://127.0.0.1:${a.port}/pubsub`);
   const ack = await subscribe(first, 'orders');
-  for (const n of [1, 2]) await publishApi(a.url, 'orders', { n });
+  for (const n of [1, 2]) await publish(a.url, 'orders', { n });
   const last = (await first.next(isMessage('orders', { n: 2 }))) as Frame;
   // Where the client stands: the epoch from the acknowledgement, the offset of its last message.
   const position = { epoch: ack.epoch, offset: last.offset as number };
@@ -84,7 +78,7 @@ it('gives a client of a SIGKILLed instance exactly the 5 it missed on the other,
   expect(await first.closed()).toBe(1006);
 
   const missed: number[] = [];
-  for (const n of [3, 4, 5, 6, 7]) missed.push(await publishApi(b.url, 'orders', { n }));
+  for (const n of [3, 4, 5, 6, 7]) missed.push(await publish(b.url, 'orders', { n }));
 
   const back = await openWs(`ws://127.0.0.1:${b.port}/pubsub`);
   const recovered = await subscribe(back, 'orders', position);
@@ -94,7 +88,7 @@ it('gives a client of a SIGKILLed instance exactly the 5 it missed on the other,
     recovered: true,
   });
   await back.next(isMessage('orders', { n: 7 }));
-  const live = await publishApi(b.url, 'orders', { n: 8 });
+  const live = await publish(b.url, 'orders', { n: 8 });
   await back.next(isMessage('orders', { n: 8 }));
 
   const got = (back.received.filter(isMessage('orders')) as Frame[]).map((f) => [
