@@ -1,16 +1,28 @@
 // The benchmark's command line: `npm run bench -- --clients 1000 --rate 400 …`.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { WorkloadName } from './ipc.js';
+import type { PublishPath, WorkloadName } from './ipc.js';
 
-const WORKLOADS: readonly WorkloadName[] = ['emojitrack', 'notifications', 'pubsub', 'datastream'];
+const WORKLOADS: readonly WorkloadName[] = [
+  'emojitrack',
+  'notifications',
+  'pubsub',
+  'datastream',
+  'recovery',
+  'publish',
+];
+const PUBLISH_PATHS: readonly PublishPath[] = ['plain', 'script', 'client', 'api'];
 /** Messages per second when --rate is not given. */
 const DEFAULT_RATE: Readonly<Record<WorkloadName, number>> = {
   emojitrack: 400,
   notifications: 200,
   pubsub: 20,
   datastream: 1000,
+  recovery: 50,
+  publish: 1000,
 };
+/** Clients when --clients is not given: the publish path needs only a few subscribers. */
+const DEFAULT_CLIENTS: Readonly<Partial<Record<WorkloadName, number>>> = { publish: 10 };
 
 export interface BenchArgs {
   readonly workload: WorkloadName;
@@ -26,6 +38,10 @@ export interface BenchArgs {
   readonly burstRate: number;
   /** Datastream: how long the burst lasts (0: none). */
   readonly burstS: number;
+  /** Recovery: seconds the clients stay away while publishing goes on. */
+  readonly dropS: number;
+  /** Publish: the paths measured one after the other, each on a server and Redis of its own. */
+  readonly paths: readonly PublishPath[];
   /** Notifications: shared rooms, two per user. */
   readonly rooms: number;
   /** Notifications: share of the messages sent to a room (the rest to one user). */
@@ -50,16 +66,19 @@ export interface BenchArgs {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --workload W       emojitrack (default), notifications, pubsub or datastream
-  --clients N        SSE clients; on notifications, users (default 1000)
+  --workload W       emojitrack (default), notifications, pubsub, datastream, recovery or publish
+  --clients N        SSE clients; on notifications, users (default 1000); on publish, subscribers (default 10)
   --rate N           emojitrack: emoji uses per second, each a score update and a tweet (default 400);
                      notifications: messages per second (default 200); pubsub: messages per second (default 20);
-                     datastream: messages enqueued per second (default 1000)
+                     datastream: messages enqueued per second (default 1000); recovery: messages
+                     published with history per second (default 50); publish: publishes per second (default 1000)
   --details-share F  emojitrack: share of clients on /subscribe/details/<most popular id> (default 0.2)
   --channels N       pubsub: channels the WebSocket clients are spread over (default 1)
   --sites N          datastream: sites the WebSocket clients are spread over (default 20)
   --burst-rate N     datastream: messages per second during the burst after the window (default 5000)
   --burst S          datastream: seconds the burst lasts, 0 for none (default 10)
+  --drop S           recovery: seconds every client stays away before all reconnect at once (default 2)
+  --paths LIST       publish: paths to compare, of plain, script, client, api (default all four)
   --rooms N          notifications: shared rooms, two per user (default 50)
   --room-share F     notifications: share of messages sent to a room, the rest to one user (default 0.8)
   --duration S       measured window in seconds (default 20)
@@ -128,6 +147,8 @@ export function parseBenchArgs(
       sites: { type: 'string' },
       'burst-rate': { type: 'string' },
       burst: { type: 'string' },
+      drop: { type: 'string' },
+      paths: { type: 'string' },
       'room-share': { type: 'string' },
       rate: { type: 'string' },
       'details-share': { type: 'string' },
@@ -149,15 +170,29 @@ export function parseBenchArgs(
   const workload = (values.workload ?? 'emojitrack') as WorkloadName;
   if (!WORKLOADS.includes(workload))
     throw new Error(`--workload ${workload} is not valid: expected ${WORKLOADS.join(', ')}`);
+  const paths = (values.paths ?? PUBLISH_PATHS.join(','))
+    .split(',')
+    .map((p) => p.trim()) as PublishPath[];
+  const badPath = paths.find((p) => !PUBLISH_PATHS.includes(p));
+  if (badPath !== undefined || paths.length === 0)
+    throw new Error(
+      `--paths ${values.paths ?? ''} is not valid: expected a list of ${PUBLISH_PATHS.join(', ')}`,
+    );
+  const rate = number(values, 'rate', DEFAULT_RATE[workload], 0, 100_000);
+  // A recovering client knows it caught up at the first message published after its reconnect.
+  if (workload === 'recovery' && rate === 0)
+    throw new Error('--rate 0 is not valid on recovery: clients catch up on messages');
   return {
     workload,
-    clients: number(values, 'clients', 1000, 1, 50_000),
-    rate: number(values, 'rate', DEFAULT_RATE[workload], 0, 100_000),
+    clients: number(values, 'clients', DEFAULT_CLIENTS[workload] ?? 1000, 1, 50_000),
+    rate,
     rooms: number(values, 'rooms', 50, 2, 100_000),
     channels: number(values, 'channels', 1, 1, 100_000),
     sites: number(values, 'sites', 20, 1, 100_000),
     burstRate: number(values, 'burst-rate', 5000, 0, 1_000_000),
     burstS: number(values, 'burst', 10, 0, 3600, false),
+    dropS: number(values, 'drop', 2, 0, 600, false),
+    paths: [...new Set(paths)],
     roomShare: number(values, 'room-share', 0.8, 0, 1, false),
     detailsShare: number(values, 'details-share', 0.2, 0, 1, false),
     durationS: number(values, 'duration', 20, 1, 3600, false),

@@ -9,6 +9,7 @@ import { LatencyHistogram } from './histogram.js';
 import { planFromArgv, send } from './ipc.js';
 import type { ClientGroup, ClientPlan, ToClients, WsDialect } from './ipc.js';
 import { wallClockMs } from './traffic.js';
+import { clientFrame } from './wsFrames.js';
 
 const NL = 0x0a;
 const DOT = 0x2e;
@@ -19,18 +20,6 @@ const SENT_AT = Buffer.from('"sent_at":');
 const STATUS_OK = Buffer.from('HTTP/1.1 200 ');
 const STATUS_UPGRADED = Buffer.from('HTTP/1.1 101 ');
 
-/** A masked client text frame (RFC 6455 §5.3), as a browser sends it. */
-function clientFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  const head =
-    payload.length < 126
-      ? Buffer.from([0x81, 0x80 | payload.length])
-      : Buffer.from([0x81, 0xfe, payload.length >> 8, payload.length & 0xff]);
-  const mask = randomBytes(4);
-  for (let i = 0; i < payload.length; i++)
-    payload[i] = (payload[i] as number) ^ (mask[i % 4] as number);
-  return Buffer.concat([head, mask, payload]);
-}
 const CONNECT_TIMEOUT_MS = 15_000;
 
 /**

@@ -3,7 +3,8 @@
 // batch. Emojitrack: a score update, then a tweet, per use. Notifications: the
 // users' channel sets first (SADD, before any client connects), then messages
 // on rooms and personal channels. Pub/sub: messages on the channels, for
-// rx-streamer as plain PUBLISH, for the Socket.IO peer through its emitter.
+// rx-streamer as plain PUBLISH (or, on recovery and publish, by the path the
+// plan names: see publishPaths.ts), for the Socket.IO peer through its emitter.
 // Site streams: entries added to the queue's stream (XADD), with bursts on
 // request, and a pause and a resume so the queue can be seen drained.
 import { Emitter } from '@socket.io/redis-emitter';
@@ -12,6 +13,8 @@ import { loadDemo } from './demo.js';
 import { planFromArgv, send } from './ipc.js';
 import type { FeederControl, FeederPlan, StatsRequest } from './ipc.js';
 import { channelSets, startNotifyTraffic, userId } from './notifyTraffic.js';
+import { openPublisher } from './publishPaths.js';
+import type { Publisher } from './publishPaths.js';
 import { startPubsubTraffic, startSiteTraffic } from './wsTraffic.js';
 import type { SiteMessage } from './wsTraffic.js';
 import { startTraffic } from './traffic.js';
@@ -50,6 +53,8 @@ function enqueue(batch: readonly SiteMessage[]): void {
 
 /** The clocks running now: the steady traffic, and a burst while one lasts. */
 const running = new Set<() => void>();
+/** Pub/sub traffic's publisher, opened once (its connections outlive a pause). */
+let publisher: Publisher | undefined;
 
 function burst(rate: number, seconds: number): void {
   const stop = startSiteTraffic(plan, rate, enqueue, 1_000_000_000);
@@ -74,11 +79,19 @@ async function start(): Promise<() => void> {
           .emit('message', { channel: m.channel, message: JSON.parse(m.payload) as unknown });
     });
   }
-  if (plan.workload === 'pubsub') {
+  if (plan.workload === 'pubsub' && plan.publishPath === undefined) {
     // Outside publishers feed pub/sub channel C as the Redis channel pubsub:C.
     return startPubsubTraffic(plan, (batch) => {
       sent += batch.length;
       publish(batch.map((m) => [`pubsub:${m.channel}`, m.payload] as const));
+    });
+  }
+  if (plan.workload === 'pubsub' || plan.workload === 'recovery' || plan.workload === 'publish') {
+    publisher ??= await openPublisher(plan, redis);
+    const open = publisher;
+    return startPubsubTraffic(plan, (batch) => {
+      sent += batch.length;
+      open.publish(batch);
     });
   }
   if (plan.workload === 'notifications') {
@@ -109,12 +122,18 @@ const stopAll = () => {
   running.clear();
 };
 process.on('message', (message: StatsRequest | FeederControl) => {
-  if (message.type === 'stats') send({ type: 'stats', stats: { sent, errors } });
-  else if (message.type === 'burst') burst(message.rate, message.seconds);
+  if (message.type === 'stats') {
+    const paths = publisher?.stats();
+    send({
+      type: 'stats',
+      stats: { ...paths, sent, errors: errors + (paths?.errors ?? 0) },
+    });
+  } else if (message.type === 'burst') burst(message.rate, message.seconds);
   else if (message.type === 'pause') stopAll();
   else if (message.type === 'resume') void start().then((stop) => running.add(stop));
   else {
     stopAll();
+    publisher?.close();
     redis.disconnect();
     process.disconnect();
   }

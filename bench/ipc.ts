@@ -2,7 +2,16 @@
 // feeder, floor); each child receives its settings as one JSON argument.
 import type { HistogramData } from './histogram.js';
 
-export type WorkloadName = 'emojitrack' | 'notifications' | 'pubsub' | 'datastream';
+export type WorkloadName =
+  'emojitrack' | 'notifications' | 'pubsub' | 'datastream' | 'recovery' | 'publish';
+
+/**
+ * How the feeder publishes the pub/sub traffic: `plain`, a bare PUBLISH (no
+ * history); `script`, the build's `publish()` (the history Lua script, from the
+ * feeder's own connection); `client`, pub/sub client publishes over WebSocket
+ * and `api`, POST /api/publish (both through the server, which runs the script).
+ */
+export type PublishPath = 'plain' | 'script' | 'client' | 'api';
 
 export type WsDialect = 'pubsub' | 'socket.io' | 'datastream';
 
@@ -95,6 +104,12 @@ export interface FeederPlan extends TrafficPlan {
   readonly redisUrl: string;
   /** Publish the pub/sub traffic for Socket.IO servers (@socket.io/redis-emitter). */
   readonly socketIo?: boolean;
+  /** Pub/sub traffic: how it is published (a bare PUBLISH unless given). */
+  readonly publishPath?: PublishPath;
+  /** The server, for the paths through it (`client`, `api`). */
+  readonly server?: { readonly port: number; readonly apiKey: string };
+  /** History settings of `script` (the server's HISTORY_SIZE, HISTORY_TTL_S). */
+  readonly history?: { readonly size: number; readonly ttlS: number };
 }
 
 /** The Socket.IO peer's settings (socketioPeer.ts). */
@@ -115,6 +130,12 @@ export interface FeedStats {
   /** Messages the producer sent (emoji uses, or notifications). */
   readonly sent: number;
   readonly errors: number;
+  /** Publishes answered (acknowledged by Redis or the server; with history, their position known). */
+  readonly done?: number;
+  /** Publishing with history: each channel's epoch and top offset as the answers said. */
+  readonly tops?: Readonly<Record<string, { readonly epoch: string; readonly offset: number }>>;
+  /** The first error, to say why. */
+  readonly firstError?: string;
 }
 
 export type FromFeeder =
@@ -153,6 +174,90 @@ export function planFromArgv<T>(): T {
   return JSON.parse(raw) as T;
 }
 
-export function send(message: FromClients | FromFeeder | FromFloor | FromPeer): void {
+export function send(
+  message: FromClients | FromFeeder | FromFloor | FromPeer | FromRecoveryClients,
+): void {
   process.send?.(message);
 }
+
+/**
+ * The recovery workload's clients (recoveryClients.ts): `count` WebSocket
+ * pub/sub clients, client i on `bench.<i mod channels>`, that follow every
+ * message's offset, go away all together and come back with `recover`.
+ */
+export interface RecoveryClientPlan {
+  readonly host: string;
+  readonly port: number;
+  readonly count: number;
+  readonly firstIndex: number;
+  readonly channels: number;
+  readonly connectBatch: number;
+}
+
+/** What the clients found, counted apart before the drop (steady) and after it (storm). */
+export interface RecoveryCounts {
+  /** Offsets skipped: messages never received. */
+  readonly lost: number;
+  /** Messages received at or below an offset already received. */
+  readonly duplicates: number;
+  /** Channel messages without an offset (not published with history, or a build without positions). */
+  readonly noOffset: number;
+  /** Control errors and the server's word of messages lost on their way to it. */
+  readonly controlErrors: number;
+  readonly gapNotices: number;
+}
+
+export interface RecoveryStatus {
+  /** Clients whose storm is over: caught up, told unrecovered, failed, or refused. */
+  readonly resolved: number;
+  readonly caughtUp: number;
+  readonly unrecovered: number;
+  /** Clients that could not reconnect, and those whose subscribe with recover was refused. */
+  readonly failed: number;
+  readonly refused: number;
+}
+
+export interface RecoveryReport extends RecoveryStatus {
+  readonly steady: RecoveryCounts;
+  readonly storm: RecoveryCounts;
+  /**
+   * Each client that caught up with no loss or duplicate: ms from its reconnect
+   * until it held every message published before it, in order.
+   */
+  readonly caughtUpMs: number[];
+  /** Each reconnected client: ms from its reconnect to the 101 answer, and to the acknowledgement. */
+  readonly upgradedMs: number[];
+  readonly ackMs: number[];
+  /** Clients that caught up with a loss or a duplicate on the way. */
+  readonly caughtUpDirty: number;
+  /** Messages received after the reconnect that were published before it (replayed). */
+  readonly replayed: number;
+  /** Clients not at their channel's final top (position and epoch) at the end; the offsets they lack. */
+  readonly behindAtEnd: number;
+  readonly missingAtEnd: number;
+  /** Connections closed by the server (or failed) while subscribed. */
+  readonly disconnects: number;
+  readonly firstError?: string;
+}
+
+export type ToRecoveryClients =
+  | { readonly type: 'drop' }
+  | { readonly type: 'reconnect' }
+  | { readonly type: 'status' }
+  | {
+      readonly type: 'report';
+      /** Each channel's final position, from the publisher. */
+      readonly tops: Readonly<Record<string, { readonly epoch: string; readonly offset: number }>>;
+    }
+  | { readonly type: 'close' };
+
+export type FromRecoveryClients =
+  | {
+      readonly type: 'connected';
+      readonly ok: number;
+      readonly failed: number;
+      readonly firstError?: string;
+    }
+  | { readonly type: 'dropped'; readonly count: number }
+  | { readonly type: 'status'; readonly status: RecoveryStatus }
+  | { readonly type: 'report'; readonly report: RecoveryReport };

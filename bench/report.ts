@@ -146,7 +146,7 @@ const TAIL_ROWS: Row[] = [
   { label: 'other load % of a core', pick: (r) => r.machine.otherCorePercent, digits: 0 },
 ];
 
-function show(value: Cell, digits: number): string {
+export function show(value: Cell, digits: number): string {
   if (value === null || value === undefined || Number.isNaN(value)) return '-';
   return value.toLocaleString('en-US', {
     minimumFractionDigits: digits,
@@ -195,8 +195,18 @@ export function formatTable(result: BenchResult): string {
   return lines.join('\n');
 }
 
+/** What every workload's result starts with (BenchResult, and those of recovery and publish). */
+export interface ResultHead {
+  readonly startedAt: string;
+  readonly args: BenchArgs;
+  readonly description: string;
+  readonly revision: string;
+  readonly host: BenchResult['host'];
+  readonly profiles?: Readonly<Record<string, ProfileSummary>>;
+}
+
 /** Writes the result under bench/results/ and returns the file's path. */
-export function writeResult(dir: string, result: BenchResult): string {
+export function writeResult(dir: string, result: ResultHead): string {
   mkdirSync(dir, { recursive: true });
   const stamp = result.startedAt.replace(/[:.]/g, '-');
   const { workload, clients, workers } = result.args;

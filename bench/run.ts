@@ -31,7 +31,12 @@ import { burstAndDrain, queueLag } from './queueBurst.js';
 import { startRedis } from './redisServer.js';
 import { formatTable, writeResult } from './report.js';
 import type { BenchResult } from './report.js';
-import { PING_MS, setUpWorkload } from './workloads.js';
+import { PING_MS, publishPathSetup, setUpWorkload } from './workloads.js';
+import { formatPublishTable } from './publishReport.js';
+import type { PublishResult } from './publishReport.js';
+import { runRecovery } from './recovery.js';
+import { formatRecoveryTable } from './recoveryReport.js';
+import type { RecoveryBenchResult } from './recoveryReport.js';
 import type { WorkloadSetup } from './workloads.js';
 
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -178,7 +183,20 @@ async function runServer(
       env: setup.serverEnv,
     });
     try {
-      const plan: FeederPlan = { ...setup.traffic, dist, redisUrl: redis.url, tickMs: TICK_MS };
+      const { publisher } = setup;
+      const plan: FeederPlan = {
+        ...setup.traffic,
+        dist,
+        redisUrl: redis.url,
+        tickMs: TICK_MS,
+        ...(publisher
+          ? {
+              publishPath: publisher.path,
+              server: { port: server.port, apiKey: publisher.apiKey },
+              history: { size: 100, ttlS: 300 },
+            }
+          : {}),
+      };
       return await feedAndMeasure(plan, setup, setup.workload, (feeder) => ({
         name: 'rx',
         pid: server.pid,
@@ -331,6 +349,44 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
+  const common = {
+    startedAt,
+    args,
+    description: setup.description,
+    revision: revisionOf(dist),
+    host,
+  };
+  if (args.workload === 'recovery') {
+    const recovery = await runRecovery(dist, args, setup.traffic, [
+      ...args.nodeArgs,
+      ...profiling(profileRoot && join(profileRoot, 'rx')),
+    ]);
+    const profiles = profileRoot ? profileSummaries(join(profileRoot, 'rx'), 'rx') : undefined;
+    const result: RecoveryBenchResult = { ...common, recovery, ...(profiles ? { profiles } : {}) };
+    process.stdout.write(`\n${formatRecoveryTable(result)}\n`);
+    process.stdout.write(`\nresult: ${writeResult(RESULTS, result)}\n`);
+    return;
+  }
+  if (args.workload === 'publish') {
+    const paths: PublishResult['paths'] = {};
+    for (const path of args.paths) {
+      process.stderr.write(`publish path: ${path}\n`);
+      paths[path] = await runServer(
+        dist,
+        args,
+        publishPathSetup(setup, path),
+        profileRoot && join(profileRoot, `rx-${path}`),
+      );
+    }
+    const profiles: Record<string, ProfileSummary> = {};
+    if (profileRoot)
+      for (const path of args.paths)
+        Object.assign(profiles, profileSummaries(join(profileRoot, `rx-${path}`), `rx-${path}`));
+    const result: PublishResult = { ...common, paths, ...(profileRoot ? { profiles } : {}) };
+    process.stdout.write(`\n${formatPublishTable(result)}\n`);
+    process.stdout.write(`\nresult: ${writeResult(RESULTS, result)}\n`);
+    return;
+  }
   const rx = await runServer(dist, args, setup, profileRoot && join(profileRoot, 'rx'));
   const floor = args.floor
     ? await runFloor(dist, setup, profileRoot && join(profileRoot, 'floor'))

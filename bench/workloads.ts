@@ -2,7 +2,7 @@
 // settings, which floor to compare with, and how the table describes it.
 import type { BenchArgs } from './args.js';
 import { loadDemo, mostPopularId } from './demo.js';
-import type { TrafficPlan } from './ipc.js';
+import type { PublishPath, TrafficPlan } from './ipc.js';
 import type { Workload } from './measure.js';
 
 export interface WorkloadSetup {
@@ -24,6 +24,8 @@ export interface WorkloadSetup {
   readonly description: string;
   /** The same clients speaking to the peer a developer would pick instead (pubsub: Socket.IO). */
   readonly peer?: Workload;
+  /** Publish: how the feeder publishes, and the key of POST /api/publish. */
+  readonly publisher?: { readonly path: PublishPath; readonly apiKey: string };
 }
 
 const NOTIFY_OK = '<status>ok</status>';
@@ -31,6 +33,13 @@ const NOTIFY_OK = '<status>ok</status>';
 export const PING_MS = 600_000;
 /** The site streams' queue, for the server, the feeder and the floor. */
 export const DATASTREAM_KEY = 'bench:datastream';
+/** The bench's PUBLISH_API_KEY (the server listens on 127.0.0.1 only). */
+export const PUBLISH_API_KEY = 'rx-streamer-bench-publish-key';
+
+/** The publish workload on one path: the same subscribers, the traffic published that way. */
+export function publishPathSetup(setup: WorkloadSetup, path: PublishPath): WorkloadSetup {
+  return { ...setup, publisher: { path, apiKey: PUBLISH_API_KEY } };
+}
 
 export async function setUpWorkload(args: BenchArgs, dist: string): Promise<WorkloadSetup> {
   const common = {
@@ -77,6 +86,33 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
         `${args.clients} WebSocket clients on ${args.sites} site(s), ` +
         `${args.rate} msgs/s enqueued (${Math.round(args.rate * perMessage)} deliveries/s expected)` +
         (args.burstS > 0 ? `, then ${args.burstS} s at ${args.burstRate} msgs/s` : ''),
+    };
+  }
+  if (args.workload === 'publish' || args.workload === 'recovery') {
+    // Subscribers as on pubsub (recovery has clients of its own: recoveryClients.ts).
+    return {
+      workload: {
+        ...common,
+        groups: [
+          {
+            name: 'ws',
+            count: args.clients,
+            timed: true,
+            path: '/pubsub',
+            readyMarker: 'Subscribed to',
+            ws: { ...pubsub, dialect: 'pubsub' },
+          },
+        ],
+      },
+      traffic,
+      serverEnv: { WS_PING_MS: String(PING_MS), PUBLISH_API_KEY },
+      floor: 'wsFloor',
+      description:
+        args.workload === 'publish'
+          ? `${args.rate} publishes/s over ${args.channels} channel(s), ${args.clients} WebSocket subscribers, ` +
+            `by path: ${args.paths.join(', ')}`
+          : `${args.clients} WebSocket clients on ${args.channels} channel(s), ${args.rate} msgs/s published ` +
+            `with history, all dropped for ${args.dropS} s and back at once with recover`,
     };
   }
   if (args.workload === 'pubsub') {

@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.js';
 import { bearerKey } from '../transports/http/bearerKey.js';
 import { jsonBody } from '../transports/http/jsonBody.js';
 import type { ChannelHistory } from '../sources/channelHistory.js';
+import { publishChannelProblem } from '../sources/publishWithHistory.js';
 
 export interface PublishApiOptions {
   readonly history: ChannelHistory | undefined;
@@ -20,15 +21,6 @@ export interface PublishApiOptions {
 }
 
 const PATH = '/api/publish';
-/** A Redis channel a client may name: no glob characters, no spaces or controls. */
-const CHANNEL = /^[A-Za-z0-9_.:@/{}=+-]{1,256}$/;
-
-function channelProblem(channel: unknown): string | undefined {
-  if (typeof channel !== 'string' || channel === '') return 'channel must be a non-empty string';
-  if (!CHANNEL.test(channel))
-    return 'channel must be 1 to 256 letters, digits and _ . : @ / { } = + -';
-  return undefined;
-}
 
 export function publishApi(options: PublishApiOptions): Router {
   const router = Router();
@@ -59,7 +51,7 @@ export function publishApi(options: PublishApiOptions): Router {
       );
     const { channel, data } = body as Record<string, unknown>;
     const problem =
-      channelProblem(channel) ??
+      publishChannelProblem(channel) ??
       (data === undefined ? 'data is missing (any JSON value)' : undefined);
     if (problem) return next(new StreamerError('RXS_ERR_BAD_REQUEST', problem, 400));
     let payload: string;
