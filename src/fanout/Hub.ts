@@ -344,7 +344,13 @@ export class Hub {
           }
           const messages = [...missed, ...(kept as M[]).filter(keep)];
           if (messages.length === 0) return;
-          const { parts, from } = encodeAll(topic, connection.framing.encoding, messages);
+          const { encoding } = connection.framing;
+          const { parts, from } = encodeAll(
+            topic,
+            encoding,
+            messages,
+            topic.releaseCache(encoding),
+          );
           connection.send(parts, from);
           connection.msgsSent += parts.length;
           this.stats.deliveries += parts.length;

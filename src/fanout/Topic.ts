@@ -82,6 +82,7 @@ export function encodeAll(
   topic: Topic,
   encoding: string,
   messages: readonly unknown[],
+  cache?: WeakMap<object, Buffer>,
 ): { readonly parts: Buffer[]; readonly from: readonly unknown[] } {
   const parts: Buffer[] = [];
   const encoder = topic.encoders[encoding] as ((message: unknown) => Buffer) | undefined;
@@ -89,7 +90,11 @@ export function encodeAll(
   for (let i = 0; i < messages.length; i++) {
     try {
       if (!encoder) throw new Error(`no "${encoding}" encoder`);
-      parts.push(encoder(messages[i]));
+      const m = messages[i];
+      const cached = cache && typeof m === 'object' && m !== null ? cache.get(m) : undefined;
+      const bytes = cached ?? encoder(m);
+      if (cache && !cached && typeof m === 'object' && m !== null) cache.set(m, bytes);
+      parts.push(bytes);
     } catch (err) {
       topic.encodeFailed(topic, err);
       from ??= messages.slice(0, i);
@@ -110,6 +115,12 @@ export class Topic {
   private writing: Turn | undefined;
   /** Clients in the topic whose messages are kept, not written, until released. */
   private held: Map<Connection, Held> | undefined;
+  /**
+   * Per encoding, the bytes of messages written to released clients, each
+   * kept while the message lives: clients that recover together share what
+   * they missed, and it is encoded once for them all.
+   */
+  private releasedBytes: Map<string, WeakMap<object, Buffer>> | undefined;
   /** Messages queued, and of them those written to every client (or to none left). */
   private queued = 0;
   private settled = 0;
@@ -128,6 +139,14 @@ export class Topic {
   /** Clients in the topic, held ones included. */
   get members(): number {
     return this.clients.size + (this.held?.size ?? 0);
+  }
+
+  /** The cache of what released clients were written in an encoding (see encodeAll). */
+  releaseCache(encoding: string): WeakMap<object, Buffer> {
+    const caches = (this.releasedBytes ??= new Map<string, WeakMap<object, Buffer>>());
+    let cache = caches.get(encoding);
+    if (!cache) caches.set(encoding, (cache = new WeakMap<object, Buffer>()));
+    return cache;
   }
 
   /** Its clients and held clients now. */

@@ -4,7 +4,7 @@
 // over with what arrived meanwhile (after()): no duplicate, no gap.
 import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { Position } from '../core/position.js';
-import type { ChannelHistory } from '../sources/channelHistory.js';
+import type { ChannelHistory, HistoryEntry } from '../sources/channelHistory.js';
 
 export interface ChannelStart {
   /** The channel's top when it was read: the session's position once `missed` is written. */
@@ -40,14 +40,27 @@ export async function channelStart(
   return {
     top: recovery.top,
     recovered: true,
-    missed: recovery.publications.map((p) => ({
-      channel,
-      payload: p.payload,
-      receivedAt,
-      position: { epoch, offset: p.offset },
-    })),
+    missed: recovery.publications.map((p) => {
+      let message = asMessages.get(p);
+      if (!message) {
+        message = {
+          channel,
+          payload: p.payload,
+          receivedAt,
+          position: { epoch, offset: p.offset },
+        };
+        asMessages.set(p, message);
+      }
+      return message;
+    }),
   };
 }
+
+/**
+ * One message per history entry: sessions recovering together from one read
+ * (CoalescedHistory) get the same objects, which the hub encodes once for all.
+ */
+const asMessages = new WeakMap<HistoryEntry, BusMessage>();
 
 /**
  * Which of the messages that arrived while a session was held it still needs

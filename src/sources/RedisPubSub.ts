@@ -15,6 +15,7 @@ import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import type { Readiness } from '../core/readiness.js';
 import { shareWithGrace } from '../operators/shareWithGrace.js';
+import { sharedAfter } from '../core/sharedAfter.js';
 import { LiveChannels } from './LiveChannels.js';
 import { connectionReadiness } from './connectionReadiness.js';
 
@@ -144,9 +145,14 @@ export class RedisPubSub implements PubSubSource {
    * connection. After a history read, it is what keeps a message that was
    * in the history from arriving live after the recovery (a duplicate).
    */
-  async synced(): Promise<void> {
-    await this.connection.ping();
+  synced(): Promise<void> {
+    return this.syncs();
   }
+
+  /** One PING for every call made while the one before it was on its way. */
+  private readonly syncs = sharedAfter(async () => {
+    await this.connection.ping();
+  });
 
   /**
    * Entries held, over channels and patterns: `listeners` while a channel is
