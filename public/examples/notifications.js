@@ -1,13 +1,17 @@
 // The notification stream page: the user from the query (`?user=demo` by
 // default, `&token=` passed through), the stream's state, its messages newest
-// first and the user's rooms as channel changes announce them. Every payload
-// goes into the page as text, never as markup.
+// first and the user's rooms as channel changes announce them, and how it came
+// back after a reconnect: resumed where it left off, or with channels whose
+// missed messages are gone (the page should be reloaded). Every payload goes
+// into the page as text, never as markup.
 import { openNotificationSource } from './notificationSource.js';
 
 /** Where the server serves the streams (NOTIFY_PATH); relative, so any host works. */
 const STREAM_PATH = '/';
 const DEFAULT_USER = 'demo';
 const KEEP = 50;
+/** How long "Back — nothing missed" stays up. */
+const RESUMED_SHOWN_MS = 6_000;
 
 const LABELS = {
   connecting: 'Connecting…',
@@ -22,12 +26,15 @@ const NOTICES = {
     'The server refused this stream: the user id is not valid, the user has no channels, or the token is missing or wrong. The page does not retry; change the user or token above.',
   error:
     'The server could not reach its store and ended the stream. The browser reconnects by itself in a few seconds.',
-  reconnecting: 'The connection was lost. Reconnecting by itself…',
+  reconnecting:
+    'The connection was lost. Reconnecting by itself; the stream picks up where it left off.',
   disconnected:
     "The user's channel set became empty, so the server ended the stream. Connect again once the user has channels.",
 };
 
 const numbers = new Intl.NumberFormat();
+/** `a`, `a and b`, `a, b, and c`: the page's text is English. */
+const inWords = new Intl.ListFormat('en', { type: 'conjunction' });
 const clock = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
   minute: '2-digit',
@@ -45,10 +52,14 @@ const list = $('notes');
 const listEmpty = $('notes-empty');
 const roomsList = $('rooms');
 const roomsEmpty = $('rooms-empty');
+const recovery = $('recovery');
 
 let stream;
 let messages = 0;
 let noops = 0;
+/** The channels whose missed messages the server could not give back since the page loaded. */
+let gaps = new Set();
+let recoveryTimer;
 
 /** The user and token in the page's query; an absent user is the demo's. */
 function fromQuery() {
@@ -77,6 +88,8 @@ function connect(who) {
   list.replaceChildren();
   listEmpty.hidden = false;
   showRooms(undefined);
+  gaps = new Set();
+  hideRecovery();
   stream = openNotificationSource(streamUrl(who), {
     onState: showState,
     onNoop: () => {
@@ -91,7 +104,57 @@ function connect(who) {
       while (list.children.length > KEEP) list.lastElementChild.remove();
       listEmpty.hidden = true;
     },
+    onResumed: showResumed,
+    onUnrecovered: showUnrecovered,
   });
+}
+
+/** Back after a reconnect with everything it missed: said briefly, unless a gap is still shown. */
+function showResumed({ caughtUp }) {
+  if (recovery.dataset.kind === 'unrecovered') return;
+  const notes = `${numbers.format(caughtUp)} ${caughtUp === 1 ? 'note' : 'notes'}`;
+  showRecovery(
+    'resumed',
+    'Back — nothing missed.',
+    caughtUp === 0
+      ? 'The stream resumed where it left off.'
+      : `The stream resumed where it left off: ${notes} caught up.`,
+  );
+  recoveryTimer = setTimeout(hideRecovery, RESUMED_SHOWN_MS);
+}
+
+/** Back without what some channels missed: says which, and stays until the page is reloaded or dismissed. */
+function showUnrecovered({ reason, channels }) {
+  for (const channel of channels) gaps.add(channel);
+  const names = [...gaps].sort();
+  const which =
+    names.length === 0
+      ? 'the stream’s channels'
+      : `${names.length === 1 ? 'channel' : 'channels'} ${inWords.format(names)}`;
+  showRecovery(
+    'unrecovered',
+    'Some notifications may be missing.',
+    `While the page was away, messages on ${which} could not be caught up on, so the list below may have a gap. Reload the page to start again from what is current.`,
+    reason,
+  );
+}
+
+function showRecovery(kind, headline, text, reason = '') {
+  clearTimeout(recoveryTimer);
+  recovery.dataset.kind = kind;
+  const strong = document.createElement('strong');
+  strong.textContent = headline;
+  $('recovery-text').replaceChildren(strong, ' ', text);
+  $('recovery-reason').textContent = reason ? `Server: ${reason}` : '';
+  $('recovery-reason').hidden = !reason;
+  $('recovery-actions').hidden = kind !== 'unrecovered';
+  recovery.hidden = false;
+}
+
+function hideRecovery() {
+  clearTimeout(recoveryTimer);
+  recovery.hidden = true;
+  recovery.dataset.kind = '';
 }
 
 function showState(state) {
@@ -200,6 +263,11 @@ form.addEventListener('submit', (e) => {
   connect(who);
 });
 addEventListener('popstate', () => connect(fromQuery()));
+$('reload').addEventListener('click', () => location.reload());
+$('dismiss').addEventListener('click', () => {
+  hideRecovery();
+  gaps = new Set();
+});
 $('clear').addEventListener('click', () => {
   list.replaceChildren();
   listEmpty.hidden = false;

@@ -15,6 +15,10 @@ import type { ChannelSetStore } from '../../src/protocols/notifications/index.js
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { launchBrowser } from '../support/browser.js';
 import type { TestBrowser } from '../support/browser.js';
+import {
+  NOTIFICATIONS_PAGE_TEXT,
+  expectContrast as expectContrastOf,
+} from '../support/contrast.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const WAIT = { timeout: 10_000 };
@@ -61,6 +65,7 @@ const openSources = (p: Page) =>
     p,
     'window.eventSources.filter((s) => s.readyState !== EventSource.CLOSED).length',
   );
+const expectContrast = (p: Page) => expectContrastOf(p, NOTIFICATIONS_PAGE_TEXT);
 const failures = () => streamer.metrics.read().counters['notify.status.failure'] ?? 0;
 
 const room = (name: string, text: string) =>
@@ -72,45 +77,6 @@ function moveRooms(leave: string, join: string): void {
   sets.add('demo', join);
   const rooms = ['room:1', 'room:2', 'room:3'].filter((r) => sets.has('demo', r));
   bus.publish('user:demo', JSON.stringify({ type: 'channels', rooms, joined: join, left: leave }));
-}
-
-/** The lowest text/background contrast ratio (WCAG 2) over the page's kinds of text. */
-const CONTRAST = `(() => {
-  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => {
-    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const background = (el) => {
-    for (let e = el; e; e = e.parentElement) {
-      const c = rgb(getComputedStyle(e).backgroundColor);
-      if (c.length === 3 || c[3] > 0) return c;
-    }
-    return [255, 255, 255];
-  };
-  const selectors = ['h1', 'h1 .sub', '.lede', '#state-text', '.figures dt', '.figures dd',
-    '.field label', '.field input', '.hint', '.user-form button', '.rooms h2', '.chip',
-    '.toolbar h2 .sub', '.note[data-kind="message"] strong', '.note[data-kind="channels"] strong',
-    '.note[data-kind="channels"] .note-text', '.note-meta', '.note-text', '.note code',
-    '.notice', '.foot', '.foot a'];
-  let worst = { ratio: Infinity, what: '' };
-  for (const sel of selectors) {
-    const el = document.querySelector(sel);
-    if (!el || el.closest('[hidden]')) continue;
-    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < worst.ratio) worst = { ratio, what: sel };
-  }
-  return worst;
-})()`;
-
-async function expectContrast(p: Page): Promise<void> {
-  for (const colorScheme of ['light', 'dark'] as const) {
-    await p.emulateMedia({ colorScheme });
-    const worst = await inPage<{ ratio: number; what: string }>(p, CONTRAST);
-    expect(worst.ratio, `${colorScheme}: ${worst.what}`).toBeGreaterThanOrEqual(4.5);
-  }
-  await p.emulateMedia({ colorScheme: null });
 }
 
 beforeAll(async () => {
@@ -237,8 +203,29 @@ describe('the notification stream page', () => {
     await stateIs(page, 'ok', 10_000);
     expect(streamRequests.length).toBe(before + 1);
     expect(await page.isVisible('#notice')).toBe(false);
+    // Back with its position, in a room it joined while away: it says so, and stays up.
+    await until(page, `document.getElementById('recovery').dataset.kind === 'unrecovered'`);
+    expect(await page.textContent('#recovery-text')).toContain(
+      'messages on channel room:2 could not be caught up on',
+    );
+    expect(await page.isVisible('#reload')).toBe(true);
+    await expectContrast(page);
+    await page.click('#dismiss');
+    expect(await page.isVisible('#recovery')).toBe(false);
     room('room:2', 'BACK in room 2');
     await noteWith(page, 'BACK in room 2');
+
+    // Again, in the same rooms: resumed where it left off, said briefly.
+    failNext.add('demo');
+    bus.publish('user:demo', JSON.stringify({ type: 'rights' }));
+    await stateIs(page, 'error');
+    await stateIs(page, 'ok', 10_000);
+    await until(page, `document.getElementById('recovery').dataset.kind === 'resumed'`);
+    expect(await page.textContent('#recovery-text')).toBe(
+      'Back — nothing missed. The stream resumed where it left off.',
+    );
+    expect(await page.isVisible('#reload')).toBe(false);
+    await expectContrast(page);
   });
 
   it('shows failure for a bad user id, and closes its EventSource for good', async () => {

@@ -164,6 +164,7 @@ export function notificationsProtocol(
           scheduler,
         }).subscribe({
           next: (status) => {
+            if (status === 'ok') position.live();
             finish(connection, status);
             if (status === 'ok') resumed();
           },

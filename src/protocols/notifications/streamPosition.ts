@@ -3,6 +3,9 @@
 // when it joined), given as each event's `id:`. EventSource sends the last
 // one back as Last-Event-ID when it reconnects, to any instance, and the
 // stream resumes every channel from there. Opaque to clients: base64url JSON.
+// Until the stream is live (`ok`), a stream that came back with an id gives
+// that id to its events: an `error` before `ok` (the instance's Redis not
+// ready yet) must not make the client forget where it was.
 import type { BusMessage } from '../../core/message.js';
 import type { Position } from '../../core/position.js';
 import { readPosition } from '../../core/position.js';
@@ -10,11 +13,24 @@ import { readPosition } from '../../core/position.js';
 /** Longest id taken back: a user with a few hundred channels. */
 const MAX_ID = 16_384;
 const PREFIX = 'p1.';
+/** An id as made here: the prefix and base64url, nothing that could break an `id:` line. */
+const ID_SHAPE = /^p1\.[A-Za-z0-9_-]*$/;
 
 export class StreamPosition {
   private readonly channels = new Map<string, Position>();
   /** The id for the positions now, made once per change. */
   private id: string | undefined;
+  /** The id the stream came back with, given to its events until it is live. */
+  private cameWith: string | undefined;
+
+  constructor(cameWith?: string) {
+    this.cameWith = cameWith === '' ? undefined : cameWith;
+  }
+
+  /** The stream is live (`ok` is next): from now on its events carry its own positions. */
+  live(): void {
+    this.cameWith = undefined;
+  }
 
   get(channel: string): Position | undefined {
     return this.channels.get(channel);
@@ -36,12 +52,12 @@ export class StreamPosition {
   readonly idFor = (message: unknown): string => {
     const position = (message as BusMessage | undefined)?.position;
     if (position) this.set((message as BusMessage).channel, position);
-    return (this.id ??= encode(this.channels));
+    return this.cameWith ?? (this.id ??= encode(this.channels));
   };
 
   /** The positions an id gave, or undefined for one this server did not make. */
   static parse(id: string): ReadonlyMap<string, Position> | undefined {
-    if (id.length > MAX_ID || !id.startsWith(PREFIX)) return undefined;
+    if (id.length > MAX_ID || !ID_SHAPE.test(id)) return undefined;
     let entries: unknown;
     try {
       entries = JSON.parse(Buffer.from(id.slice(PREFIX.length), 'base64url').toString('utf8'));

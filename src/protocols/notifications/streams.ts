@@ -49,12 +49,13 @@ export function notificationStreams(
     if (user === null) return undefined;
     const check = checkUser(config, user, query.get('token'));
     const refusal = 'refusal' in check ? check.refusal : undefined;
-    const position = new StreamPosition();
     const lastId = request.header('last-event-id') ?? query.get('lastEventId') ?? undefined;
     const resume: Resume =
       lastId === undefined || lastId === ''
         ? undefined
         : (StreamPosition.parse(lastId) ?? 'unknown');
+    // Only an id this server made is written back (base64url: nothing to break a line with).
+    const position = new StreamPosition(typeof resume === 'object' ? lastId : undefined);
     return {
       family: NOTIFY_FAMILY,
       // The user is listed by the stream itself (to the operator only), never the token.
