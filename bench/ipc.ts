@@ -227,6 +227,8 @@ export interface RecoveryReport extends RecoveryStatus {
   readonly caughtUpMs: number[];
   /** Each reconnected client: ms from its reconnect to the 101 answer, and to the acknowledgement. */
   readonly upgradedMs: number[];
+  /** Per client caught up: from its WebSocket open (101) to caught up, the server's own part. */
+  readonly afterOpenMs: number[];
   readonly ackMs: number[];
   /** Clients that caught up with a loss or a duplicate on the way. */
   readonly caughtUpDirty: number;

@@ -63,6 +63,7 @@ export interface RecoveryResult {
   /** Over the clients: ms from the reconnect until caught up, until the 101, until the acknowledgement. */
   readonly caughtUpMs: Percentiles;
   readonly upgradedMs: Percentiles;
+  readonly afterOpenMs: Percentiles;
   readonly ackMs: Percentiles;
   /** CPU seconds over the storm and as a share of one core, by process. */
   readonly cpuS: Readonly<Record<'server' | 'redis' | 'publisher' | 'clients', number>>;
@@ -132,6 +133,7 @@ function addReports(parts: readonly RecoveryReport[]): RecoveryReport {
     storm: counts((r) => r.storm),
     caughtUpMs: parts.flatMap((p) => p.caughtUpMs).sort((a, b) => a - b),
     upgradedMs: parts.flatMap((p) => p.upgradedMs).sort((a, b) => a - b),
+    afterOpenMs: parts.flatMap((p) => p.afterOpenMs).sort((a, b) => a - b),
     ackMs: parts.flatMap((p) => p.ackMs).sort((a, b) => a - b),
     caughtUpDirty: sum(parts.map((p) => p.caughtUpDirty)),
     replayed: sum(parts.map((p) => p.replayed)),
@@ -308,6 +310,7 @@ export async function runRecovery(
       timedOut: stormMs >= STORM_TIMEOUT_MS,
       caughtUpMs: percentiles(report.caughtUpMs),
       upgradedMs: percentiles(report.upgradedMs),
+      afterOpenMs: percentiles(report.afterOpenMs),
       ackMs: percentiles(report.ackMs),
       cpuS,
       corePercent: {

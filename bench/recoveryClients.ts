@@ -279,11 +279,14 @@ function report(tops: Extract<ToRecoveryClients, { type: 'report' }>['tops']): R
   const caughtUpMs: number[] = [];
   const upgradedMs: number[] = [];
   const ackMs: number[] = [];
+  const afterOpenMs: number[] = [];
   let caughtUpDirty = 0;
   let replayed = 0;
   for (const c of clients) {
     replayed += c.replayed;
     if (c.caughtUpMs !== undefined) caughtUpMs.push(c.caughtUpMs);
+    if (c.caughtUpMs !== undefined && c.upgradedMs !== undefined)
+      afterOpenMs.push(c.caughtUpMs - c.upgradedMs);
     if (c.upgradedMs !== undefined) upgradedMs.push(c.upgradedMs);
     if (c.ackMs !== undefined) ackMs.push(c.ackMs);
     else if (c.state === 'caughtUp') caughtUpDirty++;
@@ -300,6 +303,7 @@ function report(tops: Extract<ToRecoveryClients, { type: 'report' }>['tops']): R
     caughtUpMs,
     upgradedMs,
     ackMs,
+    afterOpenMs,
     caughtUpDirty,
     replayed,
     behindAtEnd,

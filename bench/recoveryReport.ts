@@ -27,6 +27,8 @@ export function formatRecoveryTable(result: RecoveryBenchResult): string {
     ['catch-up p90 ms', r.caughtUpMs.p90, 1],
     ['catch-up p99 ms', r.caughtUpMs.p99, 1],
     ['catch-up max ms', r.caughtUpMs.max, 1],
+    ['catch-up after 101 p50 ms', r.afterOpenMs.p50, 1],
+    ['catch-up after 101 p99 ms', r.afterOpenMs.p99, 1],
     ['to 101 p50 ms', r.upgradedMs.p50, 1],
     ['to 101 p99 ms', r.upgradedMs.p99, 1],
     ['to recover ack p50 ms', r.ackMs.p50, 1],
