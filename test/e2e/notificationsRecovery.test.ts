@@ -154,7 +154,7 @@ describe('notification stream recovery', () => {
     back.close();
   });
 
-  it('makes no duplicate and no gap while publishes race the reconnect (40 rounds)', async () => {
+  it('makes no duplicate and no gap while publishes race the reconnect (100 rounds)', async () => {
     await setChannels('r4', ['user:r4', 'room:r4']);
     let running = true;
     let n = 0;
@@ -169,7 +169,7 @@ describe('notification stream recovery', () => {
     let id = lastId(first);
     let last = Math.max(...first.messages().map(Number));
     first.close();
-    for (let round = 0; round < 40; round++) {
+    for (let round = 0; round < 100; round++) {
       const s = await open(round % 2 ? a : b, 'r4', id);
       const until = last + 10;
       await s.waitFor((e) => e.some((x) => Number(x.data) >= until), `up to ${until}`);
