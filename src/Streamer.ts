@@ -4,7 +4,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './sources/redisClient.js';
 import type { SchedulerLike } from 'rxjs';
 import type { Config } from './core/config.js';
 import type { Logger } from './core/logger.js';
@@ -25,7 +25,7 @@ export interface StreamerDeps {
   /** Publishes to the source's bus; the source itself when it can (the embedded bus). */
   readonly publisher?: Publisher;
   /** A Redis command connection, for protocols that read or write Redis keys. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** Postgres LISTEN/NOTIFY, for protocols with database monitors. */
   readonly postgres?: PostgresNotify;
   /**

@@ -19,6 +19,7 @@ import { builtInProtocols } from './protocols/index.js';
 import { selectProtocols, startProtocols } from './protocols/startProtocols.js';
 import { CountedSource } from './sources/CountedSource.js';
 import { historyFor } from './sources/historyFor.js';
+import { shardedChannels } from './sources/redisClient.js';
 import type { Streamer, StreamerDeps } from './Streamer.js';
 import { closeServer } from './transports/http/closeServer.js';
 import { createTransports } from './transports/createTransports.js';
@@ -63,7 +64,11 @@ export function createStreamer(deps: StreamerDeps): Streamer {
   app.use(streams.handler(sse));
   const history =
     deps.history ??
-    historyFor(deps.redis, deps.source, { size: config.historySize, ttlS: config.historyTtlS });
+    historyFor(deps.redis, deps.source, {
+      size: config.historySize,
+      ttlS: config.historyTtlS,
+      sharded: shardedChannels(config.shardedChannels),
+    });
   const shared = {
     source,
     history,

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { bool, boolText, int, parseEnv, presentVariables, url } from './env.js';
+import { StreamerError } from './errors.js';
 import type { Env } from './env.js';
 import { defaultOrigins, parseOrigins } from './origins.js';
 import type { AllowedOrigins } from './origins.js';
@@ -15,6 +16,22 @@ const schema = z.object({
   PORT: int(8001, 0, 65535),
   HOST: z.string().trim().min(1).optional(),
   REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}(\s*,\s*[A-Za-z0-9.[\]:-]+:\d{1,5})*$/, {
+      error: 'a comma-separated list of host:port seed nodes',
+    })
+    .optional()
+    .transform((v) => v?.split(',').map((n) => clusterNode(n.trim()))),
+  REDIS_SHARDED_CHANNELS: z
+    .string()
+    .trim()
+    .regex(/^([^\s,]+(\s*,\s*[^\s,]+)*)?$/, {
+      error: 'a comma-separated list of channel globs',
+    })
+    .optional()
+    .transform((v) => (v ? v.split(',').map((glob) => glob.trim()) : [])),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   NODE_ENV: z
     .enum(['development', 'test', 'staging', 'production'], {
@@ -115,10 +132,32 @@ const schema = z.object({
   RECOVERY_MAX: int(300, 0, 100_000),
 });
 
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port`, `[::1]:port` too; the port is the part after the last colon. */
+function clusterNode(text: string): RedisNode {
+  const colon = text.lastIndexOf(':');
+  return Object.freeze({
+    host: text.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(text.slice(colon + 1)),
+  });
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string | undefined;
+  /** A single Redis; exactly one of it and `redisCluster` when the server runs on Redis. */
   readonly redisUrl: string | undefined;
+  /** A Redis Cluster's seed nodes (REDIS_CLUSTER_NODES). */
+  readonly redisCluster: readonly RedisNode[] | undefined;
+  /**
+   * Globs of the channels subscribed with SSUBSCRIBE and published with SPUBLISH
+   * (REDIS_SHARDED_CHANNELS); every other channel keeps SUBSCRIBE and PUBLISH.
+   */
+  readonly shardedChannels: readonly string[];
   /** Postgres, for LISTEN/NOTIFY monitors; unset: none. */
   readonly databaseUrl: string | undefined;
   /**
@@ -206,10 +245,19 @@ export interface Config {
 /** Parses the environment once; throws a StreamerError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const e = parseEnv(schema, env);
+  if (e.REDIS_URL !== undefined && e.REDIS_CLUSTER_NODES !== undefined) {
+    throw new StreamerError(
+      'RXS_ERR_CONFIG',
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set: expected exactly one of them (a single Redis or a Redis Cluster)',
+      500,
+    );
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER_NODES && Object.freeze(e.REDIS_CLUSTER_NODES),
+    shardedChannels: Object.freeze(e.REDIS_SHARDED_CHANNELS),
     databaseUrl: e.DATABASE_URL,
     nodeEnv: e.NODE_ENV,
     nodeName: e.NODE_NAME ?? `${hostname()}-${process.pid}`,

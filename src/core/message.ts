@@ -38,9 +38,10 @@ export interface PubSubSource {
    * Resolves once every message published before the call has been received
    * on what is subscribed: a reply read on another connection (a history
    * read) can overtake messages still in flight on the subscriber's. Absent:
-   * a message is received as it is published.
+   * a message is received as it is published. With a channel, only that
+   * channel's connection is waited on (a sharded channel has its own).
    */
-  synced?(): Promise<void>;
+  synced?(channel?: string): Promise<void>;
   /** Whether it delivers now (a Redis connection that is up); absent means always. */
   readiness?(): Readiness;
   /** The readiness now and at every change; absent means always ready. */

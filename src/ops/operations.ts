@@ -1,6 +1,7 @@
 // Wiring of the operational sinks: metric samples to statsd and the status
 // document to the Redis status hash, each only when configured.
 import { Subject, endWith, interval, map, takeUntil, timer } from 'rxjs';
+import { redisTarget } from '../sources/redisClient.js';
 import { Subscription } from 'rxjs';
 import type { Config } from '../core/config.js';
 import { adminStatus } from './admin.js';
@@ -45,8 +46,9 @@ export function startOperations(deps: OperationsDeps): Operations {
   }
 
   let hash: StatusHashSink | undefined;
-  if (config.statusHash && config.redisUrl) {
-    const sink = statusHash({ redisUrl: config.redisUrl, node: config.nodeName, logger });
+  const target = redisTarget(config);
+  if (config.statusHash && target) {
+    const sink = statusHash({ redisUrl: target, node: config.nodeName, logger });
     subscriptions.add(
       timer(0, config.statusReportMs)
         .pipe(map(() => JSON.stringify(adminStatus(deps))))

@@ -29,11 +29,11 @@ export async function channelStart(
 ): Promise<ChannelStart> {
   if (!since) {
     const top = await history.top(channel);
-    await source.synced?.();
+    await source.synced?.(channel);
     return { top, recovered: undefined, missed: [] };
   }
   const recovery = await history.recover(channel, since, max);
-  await source.synced?.();
+  await source.synced?.(channel);
   if (!recovery.recovered) return { top: recovery.top, recovered: false, missed: [] };
   const { epoch } = recovery.top;
   const receivedAt = Date.now();

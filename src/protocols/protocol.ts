@@ -4,7 +4,7 @@
 // routes, metrics, logger, scheduler — returning a handle for readiness, its
 // section of the status document, and shutdown.
 import type { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../sources/redisClient.js';
 import type { SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import type { Hub } from '../fanout/Hub.js';
@@ -30,7 +30,7 @@ export interface ProtocolContext {
   /** Publishes to the same bus: Redis PUBLISH, or the embedded bus. */
   readonly publisher: Publisher | undefined;
   /** A Redis command connection, when the server runs on Redis. */
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   /** Channel history: publishing with positions, and recovery on reconnect. */
   readonly history: ChannelHistory | undefined;
   /** Postgres LISTEN/NOTIFY on one connection, when DATABASE_URL is set. */

@@ -1,16 +1,18 @@
 // The Redis status hash sink: each status document it receives is written with
 // HSET admin_stream_status <node> <json>, which is how an admin dashboard
 // collects every node. The node's entry is removed when the sink closes.
-import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { Observer } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
+import { connectRedis } from '../sources/redisClient.js';
+import type { RedisTarget } from '../sources/redisClient.js';
 
 export const STATUS_HASH_KEY = 'admin_stream_status';
 
 export interface StatusHashOptions {
-  readonly redisUrl: string;
+  /** A Redis URL, or a Cluster's seed nodes. */
+  readonly redisUrl: RedisTarget;
   readonly node: string;
   readonly key?: string;
   readonly logger?: Logger;
@@ -27,7 +29,7 @@ export interface StatusHashSink extends Observer<string> {
 export function statusHash(options: StatusHashOptions): StatusHashSink {
   const { node, key = STATUS_HASH_KEY } = options;
   const log = (options.logger ?? silentLogger).child({ component: 'status-hash' });
-  const redis = new Redis(options.redisUrl, {
+  const redis = connectRedis(options.redisUrl, {
     connectionName: 'rx-streamer:status',
     // A report that cannot go now is superseded by the next one: never queue them.
     enableOfflineQueue: false,

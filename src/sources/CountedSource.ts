@@ -32,8 +32,8 @@ export class CountedSource implements PubSubSource {
     return this.inner.live?.(name) ?? of(undefined);
   }
 
-  synced(): Promise<void> {
-    return this.inner.synced?.() ?? Promise.resolve();
+  synced(channel?: string): Promise<void> {
+    return this.inner.synced?.(channel) ?? Promise.resolve();
   }
 
   readinessChanges(): Observable<Readiness> {

@@ -1,7 +1,7 @@
 // Channel history in Redis (see channelHistory.ts): two Lua scripts, one that
 // publishes with history and one that reads a channel's top and what followed
 // a position, each one atomic step on the channel's two hash-tagged keys.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisClient.js';
 import { META_TTL_S, historyKeys, isWhole, newEpoch } from './channelHistory.js';
 import type {
   ChannelHistory,
@@ -11,7 +11,8 @@ import type {
   Recovery,
 } from './channelHistory.js';
 
-// KEYS: meta, stream. ARGV: channel, payload, size, ttl, meta ttl, a new epoch.
+// KEYS: meta, stream. ARGV: channel, payload, size, ttl, meta ttl, a new epoch,
+// and SPUBLISH for a sharded channel (PUBLISH when left out).
 // A channel without an epoch (new, expired or flushed) starts one, and its old
 // history, if any is left, goes with the old epoch.
 const PUBLISH = `
@@ -25,7 +26,7 @@ local offset = redis.call('HINCRBY', KEYS[1], 's', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], offset .. '-0', 'p', ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('PUBLISH', ARGV[1], '\\30h1:' .. epoch .. ':' .. offset .. ':' .. ARGV[2])
+redis.call(ARGV[7] or 'PUBLISH', ARGV[1], '\\30h1:' .. epoch .. ':' .. offset .. ':' .. ARGV[2])
 return {epoch, offset}
 `;
 
@@ -62,6 +63,7 @@ interface HistoryCommands {
     ttlS: number,
     metaTtlS: number,
     epoch: string,
+    publishCommand: 'PUBLISH' | 'SPUBLISH',
   ): Promise<[string, number]>;
   rxsHistoryRecover(
     meta: string,
@@ -78,19 +80,19 @@ interface HistoryCommands {
 const PAST_ANY_TOP = Number.MAX_SAFE_INTEGER;
 
 export class RedisHistory implements ChannelHistory {
-  private readonly redis: Redis & HistoryCommands;
+  private readonly redis: RedisClient & HistoryCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly options: HistoryOptions,
   ) {
     // Defined once per connection: sent by EVALSHA, loaded again after a Redis restart.
-    const commands = redis as Redis & Partial<HistoryCommands>;
+    const commands = redis as RedisClient & Partial<HistoryCommands>;
     if (!commands.rxsHistoryPublish)
       redis.defineCommand('rxsHistoryPublish', { numberOfKeys: 2, lua: PUBLISH });
     if (!commands.rxsHistoryRecover)
       redis.defineCommand('rxsHistoryRecover', { numberOfKeys: 2, lua: RECOVER });
-    this.redis = redis as Redis & HistoryCommands;
+    this.redis = redis as RedisClient & HistoryCommands;
   }
 
   async publish(channel: string, payload: string): Promise<Position> {
@@ -104,6 +106,7 @@ export class RedisHistory implements ChannelHistory {
       this.options.ttlS,
       Math.max(META_TTL_S, this.options.ttlS),
       newEpoch(),
+      this.options.sharded?.(channel) ? 'SPUBLISH' : 'PUBLISH',
     );
     return { epoch, offset: Number(offset) };
   }

@@ -3,8 +3,11 @@
 // teardown) shared by reference count with a grace period, so any number of
 // clients of one channel cost one Redis subscription, and a channel nobody uses
 // costs nothing. Redis going away never errors the streams: ioredis reconnects and
-// re-subscribes, and they resume.
-import { Redis } from 'ioredis';
+// re-subscribes, and they resume. On a Redis Cluster (REDIS_CLUSTER_NODES) the
+// classic subscriptions ride one node's connection and the sharded ones
+// (REDIS_SHARDED_CHANNELS: SSUBSCRIBE) one connection per master, both moved by
+// ioredis after a failover or a slot move.
+import { Cluster } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { BehaviorSubject, Observable, asyncScheduler, defer, finalize } from 'rxjs';
 import type { SchedulerLike, Subscriber } from 'rxjs';
@@ -18,6 +21,9 @@ import { shareWithGrace } from '../operators/shareWithGrace.js';
 import { sharedAfter } from '../core/sharedAfter.js';
 import { LiveChannels } from './LiveChannels.js';
 import { connectionReadiness } from './connectionReadiness.js';
+import { connectRedis, shardedChannels } from './redisClient.js';
+import type { RedisClient, RedisTarget } from './redisClient.js';
+import { clusterSubscriberFor, slotOf } from './clusterSubscribers.js';
 
 export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
@@ -28,12 +34,16 @@ export interface RedisPubSubOptions {
   readonly scheduler?: SchedulerLike;
   /** Extra ioredis options, e.g. a custom retryStrategy. */
   readonly redisOptions?: RedisOptions;
+  /** Globs of the channels subscribed with SSUBSCRIBE (REDIS_SHARDED_CHANNELS). */
+  readonly shardedChannels?: readonly string[];
 }
 
 type Kind = 'channel' | 'pattern';
 
 export class RedisPubSub implements PubSubSource {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
+  /** Whether a channel goes by SSUBSCRIBE rather than SUBSCRIBE. */
+  readonly isSharded: (channel: string) => boolean;
   /** The subscriber connection's state; `reconnects` counts how often it came back. */
   private messagesIn = 0;
   readonly state$ = new BehaviorSubject<RedisConnectionState>('connecting');
@@ -54,20 +64,30 @@ export class RedisPubSub implements PubSubSource {
   private readonly log: Logger;
   private everReady = false;
 
-  constructor(url: string, options: RedisPubSubOptions = {}) {
+  constructor(target: RedisTarget, options: RedisPubSubOptions = {}) {
     this.graceMs = options.graceMs ?? 2_000;
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.log = (options.logger ?? silentLogger).child({ component: 'redis-pubsub' });
-    this.connection = new Redis(url, {
-      connectionName: 'rx-streamer:subscriber',
-      maxRetriesPerRequest: null,
-      // This source re-subscribes itself on every 'ready' (see below): ioredis's own
-      // resubscription misses a SUBSCRIBE written while the connection is still starting.
-      autoResubscribe: false,
-      retryStrategy: (times) => Math.min(times * 100, 2_000),
-      ...options.redisOptions,
-    });
+    this.isSharded = shardedChannels(options.shardedChannels ?? []);
+    const sharded = (options.shardedChannels ?? []).length > 0;
+    this.connection = connectRedis(
+      target,
+      {
+        connectionName: 'rx-streamer:subscriber',
+        maxRetriesPerRequest: null,
+        // On one Redis this source re-subscribes itself on every 'ready' (see below):
+        // ioredis's own resubscription misses a SUBSCRIBE written while the connection
+        // is still starting. A Cluster moves its subscriptions to a new node itself.
+        autoResubscribe: typeof target !== 'string',
+        retryStrategy: (times) => Math.min(times * 100, 2_000),
+        ...options.redisOptions,
+      },
+      { shardedSubscribers: sharded },
+    );
     this.connection.on('message', (channel: string, payload: string) =>
+      this.dispatch('channel', channel, channel, payload),
+    );
+    this.connection.on('smessage', (channel: string, payload: string) =>
       this.dispatch('channel', channel, channel, payload),
     );
     this.connection.on('pmessage', (pattern: string, channel: string, payload: string) =>
@@ -125,7 +145,8 @@ export class RedisPubSub implements PubSubSource {
         if (set.size > 0 || listeners.get(name) !== set) return;
         listeners.delete(name);
         if (kind === 'channel') this.liveChannels.forget(name);
-        this.command(kind === 'channel' ? 'unsubscribe' : 'punsubscribe', name);
+        if (kind === 'pattern') this.command('punsubscribe', name);
+        else this.command(this.isSharded(name) ? 'sunsubscribe' : 'unsubscribe', name);
       };
     });
   }
@@ -145,14 +166,29 @@ export class RedisPubSub implements PubSubSource {
    * connection. After a history read, it is what keeps a message that was
    * in the history from arriving live after the recovery (a duplicate).
    */
-  synced(): Promise<void> {
-    return this.syncs();
+  synced(channel?: string): Promise<void> {
+    if (!(this.connection instanceof Cluster)) return this.syncs();
+    // On a Cluster the PING goes to the connection that carries the channel.
+    const sharded = channel !== undefined && this.isSharded(channel);
+    const key = sharded ? `s${slotOf(channel)}` : 'classic';
+    let sync = this.clusterSyncs.get(key);
+    if (!sync) {
+      const cluster = this.connection;
+      sync = sharedAfter(async () => {
+        const subscriber = clusterSubscriberFor(cluster, sharded ? channel : undefined);
+        // No subscriber yet (nothing subscribed, or one being replaced): nothing in flight.
+        if (subscriber?.status === 'ready') await subscriber.ping();
+      });
+      this.clusterSyncs.set(key, sync);
+    }
+    return sync();
   }
 
   /** One PING for every call made while the one before it was on its way. */
   private readonly syncs = sharedAfter(async () => {
     await this.connection.ping();
   });
+  private readonly clusterSyncs = new Map<string, () => Promise<void>>();
 
   /**
    * Entries held, over channels and patterns: `listeners` while a channel is
@@ -238,8 +274,23 @@ export class RedisPubSub implements PubSubSource {
    */
   private subscribeChannels(names: string[]): void {
     if (this.connection.status !== 'ready') return;
+    const classic = names.filter((n) => !this.isSharded(n));
+    if (classic.length > 0) this.subscribeGroup('subscribe', classic);
+    // SSUBSCRIBE takes channels of one slot per call.
+    const bySlot = new Map<number, string[]>();
+    for (const name of names) {
+      if (!this.isSharded(name)) continue;
+      const slot = slotOf(name);
+      const group = bySlot.get(slot);
+      if (group) group.push(name);
+      else bySlot.set(slot, [name]);
+    }
+    for (const group of bySlot.values()) this.subscribeGroup('ssubscribe', group);
+  }
+
+  private subscribeGroup(cmd: 'subscribe' | 'ssubscribe', names: string[]): void {
     const sets = names.map((n) => this.listeners.channel.get(n));
-    this.connection.subscribe(...names).then(
+    this.connection[cmd](...names).then(
       () => {
         names.forEach((name, i) => {
           if (this.listeners.channel.get(name) !== sets[i]) return;
@@ -252,7 +303,10 @@ export class RedisPubSub implements PubSubSource {
   }
 
   /** Sends (un)subscriptions only on a ready connection; 'ready' sends the rest. */
-  private command(cmd: 'psubscribe' | 'unsubscribe' | 'punsubscribe', ...names: string[]): void {
+  private command(
+    cmd: 'psubscribe' | 'unsubscribe' | 'sunsubscribe' | 'punsubscribe',
+    ...names: string[]
+  ): void {
     if (this.connection.status !== 'ready') return;
     this.connection[cmd](...(names as [string])).catch((err: unknown) =>
       this.log.warn(`redis ${cmd} failed`, { names, error: (err as Error).message }),

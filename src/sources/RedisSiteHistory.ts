@@ -3,7 +3,7 @@
 // writes the same history (Redis refuses the second XADD of an id), and read
 // back by one Lua script that checks the history still reaches a position and
 // takes the range after it in one atomic step.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisClient.js';
 import { UNRECOVERED, siteHistoryKey } from './SiteHistory.js';
 import type {
   SiteHistory,
@@ -53,7 +53,7 @@ export interface RedisSiteHistoryOptions extends SiteHistoryOptions {
 }
 
 export class RedisSiteHistory implements SiteHistory {
-  private readonly redis: Redis & SiteHistoryCommands;
+  private readonly redis: RedisClient & SiteHistoryCommands;
   /** This run of synchronous code's adds, by site: id, frame, id, frame… */
   private batch: Map<string, string[]> | undefined;
 
@@ -62,16 +62,16 @@ export class RedisSiteHistory implements SiteHistory {
    * write sent before it (one connection runs its commands in order).
    */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly options: RedisSiteHistoryOptions,
   ) {
     // Defined once per connection: sent by EVALSHA, loaded again on a new socket.
-    const commands = redis as Redis & Partial<SiteHistoryCommands>;
+    const commands = redis as RedisClient & Partial<SiteHistoryCommands>;
     if (!commands.rxsSiteHistoryAdd)
       redis.defineCommand('rxsSiteHistoryAdd', { numberOfKeys: 1, lua: ADD });
     if (!commands.rxsSiteHistorySince)
       redis.defineCommand('rxsSiteHistorySince', { numberOfKeys: 1, lua: SINCE });
-    this.redis = redis as Redis & SiteHistoryCommands;
+    this.redis = redis as RedisClient & SiteHistoryCommands;
   }
 
   add(site: string, id: string, frame: string): void {

@@ -3,7 +3,9 @@
 // claimed with XAUTOCLAIM, bad ones moved to `<key>:dead`. Blocking reads hold a
 // connection of their own; every other command goes on the shared one.
 import { BehaviorSubject } from 'rxjs';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { keySlot } from './keySlot.js';
+import type { RedisClient } from './redisClient.js';
 import type { Readiness } from '../core/readiness.js';
 import { connectionReadiness } from './connectionReadiness.js';
 import type { ConnectionReadiness } from './connectionReadiness.js';
@@ -46,7 +48,7 @@ const isNoGroup = (err: unknown) => err instanceof Error && err.message.startsWi
 export class RedisStreamQueue implements QueueStore {
   readonly key: string;
   readonly deadKey: string;
-  private readonly reader: Redis;
+  private readonly reader: RedisClient;
   private readonly count: number;
   private readonly state$ = new BehaviorSubject<string>('connecting');
   private readonly ready: ConnectionReadiness;
@@ -55,18 +57,24 @@ export class RedisStreamQueue implements QueueStore {
 
   /** `redis` is the shared command connection; the blocking reads get a duplicate of it. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisStreamQueueOptions,
   ) {
     this.key = options.key;
     this.deadKey = `${options.key}:dead`;
     this.count = options.count ?? 100;
-    this.reader = redis.duplicate({
+    const readerOptions = {
       connectionName: `rx-streamer:queue:${options.consumer}`,
       // A blocked read answers within blockMs; only a dead connection takes longer.
       commandTimeout: options.blockMs + 10_000,
       maxRetriesPerRequest: null,
-    });
+    };
+    this.reader =
+      redis instanceof Cluster
+        ? redis.duplicate(undefined, {
+            redisOptions: { ...redis.options.redisOptions, ...readerOptions },
+          })
+        : redis.duplicate(readerOptions);
     this.reader.on('error', () => undefined);
     for (const state of ['connect', 'ready', 'close', 'reconnecting', 'end'] as const)
       this.reader.on(state, () => this.state$.next(this.reader.status));
@@ -170,6 +178,23 @@ export class RedisStreamQueue implements QueueStore {
   }
 
   async deadLetter(entry: QueueEntry, reason: string): Promise<void> {
+    // On a Cluster a transaction takes keys of one slot: the default key and its
+    // dead letters (`queue`, `queue:dead`) are in two, so the entry is copied, then
+    // acknowledged (a crash between leaves it pending, to be dead-lettered again).
+    // A hash-tagged key (`{sites}:queue`) keeps both in one slot and the step atomic.
+    const atomic = !(this.redis instanceof Cluster) || keySlot(this.key) === keySlot(this.deadKey);
+    if (!atomic) {
+      await this.redis.xadd(
+        this.deadKey,
+        'MAXLEN',
+        '~',
+        this.options.deadMaxLen,
+        '*',
+        ...Object.entries(deadLetterFields(entry, reason)).flat(),
+      );
+      await this.redis.xack(this.key, this.options.group, entry.id);
+      return;
+    }
     const results = await this.redis
       .multi()
       .xadd(

@@ -38,6 +38,11 @@ export interface HistoryOptions {
   readonly size: number;
   /** How long a channel's history is kept after its last publish (s). */
   readonly ttlS: number;
+  /**
+   * Channels published with SPUBLISH rather than PUBLISH (REDIS_SHARDED_CHANNELS).
+   * On a Cluster SPUBLISH goes to the channel's slot, which is its history keys' too.
+   */
+  readonly sharded?: (channel: string) => boolean;
 }
 
 /**

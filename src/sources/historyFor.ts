@@ -4,14 +4,14 @@
 // (publishing with history is then not available).
 import type { PubSubSource } from '../core/message.js';
 import type { ChannelHistory, HistoryOptions } from './channelHistory.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisClient.js';
 import { CoalescedHistory } from './CoalescedHistory.js';
 import { MemoryBus } from './MemoryBus.js';
 import { MemoryHistory } from './MemoryHistory.js';
 import { RedisHistory } from './RedisHistory.js';
 
 export function historyFor(
-  redis: Redis | undefined,
+  redis: RedisClient | undefined,
   source: PubSubSource,
   options: HistoryOptions,
 ): ChannelHistory | undefined {

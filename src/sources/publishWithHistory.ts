@@ -2,7 +2,7 @@
 // the same atomic step as POST /api/publish, so clients that reconnect get the
 // message if they missed it. A string is published as it is, any other value
 // as its JSON text.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisClient.js';
 import type { Position } from '../core/position.js';
 import type { HistoryOptions } from './channelHistory.js';
 import { RedisHistory } from './RedisHistory.js';
@@ -22,7 +22,7 @@ export function publishChannelProblem(channel: unknown): string | undefined {
 export const DEFAULT_HISTORY: HistoryOptions = { size: 100, ttlS: 300 };
 
 export function publish(
-  redis: Redis,
+  redis: RedisClient,
   channel: string,
   data: unknown,
   options: HistoryOptions = DEFAULT_HISTORY,

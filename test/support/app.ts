@@ -1,5 +1,4 @@
 // Starts the streamer in-process on a free port, on a real Redis or the in-process bus.
-import { Redis } from 'ioredis';
 import { createStreamer } from '../../src/app.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
@@ -9,6 +8,8 @@ import type { PubSubSource } from '../../src/core/message.js';
 import type { ProtocolModule } from '../../src/protocols/protocol.js';
 import { PostgresNotify } from '../../src/sources/PostgresNotify.js';
 import { RedisPubSub } from '../../src/sources/RedisPubSub.js';
+import { connectRedis, redisTarget, shardedChannels } from '../../src/sources/redisClient.js';
+import { shardedPublisher } from '../../src/sources/shardedPublisher.js';
 
 export interface TestApp {
   readonly url: string;
@@ -25,6 +26,8 @@ export interface TestApp {
 export async function startApp(
   options: {
     redisUrl?: string;
+    /** A Redis Cluster's seed nodes (REDIS_CLUSTER_NODES), instead of redisUrl. */
+    redisCluster?: string;
     source?: PubSubSource;
     env?: Env;
     /** The protocol modules to offer; the built-in ones by default. */
@@ -41,18 +44,21 @@ export async function startApp(
     NODE_NAME: 'test-node',
     SUBSCRIPTION_GRACE_MS: '50',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...(options.redisCluster ? { REDIS_CLUSTER_NODES: options.redisCluster } : {}),
     ...options.env,
   });
+  const target = redisTarget(config) ?? 'redis://127.0.0.1:6379';
   const redis = options.source
     ? undefined
-    : new RedisPubSub(config.redisUrl ?? 'redis://127.0.0.1:6379', {
+    : new RedisPubSub(target, {
         graceMs: config.subscriptionGraceMs,
+        shardedChannels: config.shardedChannels,
         redisOptions: { retryStrategy: () => 100 },
       });
   const source: PubSubSource = options.source ?? (redis as RedisPubSub);
   // Commands (channel sets, score snapshots, PUBLISH) on a connection of their own, as in main.
   const commands = redis
-    ? new Redis(config.redisUrl ?? 'redis://127.0.0.1:6379', {
+    ? connectRedis(target, {
         maxRetriesPerRequest: 1,
         commandTimeout: 2_000,
         retryStrategy: () => 100,
@@ -66,7 +72,12 @@ export async function startApp(
   const streamer = createStreamer({
     config,
     source,
-    ...(commands ? { redis: commands, publisher: commands } : {}),
+    ...(commands
+      ? {
+          redis: commands,
+          publisher: shardedPublisher(commands, shardedChannels(config.shardedChannels)),
+        }
+      : {}),
     ...(options.protocols ? { protocols: options.protocols } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(postgres ? { postgres } : {}),

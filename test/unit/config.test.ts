@@ -212,6 +212,46 @@ describe('loadConfig', () => {
   });
 });
 
+describe('Redis Cluster', () => {
+  it('reads REDIS_CLUSTER_NODES as seed nodes and REDIS_SHARDED_CHANNELS as globs', () => {
+    const config = loadAll({
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b.internal:7001,[::1]:7002',
+      REDIS_SHARDED_CHANNELS: 'pubsub:*, room.?',
+    });
+    expect(config.redisCluster).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(config.shardedChannels).toEqual(['pubsub:*', 'room.?']);
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('runs on neither and shards nothing by default', () => {
+    expect(loadAll({})).toMatchObject({ redisCluster: undefined, shardedChannels: [] });
+  });
+
+  it('refuses REDIS_URL and REDIS_CLUSTER_NODES together, naming both', () => {
+    const error = configError({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_CLUSTER_NODES: '127.0.0.1:7000',
+    });
+    expect(error.code).toBe('RXS_ERR_CONFIG');
+    expect(error.message).toBe(
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set: expected exactly one of them (a single Redis or a Redis Cluster)',
+    );
+  });
+
+  it.each(['127.0.0.1', '127.0.0.1:7000,', 'redis://127.0.0.1:7000', 'a:b'])(
+    'names the accepted form of REDIS_CLUSTER_NODES=%j',
+    (text) => {
+      expect(configError({ REDIS_CLUSTER_NODES: text }).message).toBe(
+        `REDIS_CLUSTER_NODES="${text}" is not valid: expected a comma-separated list of host:port seed nodes`,
+      );
+    },
+  );
+});
+
 describe('secrets in error messages', () => {
   it('hides the password of a bad REDIS_URL', () => {
     expect(() => loadAll({ REDIS_URL: 'http://user:s3cret@host:6379' })).toThrow(

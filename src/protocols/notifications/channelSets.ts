@@ -1,7 +1,7 @@
 // Where a user's channels are kept: the Redis set `user:<id>:channels` (an app
 // server manages it with SADD/SREM), or an in-process stand-in for the embedded
 // bus and for applications that keep the sets themselves.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../sources/redisClient.js';
 
 /** Reads a user's channel set; an empty set means the user is unknown (Redis drops empty sets). */
 export interface ChannelSetStore {
@@ -18,7 +18,7 @@ export const userChannel = (user: string): string => `user:${user}`;
 export const isUserChannel = (channel: string): boolean => channel.startsWith('user:');
 
 /** The sets in Redis, read with SMEMBERS on the server's command connection. */
-export function redisChannelSets(redis: Redis): ChannelSetStore {
+export function redisChannelSets(redis: RedisClient): ChannelSetStore {
   return { members: (user) => redis.smembers(channelSetKey(user)) };
 }
 
