@@ -2,12 +2,11 @@
 // The rx-streamer service: reads its configuration, picks Redis or the embedded
 // demo bus, serves, and shuts down cleanly on SIGTERM/SIGINT.
 import cluster from 'node:cluster';
-import { Redis } from 'ioredis';
 import { loadConfig } from './core/config.js';
 import type { Config } from './core/config.js';
 import { createStreamer } from './app.js';
 import type { Streamer } from './app.js';
-import { superviseWorkers, workerId } from './cluster.js';
+import { serveFromPrimary, superviseWorkers, workerId } from './cluster.js';
 import { StreamerError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
 import type { PubSubSource } from './core/message.js';
@@ -15,6 +14,9 @@ import { MemoryBus } from './sources/MemoryBus.js';
 import { builtInProtocols } from './protocols/index.js';
 import { PostgresNotify } from './sources/PostgresNotify.js';
 import { RedisPubSub } from './sources/RedisPubSub.js';
+import { connectRedis, redisTarget, shardedChannels } from './sources/redisClient.js';
+import type { RedisClient } from './sources/redisClient.js';
+import { shardedPublisher } from './sources/shardedPublisher.js';
 
 function configOrExit(): Config {
   try {
@@ -36,13 +38,16 @@ const config: Config =
 const logger = createLogger(config.logLevel, { node: config.nodeName });
 
 if (config.workers > 1 && cluster.isPrimary) {
-  if (!config.redisUrl) {
+  if (!redisTarget(config)) {
     logger.warn('WORKERS > 1 without REDIS_URL: each worker runs its own demo feed');
   }
-  superviseWorkers({
+  await superviseWorkers({
     workers: config.workers,
     logger,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    port: config.port,
+    host: config.host,
+    backlog: config.listenBacklog,
   });
 } else {
   await serve();
@@ -52,10 +57,15 @@ async function serve(): Promise<void> {
   let source: PubSubSource;
   let stopSource: () => Promise<void>;
   // Commands (the score snapshot, key look-ups) cannot share the subscriber connection.
-  let commands: Redis | undefined;
-  if (config.redisUrl) {
-    const redis = new RedisPubSub(config.redisUrl, { graceMs: config.subscriptionGraceMs, logger });
-    const cmd = new Redis(config.redisUrl, {
+  let commands: RedisClient | undefined;
+  const target = redisTarget(config);
+  if (target) {
+    const redis = new RedisPubSub(target, {
+      graceMs: config.subscriptionGraceMs,
+      shardedChannels: config.shardedChannels,
+      logger,
+    });
+    const cmd = connectRedis(target, {
       connectionName: 'rx-streamer:commands',
       maxRetriesPerRequest: 1,
       commandTimeout: 2_000,
@@ -90,9 +100,14 @@ async function serve(): Promise<void> {
       config,
       source,
       logger,
-      demo: !config.redisUrl,
+      demo: !target,
       protocols: builtInProtocols({ emojitrack: { keepScores: true } }),
-      ...(commands ? { redis: commands, publisher: commands } : {}),
+      ...(commands
+        ? {
+            redis: commands,
+            publisher: shardedPublisher(commands, shardedChannels(config.shardedChannels)),
+          }
+        : {}),
       ...(postgres ? { postgres } : {}),
     });
   } catch (err) {
@@ -102,12 +117,19 @@ async function serve(): Promise<void> {
     await stopSource();
     process.exit(1);
   }
-  const address = await streamer.listen();
+  // A worker serves what the primary's socket accepted (see cluster.ts).
+  const address = cluster.isWorker
+    ? await serveFromPrimary(streamer.server, config)
+    : await streamer.listen();
   const shownHost =
     config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
   logger.info(`rx-streamer listening on http://${shownHost}:${address.port}/`, {
     port: address.port,
-    source: config.redisUrl ? 'redis' : 'embedded bus with demo feeds',
+    source: config.redisCluster
+      ? 'redis cluster'
+      : config.redisUrl
+        ? 'redis'
+        : 'embedded bus with demo feeds',
     protocols: [...streamer.protocols.keys()],
   });
 
