@@ -27,6 +27,9 @@ export { RedisHistory } from './sources/RedisHistory.js';
 export { MemoryHistory } from './sources/MemoryHistory.js';
 export { historyKeys } from './sources/channelHistory.js';
 export { publish, DEFAULT_HISTORY } from './sources/publishWithHistory.js';
+export type { PublishOptions } from './sources/publishWithHistory.js';
+export { shardedChannels } from './sources/redisClient.js';
+export type { RedisClient } from './sources/redisClient.js';
 export { busMessage } from './core/message.js';
 export { tagged, untagged } from './core/position.js';
 export type {

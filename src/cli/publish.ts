@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Publishes one message with history, as POST /api/publish and publish() do, for
 // trying recovery by hand or from a shell script: the position on stdout's last line.
+// On the server's Redis or Redis Cluster, a sharded channel SPUBLISHed as the server does.
 //   npm run publish -- --channel room:1 --data '"hi"' [--redis URL] [--size N] [--ttl S]
-import { Redis } from 'ioredis';
 import { loadConfig } from '../core/config.js';
 import type { Config } from '../core/config.js';
 import { StreamerError } from '../core/errors.js';
 import { publish, publishChannelProblem } from '../sources/publishWithHistory.js';
+import { connectRedis, shardedChannels } from '../sources/redisClient.js';
+import type { RedisTarget } from '../sources/redisClient.js';
 import { commandLine } from './commandLine.js';
 import type { Fail } from './commandLine.js';
 
@@ -14,9 +16,11 @@ const USAGE = `usage: npm run publish -- --channel C --data JSON [--redis URL] [
   --channel  the Redis channel (room:1 reaches notification streams, pubsub:chat pub/sub channel chat)
   --data     the message as JSON: a JSON string is published as the string itself ('"hi"'),
              any other JSON as its JSON text ('{"text":"hi"}')
-  --redis    Redis URL (default REDIS_URL, else redis://127.0.0.1:6379)
+  --redis    Redis URL (default REDIS_URL, or the cluster of REDIS_CLUSTER_NODES,
+             else redis://127.0.0.1:6379)
   --size     messages kept in the channel's history (default HISTORY_SIZE, else 100)
   --ttl      seconds the history is kept after the last publish (default HISTORY_TTL_S, else 300)
+  a channel in REDIS_SHARDED_CHANNELS is published with SPUBLISH, as the server does
   prints {"channel","epoch","offset"} of the message on its last line`;
 
 /** The server's bounds on HISTORY_SIZE and HISTORY_TTL_S (core/config.ts). */
@@ -72,10 +76,18 @@ try {
 } catch {
   fail(`--data must be JSON (a string in double quotes: '"hi"'), got ${JSON.stringify(args.data)}`);
 }
-const redisUrl = args.redis ?? config.redisUrl ?? 'redis://127.0.0.1:6379';
+// --redis, else the server's REDIS_URL or REDIS_CLUSTER_NODES (at most one is set).
+const target: RedisTarget =
+  args.redis ??
+  (config.redisCluster ? { cluster: config.redisCluster } : undefined) ??
+  config.redisUrl ??
+  'redis://127.0.0.1:6379';
 // A password in the URL is never shown, not even in an error.
-const shown = redisUrl.replace(/^([a-z]+:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
-if (!/^rediss?:\/\/./.test(redisUrl))
+const shown =
+  typeof target === 'string'
+    ? target.replace(/^([a-z]+:\/\/[^:/@]*:)[^@/]*@/i, '$1***@')
+    : target.cluster.map((n) => `${n.host}:${n.port}`).join(',');
+if (typeof target === 'string' && !/^rediss?:\/\/./.test(target))
   fail(`--redis must be a URL starting with redis:// or rediss://, got ${JSON.stringify(shown)}`);
 const size = whole('size', MAX_SIZE, config.historySize);
 const ttlS = whole('ttl', MAX_TTL_S, config.historyTtlS);
@@ -86,20 +98,29 @@ if (payloadBytes > maxBytes)
   fail(`--data has ${payloadBytes} bytes: a message has at most ${maxBytes} (WS_MAX_FRAME_BYTES)`);
 
 // A command, not a service: one attempt, bounded in time, and a one-line error.
-const redis = new Redis(redisUrl, {
-  lazyConnect: true,
-  connectTimeout: 5_000,
-  commandTimeout: 5_000,
-  maxRetriesPerRequest: 0,
-  retryStrategy: () => null,
-  connectionName: 'rx-streamer:publish',
-});
+// (On a Cluster, a MOVED or a failover in progress is still followed.)
+const redis = connectRedis(
+  target,
+  {
+    lazyConnect: true,
+    connectTimeout: 5_000,
+    commandTimeout: 5_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectionName: 'rx-streamer:publish',
+  },
+  { lazyConnect: true },
+);
 // ioredis rejects with "Connection is closed."; the socket's own error says why.
+// A Cluster's rejection says it best ("None of startup nodes is available").
 let cause: Error | undefined;
-redis.on('error', (err: Error) => (cause ??= err));
+redis.on('error', (err: Error) => {
+  if (typeof target === 'string') cause ??= err;
+});
 try {
   await redis.connect();
-  const position = await publish(redis, channel, data, { size, ttlS });
+  const sharded = shardedChannels(config.shardedChannels);
+  const position = await publish(redis, channel, data, { size, ttlS, sharded });
   process.stdout.write(`${JSON.stringify({ channel, ...position })}\n`);
 } catch (err) {
   process.stderr.write(`publish: ${shown}: ${(cause ?? (err as Error)).message}\n`);
