@@ -183,29 +183,17 @@ export class RedisStreamQueue implements QueueStore {
     // acknowledged (a crash between leaves it pending, to be dead-lettered again).
     // A hash-tagged key (`{sites}:queue`) keeps both in one slot and the step atomic.
     const atomic = !(this.redis instanceof Cluster) || keySlot(this.key) === keySlot(this.deadKey);
+    const { deadMaxLen, group } = this.options;
+    const fields = Object.entries(deadLetterFields(entry, reason)).flat();
     if (!atomic) {
-      await this.redis.xadd(
-        this.deadKey,
-        'MAXLEN',
-        '~',
-        this.options.deadMaxLen,
-        '*',
-        ...Object.entries(deadLetterFields(entry, reason)).flat(),
-      );
-      await this.redis.xack(this.key, this.options.group, entry.id);
+      await this.redis.xadd(this.deadKey, 'MAXLEN', '~', deadMaxLen, '*', ...fields);
+      await this.redis.xack(this.key, group, entry.id);
       return;
     }
     const results = await this.redis
       .multi()
-      .xadd(
-        this.deadKey,
-        'MAXLEN',
-        '~',
-        this.options.deadMaxLen,
-        '*',
-        ...Object.entries(deadLetterFields(entry, reason)).flat(),
-      )
-      .xack(this.key, this.options.group, entry.id)
+      .xadd(this.deadKey, 'MAXLEN', '~', deadMaxLen, '*', ...fields)
+      .xack(this.key, group, entry.id)
       .exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed)
