@@ -4,14 +4,10 @@
 // On the server's Redis or Redis Cluster, a sharded channel SPUBLISHed as the server does.
 //   npm run feed -- --rate 250 [--redis redis://127.0.0.1:6379] [--seconds 60]
 import { bufferTime, filter } from 'rxjs';
-import { loadConfig } from '../core/config.js';
-import type { Config } from '../core/config.js';
-import { StreamerError } from '../core/errors.js';
 import { SCORE_CHANNEL, demoFeed } from '../protocols/emojitrack/demoFeed.js';
 import { connectRedis, shardedChannels } from '../sources/redisClient.js';
-import type { RedisTarget } from '../sources/redisClient.js';
 import { shardedPublisher } from '../sources/shardedPublisher.js';
-import { commandLine } from './commandLine.js';
+import { commandLine, redisTargetOf, serverConfig } from './commandLine.js';
 import type { Fail } from './commandLine.js';
 
 const USAGE = `usage: npm run feed -- [--rate N] [--redis URL] [--seconds N] [--seed N]
@@ -40,18 +36,8 @@ const args = cli.values;
 const fail: Fail = cli.fail;
 
 // The server's own environment: its Redis (or Cluster) and its sharded channels.
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (!(err instanceof StreamerError)) throw err;
-  fail(err.message);
-}
-const target: RedisTarget =
-  args.redis ??
-  (config.redisCluster ? { cluster: config.redisCluster } : undefined) ??
-  config.redisUrl ??
-  'redis://127.0.0.1:6379';
+const config = serverConfig(fail, true);
+const target = redisTargetOf(args.redis, config);
 const shown =
   typeof target === 'string'
     ? target.replace(/\/\/[^@]*@/, '//***@')

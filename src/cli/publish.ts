@@ -3,13 +3,9 @@
 // trying recovery by hand or from a shell script: the position on stdout's last line.
 // On the server's Redis or Redis Cluster, a sharded channel SPUBLISHed as the server does.
 //   npm run publish -- --channel room:1 --data '"hi"' [--redis URL] [--size N] [--ttl S]
-import { loadConfig } from '../core/config.js';
-import type { Config } from '../core/config.js';
-import { StreamerError } from '../core/errors.js';
 import { publish, publishChannelProblem } from '../sources/publishWithHistory.js';
 import { connectRedis, shardedChannels } from '../sources/redisClient.js';
-import type { RedisTarget } from '../sources/redisClient.js';
-import { commandLine } from './commandLine.js';
+import { commandLine, redisTargetOf, serverConfig } from './commandLine.js';
 import type { Fail } from './commandLine.js';
 
 const USAGE = `usage: npm run publish -- --channel C --data JSON [--redis URL] [--size N] [--ttl S]
@@ -47,13 +43,7 @@ const fail: Fail = cli.fail;
 
 // The server's own environment, so the defaults and bounds are the server's and a
 // bad value is refused with the server's message.
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (!(err instanceof StreamerError)) throw err;
-  fail(err.message, false);
-}
+const config = serverConfig(fail, false);
 
 function whole(name: 'size' | 'ttl', max: number, fallback: number): number {
   const text = args[name];
@@ -76,12 +66,7 @@ try {
 } catch {
   fail(`--data must be JSON (a string in double quotes: '"hi"'), got ${JSON.stringify(args.data)}`);
 }
-// --redis, else the server's REDIS_URL or REDIS_CLUSTER_NODES (at most one is set).
-const target: RedisTarget =
-  args.redis ??
-  (config.redisCluster ? { cluster: config.redisCluster } : undefined) ??
-  config.redisUrl ??
-  'redis://127.0.0.1:6379';
+const target = redisTargetOf(args.redis, config);
 // A password in the URL is never shown, not even in an error.
 const shown =
   typeof target === 'string'

@@ -11,7 +11,8 @@ import type { TestApp } from '../support/app.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { waitUntil } from '../support/sse.js';
-import { isControl, isMessage, openWs } from '../support/ws.js';
+import { isControl, isMessage, openWs, subscribe } from '../support/ws.js';
+import type { ChannelFrame } from '../support/ws.js';
 import type { WsClient } from '../support/ws.js';
 
 const KEY = 'publish-key-0123456789';
@@ -20,20 +21,6 @@ const HISTORY_SIZE = 50;
 let redis: TestRedis;
 let a: TestApp;
 let b: TestApp;
-
-interface Ack {
-  readonly content: string;
-  readonly channel: string;
-  readonly epoch: string;
-  readonly offset: number;
-  readonly recovered?: boolean;
-}
-
-interface Frame {
-  readonly channel: string;
-  readonly message: unknown;
-  readonly offset?: number;
-}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -53,21 +40,15 @@ afterAll(async () => {
 
 const client = (app: TestApp) => openWs(`ws://127.0.0.1:${app.port}/pubsub`);
 
-async function subscribe(
-  c: WsClient,
-  channel: string,
-  recover?: { epoch: string; offset: number },
-): Promise<Ack> {
-  c.send({ action: 'subscribe', payload: { channel, ...(recover ? { recover } : {}) } });
-  return (await c.next(isControl(`Subscribed to ${channel}`))) as Ack;
-}
-
 const publish = (app: TestApp, channel: string, data: unknown) =>
   publishApi(app.url, KEY, `pubsub:${channel}`, data);
 
 /** The channel messages a client got after its nth frame, as [offset, message]. */
 const messagesOf = (c: WsClient, channel: string, from = 0) =>
-  (c.received.slice(from).filter(isMessage(channel)) as Frame[]).map((f) => [f.offset, f.message]);
+  (c.received.slice(from).filter(isMessage(channel)) as ChannelFrame[]).map((f) => [
+    f.offset,
+    f.message,
+  ]);
 
 describe('pub/sub recovery', () => {
   it('acknowledges a subscribe with the channel’s epoch and top, and numbers its messages', async () => {
@@ -100,7 +81,7 @@ describe('pub/sub recovery', () => {
     const ack = await subscribe(first, 'room');
     const publisher = await client(a);
     publisher.send({ action: 'publish', payload: { channel: 'room', message: 'before' } });
-    const seen = (await first.next(isMessage('room', 'before'))) as Frame;
+    const seen = (await first.next(isMessage('room', 'before'))) as ChannelFrame;
     first.close();
     await first.closed();
 
@@ -219,7 +200,10 @@ describe('pub/sub recovery', () => {
       expect(answer.recovered).toBe(true);
       // Wait for a few live ones past the recovered top.
       const until = answer.offset + 3;
-      await c.next((f) => isMessage('race')(f) && ((f as Frame).offset ?? 0) >= until, 5_000);
+      await c.next(
+        (f) => isMessage('race')(f) && ((f as ChannelFrame).offset ?? 0) >= until,
+        5_000,
+      );
       const offsets = messagesOf(c, 'race').map(([o]) => o as number);
       const expected = Array.from({ length: offsets.length }, (_, i) => since + 1 + i);
       expect(offsets, `round ${round}`).toEqual(expected);
@@ -253,7 +237,7 @@ describe('pub/sub recovery', () => {
     const c = await client(a);
     const ack = await subscribe(c, 'restarted');
     await publish(a, 'restarted', 'before');
-    const seen = (await c.next(isMessage('restarted', 'before'))) as Frame;
+    const seen = (await c.next(isMessage('restarted', 'before'))) as ChannelFrame;
     c.close();
     await redis.kill();
     await redis.restart();

@@ -11,25 +11,13 @@ import type { ServerProcess } from '../support/process.js';
 import { publishApi } from '../support/publish.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
-import { isControl, isMessage, openWs } from '../support/ws.js';
-import type { WsClient } from '../support/ws.js';
+import { isControl, isMessage, openWs, subscribe } from '../support/ws.js';
+import type { ChannelFrame } from '../support/ws.js';
 
 const KEY = 'killed-publish-key-0123';
 let redis: TestRedis;
 let a: ServerProcess;
 let b: TestApp;
-
-interface Ack {
-  readonly epoch: string;
-  readonly offset: number;
-  readonly recovered?: boolean;
-}
-
-interface Frame {
-  readonly channel: string;
-  readonly message: unknown;
-  readonly offset?: number;
-}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -54,12 +42,6 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function subscribe(c: WsClient, channel: string, recover?: Ack): Promise<Ack> {
-  const since = recover ? { recover: { epoch: recover.epoch, offset: recover.offset } } : {};
-  c.send({ action: 'subscribe', payload: { channel, ...since } });
-  return (await c.next(isControl(`Subscribed to ${channel}`))) as Ack;
-}
-
 const publish = async (url: string, channel: string, data: unknown): Promise<number> =>
   (await publishApi(url, KEY, `pubsub:${channel}`, data)).offset;
 
@@ -67,7 +49,7 @@ it('gives a client of a SIGKILLed instance exactly the 5 it missed on the other,
   const first = await openWs(`ws://127.0.0.1:${a.port}/pubsub`);
   const ack = await subscribe(first, 'orders');
   for (const n of [1, 2]) await publish(a.url, 'orders', { n });
-  const last = (await first.next(isMessage('orders', { n: 2 }))) as Frame;
+  const last = (await first.next(isMessage('orders', { n: 2 }))) as ChannelFrame;
   // Where the client stands: the epoch from the acknowledgement, the offset of its last message.
   const position = { epoch: ack.epoch, offset: last.offset as number };
   expect(position.offset).toBe(ack.offset + 2);
@@ -91,7 +73,7 @@ it('gives a client of a SIGKILLed instance exactly the 5 it missed on the other,
   const live = await publish(b.url, 'orders', { n: 8 });
   await back.next(isMessage('orders', { n: 8 }));
 
-  const got = (back.received.filter(isMessage('orders')) as Frame[]).map((f) => [
+  const got = (back.received.filter(isMessage('orders')) as ChannelFrame[]).map((f) => [
     f.offset,
     f.message,
   ]);

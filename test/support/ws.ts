@@ -133,3 +133,30 @@ export function rawUpgrade(
     );
   });
 }
+
+/** A pub/sub subscribe's acknowledgement: the channel's position, and whether a recovery worked. */
+export interface SubscribeAck {
+  readonly content: string;
+  readonly channel: string;
+  readonly epoch: string;
+  readonly offset: number;
+  readonly recovered?: boolean;
+}
+
+/** A pub/sub channel message, with its offset when it was published with history. */
+export interface ChannelFrame {
+  readonly channel: string;
+  readonly message: unknown;
+  readonly offset?: number;
+}
+
+/** Subscribes a pub/sub client (recovering from `recover` when given) and waits for the ack. */
+export async function subscribe(
+  c: WsClient,
+  channel: string,
+  recover?: { readonly epoch: string; readonly offset: number },
+): Promise<SubscribeAck> {
+  const since = recover ? { recover: { epoch: recover.epoch, offset: recover.offset } } : {};
+  c.send({ action: 'subscribe', payload: { channel, ...since } });
+  return (await c.next(isControl(`Subscribed to ${channel}`))) as SubscribeAck;
+}
