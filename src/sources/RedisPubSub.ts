@@ -24,6 +24,7 @@ import { connectionReadiness } from './connectionReadiness.js';
 import { connectRedis, shardedChannels } from './redisClient.js';
 import type { RedisClient, RedisTarget } from './redisClient.js';
 import { clusterSubscriberFor, slotOf } from './clusterSubscribers.js';
+import { ClusterCarriers } from './clusterCarriers.js';
 
 export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
@@ -63,6 +64,8 @@ export class RedisPubSub implements PubSubSource {
   private readonly scheduler: SchedulerLike;
   private readonly log: Logger;
   private everReady = false;
+  /** On a Cluster: which connection carries each live channel, and what is missing. */
+  private readonly carriers: ClusterCarriers | undefined;
 
   constructor(target: RedisTarget, options: RedisPubSubOptions = {}) {
     this.graceMs = options.graceMs ?? 2_000;
@@ -116,6 +119,18 @@ export class RedisPubSub implements PubSubSource {
       this.log.warn('redis error', { error: err.message }),
     );
     this.connection.on('end', () => this.state$.next('closed'));
+    this.carriers =
+      this.connection instanceof Cluster
+        ? new ClusterCarriers(
+            this.connection,
+            this.isSharded,
+            (channels) => {
+              for (const name of channels) this.liveChannels.forget(name);
+              this.log.warn('redis subscriber lost', { channels: channels.length });
+            },
+            (channels) => this.subscribeChannels(channels),
+          )
+        : undefined;
   }
 
   // Looked up on each subscribe, not once: a caller may keep the Observable past its
@@ -144,7 +159,10 @@ export class RedisPubSub implements PubSubSource {
         set.delete(subscriber);
         if (set.size > 0 || listeners.get(name) !== set) return;
         listeners.delete(name);
-        if (kind === 'channel') this.liveChannels.forget(name);
+        if (kind === 'channel') {
+          this.liveChannels.forget(name);
+          this.carriers?.forget(name);
+        }
         if (kind === 'pattern') this.command('punsubscribe', name);
         else this.command(this.isSharded(name) ? 'sunsubscribe' : 'unsubscribe', name);
       };
@@ -207,12 +225,22 @@ export class RedisPubSub implements PubSubSource {
     };
   }
 
-  /** Ready while the subscriber connection is up; otherwise why not (`redis reconnecting`). */
+  /**
+   * Ready while the subscriber connection is up; otherwise why not (`redis
+   * reconnecting`). On a Cluster, also not while a channel's subscriber is being
+   * replaced (a failover): the reason names it.
+   */
   readiness(): Readiness {
-    return this.ready.now();
+    const now = this.ready.now();
+    const trouble = now.ready ? this.carriers?.trouble() : undefined;
+    return trouble ? { ready: false, reason: trouble } : now;
   }
 
-  /** One stream for every caller: the readiness now and at every change. */
+  /**
+   * One stream for every caller: the connection's readiness now and at every
+   * change (a Cluster's single shard being failed over is not one: its channels'
+   * streams see a gap on their next message instead).
+   */
   readinessChanges(): Observable<Readiness> {
     return this.ready.changes;
   }
@@ -235,6 +263,7 @@ export class RedisPubSub implements PubSubSource {
     this.listeners.channel.clear();
     this.listeners.pattern.clear();
     this.state$.next('closed');
+    this.carriers?.close();
     try {
       await this.connection.quit();
     } catch {
@@ -290,15 +319,21 @@ export class RedisPubSub implements PubSubSource {
 
   private subscribeGroup(cmd: 'subscribe' | 'ssubscribe', names: string[]): void {
     const sets = names.map((n) => this.listeners.channel.get(n));
+    // The names of a group share their carrier: the classic connection, or their slot's.
+    const first = names[0];
+    const sentOn = first === undefined ? undefined : this.carriers?.carrierOf(first);
     this.connection[cmd](...names).then(
       () => {
         names.forEach((name, i) => {
           if (this.listeners.channel.get(name) !== sets[i]) return;
           this.liveChannels.markLive(name);
+          this.carriers?.confirmed(name, sentOn);
         });
       },
-      (err: unknown) =>
-        this.log.warn('redis subscribe failed', { names, error: (err as Error).message }),
+      (err: unknown) => {
+        for (const name of names) this.carriers?.failed(name);
+        this.log.warn('redis subscribe failed', { names, error: (err as Error).message });
+      },
     );
   }
 

@@ -85,15 +85,19 @@ it('reaches the sharded subscriber connection ioredis keeps private (synced() PI
   await source.close();
 });
 
-it('flows again after the master of a channel is SIGKILLed, and /readyz answers meanwhile', async () => {
+it('flows again after the master of a channel is SIGKILLed, and /readyz says what is missing meanwhile', async () => {
   const clients = await Promise.all(apps.map((app) => subscribed(app, 'room.3')));
   const master = await cluster.masterOf(keySlot('pubsub:room.3'));
   const killed = cluster.killMaster(master);
   const answers = new Set<number>();
+  const reasons = new Set<string>();
   const poll = setInterval(() => {
     for (const app of apps)
       void fetch(`${app.url}/readyz`).then(
-        (r) => answers.add(r.status),
+        async (r) => {
+          answers.add(r.status);
+          if (r.status === 503) reasons.add(((await r.json()) as { reason: string }).reason);
+        },
         () => answers.add(0),
       );
   }, 100);
@@ -109,7 +113,9 @@ it('flows again after the master of a channel is SIGKILLed, and /readyz answers 
     clearInterval(publishing);
     clearInterval(poll);
   }
-  // Each instance answered every /readyz: ready, or 503 saying why; none went away.
+  // Each instance answered every /readyz: ready, or 503 naming the subscriber being
+  // replaced; none went away.
   expect([...answers].every((s) => s === 200 || s === 503)).toBe(true);
+  expect([...reasons].join('; ')).toMatch(/redis subscriber .* resubscribing/);
   for (const app of apps) expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
 }, 60_000);
