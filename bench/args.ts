@@ -12,6 +12,13 @@ const WORKLOADS: readonly WorkloadName[] = [
   'publish',
 ];
 const PUBLISH_PATHS: readonly PublishPath[] = ['plain', 'script', 'client', 'api'];
+/**
+ * The server's Redis: one redis-server; a six-node Redis Cluster with classic
+ * pub/sub (SUBSCRIBE, PUBLISH); or the same with the pub/sub channels sharded
+ * (REDIS_SHARDED_CHANNELS: SSUBSCRIBE, SPUBLISH).
+ */
+export type RedisMode = 'single' | 'cluster' | 'sharded';
+const REDIS_MODES: readonly RedisMode[] = ['single', 'cluster', 'sharded'];
 /** Messages per second when --rate is not given. */
 const DEFAULT_RATE: Readonly<Record<WorkloadName, number>> = {
   emojitrack: 400,
@@ -51,6 +58,10 @@ export interface BenchArgs {
   readonly durationS: number;
   readonly warmupS: number;
   readonly workers: number;
+  /** Pubsub: the server's Redis. */
+  readonly redis: RedisMode;
+  /** Pubsub: server processes on the same Redis, each with its own port and NODE_NAME. */
+  readonly instances: number;
   readonly clientProcs: number;
   readonly seed: number;
   /** The build output to run; the repository's dist/ unless given. */
@@ -84,6 +95,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --duration S       measured window in seconds (default 20)
   --warmup S         seconds between the last client connecting and the window (default 5)
   --workers N        WORKERS for the server (default 1)
+  --redis MODE       pubsub: the server's Redis: single (default), cluster (six nodes, classic
+                     SUBSCRIBE/PUBLISH) or sharded (the same, pub/sub channels SSUBSCRIBEd/SPUBLISHed)
+  --instances N      pubsub: server processes on that Redis, the clients spread over them (default 1)
   --client-procs N   processes the clients are spread over (default 1)
   --seed N           seed of the traffic generator (default 24301)
   --dist DIR         build output to run, e.g. another checkout's dist/ (run as it is)
@@ -155,6 +169,8 @@ export function parseBenchArgs(
       duration: { type: 'string' },
       warmup: { type: 'string' },
       workers: { type: 'string' },
+      redis: { type: 'string' },
+      instances: { type: 'string' },
       'client-procs': { type: 'string' },
       seed: { type: 'string' },
       dist: { type: 'string' },
@@ -182,6 +198,20 @@ export function parseBenchArgs(
   // A recovering client knows it caught up at the first message published after its reconnect.
   if (workload === 'recovery' && rate === 0)
     throw new Error('--rate 0 is not valid on recovery: clients catch up on messages');
+  const redis = (values.redis ?? 'single') as RedisMode;
+  if (!REDIS_MODES.includes(redis))
+    throw new Error(`--redis ${redis} is not valid: expected ${REDIS_MODES.join(', ')}`);
+  const instances = number(values, 'instances', 1, 1, 16);
+  // The other workloads' feeders, floors and figures assume one server on one Redis.
+  const spread = [
+    ...(redis === 'single' ? [] : [`--redis ${redis}`]),
+    ...(instances === 1 ? [] : [`--instances ${instances}`]),
+  ];
+  if (workload !== 'pubsub' && spread.length > 0)
+    throw new Error(
+      `${spread.join(' ')} is not valid on ${workload}: ` +
+        'only pubsub runs on a Redis Cluster or on several instances',
+    );
   return {
     workload,
     clients: number(values, 'clients', DEFAULT_CLIENTS[workload] ?? 1000, 1, 50_000),
@@ -198,6 +228,8 @@ export function parseBenchArgs(
     durationS: number(values, 'duration', 20, 1, 3600, false),
     warmupS: number(values, 'warmup', 5, 0, 3600, false),
     workers: number(values, 'workers', 1, 1, 64),
+    redis,
+    instances,
     clientProcs: number(values, 'client-procs', 1, 1, 64),
     seed: number(values, 'seed', 24301, 0, 2 ** 32 - 1),
     dist: values.dist,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { ROOT } from './demo.js';
+import type { RedisPlan } from './ipc.js';
 import { exited, freePort } from './redisServer.js';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
@@ -108,7 +109,9 @@ export interface ServerProcess {
 export interface ServerOptions {
   /** The build output to run: its main.js. */
   readonly dist: string;
-  readonly redisUrl: string;
+  readonly redis: RedisPlan;
+  /** NODE_NAME: `bench` unless given (one per instance when there are several). */
+  readonly nodeName?: string;
   readonly workers: number;
   readonly nodeArgs: readonly string[];
   /** Lines counted in the server's output, e.g. its slow-client warnings. */
@@ -120,6 +123,7 @@ export interface ServerOptions {
 /** Starts dist/main.js with production settings and waits until it answers HTTP. */
 export async function startServer(options: ServerOptions): Promise<ServerProcess> {
   const port = await freePort();
+  const { redis } = options;
   const proc = remember(
     spawn(process.execPath, [...options.nodeArgs, join(options.dist, 'main.js')], {
       cwd: ROOT,
@@ -128,12 +132,19 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
         NODE_ENV: 'production',
         // The workloads' clients are anonymous, as they are against the floors and peers.
         PUBLIC_PROTOCOLS: 'notifications,pubsub,datastream',
-        REDIS_URL: options.redisUrl,
+        // Exactly one of the two, whatever the runner's own environment holds.
+        ...('url' in redis
+          ? { REDIS_URL: redis.url, REDIS_CLUSTER_NODES: undefined }
+          : {
+              REDIS_URL: undefined,
+              REDIS_CLUSTER_NODES: redis.seeds,
+              REDIS_SHARDED_CHANNELS: redis.sharded.join(','),
+            }),
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         KEEPALIVE_MS: '600000',
-        NODE_NAME: 'bench',
+        NODE_NAME: options.nodeName ?? 'bench',
         WORKERS: String(options.workers),
         ...options.env,
       },

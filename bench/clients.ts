@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { LatencyHistogram } from './histogram.js';
-import { planFromArgv, send } from './ipc.js';
+import { instanceOf, planFromArgv, send } from './ipc.js';
 import type { ClientGroup, ClientPlan, ToClients, WsDialect } from './ipc.js';
 import { wallClockMs } from './traffic.js';
 import { clientFrame } from './wsFrames.js';
@@ -136,8 +136,9 @@ function open(group: ClientGroup, index: number): Promise<void> {
     .replace('{i}', String(index))
     .replace('{c}', String(index % (group.ws?.channels ?? 1)));
   const marker = group.readyMarker;
+  const port = plan.ports[instanceOf(index, group.ws?.channels ?? 1, plan.ports.length)] as number;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: plan.host, port: plan.port });
+    const socket = connect({ host: plan.host, port });
     const c = new Connection(socket, group.ws !== undefined);
     const expected = group.ws ? STATUS_UPGRADED : STATUS_OK;
     const steps = group.ws ? handshake(group.ws.dialect, `bench.${index % group.ws.channels}`) : [];
@@ -154,7 +155,7 @@ function open(group: ClientGroup, index: number): Promise<void> {
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n`
         : 'Accept: text/event-stream\r\n';
       socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: ${plan.host}:${plan.port}\r\n` +
+        `GET ${path} HTTP/1.1\r\nHost: ${plan.host}:${port}\r\n` +
           `${accept}User-Agent: rx-streamer-bench\r\n\r\n`,
       );
     });

@@ -6,9 +6,10 @@
 // rx-streamer as plain PUBLISH (or, on recovery and publish, by the path the
 // plan names: see publishPaths.ts), for the Socket.IO peer through its emitter.
 // Site streams: entries added to the queue's stream (XADD), with bursts on
-// request, and a pause and a resume so the queue can be seen drained.
+// request, and a pause and a resume so the queue can be seen drained. On a
+// Redis Cluster (pubsub only), messages go out as the server publishes them.
 import { Emitter } from '@socket.io/redis-emitter';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { loadDemo } from './demo.js';
 import { planFromArgv, send } from './ipc.js';
 import type { FeederControl, FeederPlan, StatsRequest } from './ipc.js';
@@ -20,7 +21,16 @@ import type { SiteMessage } from './wsTraffic.js';
 import { startTraffic } from './traffic.js';
 
 const plan = planFromArgv<FeederPlan>();
-const redis = new Redis(plan.redisUrl, { connectionName: 'rx-streamer-bench:feeder' });
+const connectionName = 'rx-streamer-bench:feeder';
+// On a cluster each command goes out alone, auto-pipelined per node: a pipeline
+// may hold only one slot's keys, and SPUBLISH's channel is a key.
+const redis =
+  'url' in plan.redis
+    ? new Redis(plan.redis.url, { connectionName })
+    : new Cluster(plan.redis.seeds.split(','), {
+        enableAutoPipelining: true,
+        redisOptions: { connectionName },
+      });
 let sent = 0;
 let errors = 0;
 redis.on('error', () => errors++);
@@ -79,8 +89,9 @@ async function start(): Promise<() => void> {
           .emit('message', { channel: m.channel, message: JSON.parse(m.payload) as unknown });
     });
   }
-  if (plan.workload === 'pubsub' && plan.publishPath === undefined) {
+  if (plan.workload === 'pubsub' && plan.publishPath === undefined && redis instanceof Redis) {
     // Outside publishers feed pub/sub channel C as the Redis channel pubsub:C.
+    // (On a cluster, the plain path below publishes as the server does.)
     return startPubsubTraffic(plan, (batch) => {
       sent += batch.length;
       publish(batch.map((m) => [`pubsub:${m.channel}`, m.payload] as const));

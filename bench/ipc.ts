@@ -39,7 +39,8 @@ export interface ClientGroup {
 
 export interface ClientPlan {
   readonly host: string;
-  readonly port: number;
+  /** The target's instances, one port each: a client connects to `ports[instanceOf(…)]`. */
+  readonly ports: readonly number[];
   readonly groups: readonly ClientGroup[];
   /** Connections opened at once while connecting. */
   readonly connectBatch: number;
@@ -67,6 +68,17 @@ export type FromClients =
       readonly firstError?: string;
     }
   | { readonly type: 'snapshot'; readonly snapshot: ClientSnapshot };
+
+/**
+ * The instance client `index` connects to: the clients of each channel (client i
+ * is on channel i mod `channels`) spread evenly over the instances, so that every
+ * instance carries every channel, as behind a load balancer (i mod `instances`
+ * would leave each channel on one instance whenever the two counts share a factor).
+ * With one channel, it is i mod `instances`.
+ */
+export function instanceOf(index: number, channels: number, instances: number): number {
+  return ((index % channels) + Math.floor(index / channels)) % instances;
+}
 
 /** The notification workload's users and rooms (see notifyTraffic.ts). */
 export interface NotifyLayout {
@@ -98,10 +110,24 @@ export interface TrafficPlan {
   readonly notify: NotifyLayout;
 }
 
+/**
+ * The Redis a server and its feeder use: one redis-server, or (pubsub, `--redis
+ * cluster` or `sharded`) a Redis Cluster.
+ */
+export type RedisPlan =
+  | { readonly url: string }
+  | {
+      /** REDIS_CLUSTER_NODES: `host:port,…`. */
+      readonly seeds: string;
+      /** REDIS_SHARDED_CHANNELS: the channel globs SSUBSCRIBEd and SPUBLISHed (none: classic pub/sub). */
+      readonly sharded: readonly string[];
+    };
+
 export interface FeederPlan extends TrafficPlan {
   /** The build output whose demo generator makes the emojitrack traffic. */
   readonly dist: string;
-  readonly redisUrl: string;
+  /** Where it publishes; a Redis Cluster takes only the pub/sub traffic, sent as the server sends it (publishPaths.ts). */
+  readonly redis: RedisPlan;
   /** Publish the pub/sub traffic for Socket.IO servers (@socket.io/redis-emitter). */
   readonly socketIo?: boolean;
   /** Pub/sub traffic: how it is published (a bare PUBLISH unless given). */

@@ -12,12 +12,18 @@ import type { MachineCpu } from './procStats.js';
 
 export type TargetName = 'rx' | 'floor' | 'socket.io';
 
-export interface Target {
-  readonly name: TargetName;
+/** One process of a target (the server may run as several instances), and the port it listens on. */
+export interface Instance {
   readonly pid: number;
   readonly port: number;
-  /** Load-generating processes besides the clients (feeder, redis): their CPU is reported. */
-  readonly helpers: Readonly<Record<string, number>>;
+}
+
+export interface Target {
+  readonly name: TargetName;
+  /** The clients are spread over them (instanceOf in ipc.ts); their CPU and RSS are summed. */
+  readonly instances: readonly Instance[];
+  /** Load-generating processes besides the clients (feeder, redis): their CPU is reported, a list's summed. */
+  readonly helpers: Readonly<Record<string, number | readonly number[]>>;
   /** Counters only the target knows, read right after the window. */
   serverSide(): Promise<ServerSide>;
   /** Running counters the target keeps, read at both ends of the window. */
@@ -50,6 +56,17 @@ export interface Workload {
   readonly durationS: number;
 }
 
+/** One instance's share of a target's CPU and RSS figures. */
+export interface InstanceFigures extends Instance {
+  readonly cpuSeconds: number;
+  readonly corePercent: number;
+  readonly rss: {
+    readonly beforeClients: number;
+    readonly afterConnect: number;
+    readonly end: number;
+  };
+}
+
 export interface PerClientRate {
   readonly mean: number;
   readonly min: number;
@@ -66,12 +83,16 @@ export interface TargetResult {
   readonly rates: Readonly<Record<string, PerClientRate>>;
   /** Receipt minus `sent_at`, over the events of the timed groups. */
   readonly latencyMs: LatencySummary;
-  /** Server (or floor) process tree: CPU seconds in the window, share of one core, per delivery. */
+  /**
+   * Server (or floor) process trees, every instance's summed: CPU seconds in the
+   * window, share of one core, per delivery.
+   */
   readonly cpu: {
     readonly seconds: number;
     readonly corePercent: number;
     readonly usPerDelivery: number;
   };
+  /** VmRSS of the process trees, every instance's summed. */
   readonly rss: {
     readonly beforeClients: number;
     readonly afterConnect: number;
@@ -83,6 +104,8 @@ export interface TargetResult {
   readonly drops: number | null;
   readonly disconnects: number;
   readonly serverSide: ServerSide;
+  /** With several instances: each one's figures. */
+  readonly perInstance?: readonly InstanceFigures[];
   /** How much each of the target's own counters grew in the window. */
   readonly counters: Readonly<Record<string, number>>;
   /** What the phase after the window found, when there is one. */
@@ -101,7 +124,8 @@ export interface TargetResult {
 
 interface Snapshot {
   readonly at: number;
-  readonly serverCpu: number;
+  /** By instance. */
+  readonly serverCpu: number[];
   readonly clientCpu: number[];
   readonly helperCpu: Record<string, number>;
   readonly runnerCpu: number;
@@ -111,6 +135,8 @@ interface Snapshot {
 }
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+const sum = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
+const pidsOf = (pids: number | readonly number[]) => (typeof pids === 'number' ? [pids] : pids);
 
 /** n split over k parts as evenly as possible. */
 function share(n: number, k: number, i: number): number {
@@ -139,10 +165,13 @@ async function snapshot(
   const usage = process.cpuUsage();
   return {
     at: performance.now(),
-    serverCpu: treeCpuSeconds(target.pid),
+    serverCpu: target.instances.map((i) => treeCpuSeconds(i.pid)),
     clientCpu: clients.map((c) => treeCpuSeconds(c.pid as number)),
     helperCpu: Object.fromEntries(
-      Object.entries(target.helpers).map(([name, pid]) => [name, treeCpuSeconds(pid)]),
+      Object.entries(target.helpers).map(([name, pids]) => [
+        name,
+        sum(pidsOf(pids).map(treeCpuSeconds)),
+      ]),
     ),
     runnerCpu: (usage.user + usage.system) / 1e6,
     machine: machineCpu(),
@@ -170,10 +199,9 @@ const progress = (text: string) => process.stderr.write(`  ${text}\n`);
 
 function probe(clients: ChildProcess[]): ClientProbe {
   const snaps = (resetLatency: boolean) => clientSnapshots(clients, resetLatency);
-  const total = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
   return {
     async events(resetLatency) {
-      return total((await snaps(resetLatency)).map((c) => total(Object.values(c.events).flat())));
+      return sum((await snaps(resetLatency)).map((c) => sum(Object.values(c.events).flat())));
     },
     async latency() {
       return summarize((await snaps(false)).map((c) => c.latency));
@@ -182,13 +210,14 @@ function probe(clients: ChildProcess[]): ClientProbe {
 }
 
 export async function measure(target: Target, workload: Workload): Promise<TargetResult> {
-  const rssBefore = treeRssBytes(target.pid);
+  const rss = () => target.instances.map((i) => treeRssBytes(i.pid));
+  const rssBefore = rss();
   const total = workload.groups.reduce((n, g) => n + g.count, 0);
   progress(`${target.name}: connecting ${total} clients over ${workload.clientProcs} process(es)`);
   const clients = Array.from({ length: workload.clientProcs }, (_, i) => {
     const plan: ClientPlan = {
       host: '127.0.0.1',
-      port: target.port,
+      ports: target.instances.map((instance) => instance.port),
       groups: workload.groups.map((g) => ({
         ...g,
         count: share(g.count, workload.clientProcs, i),
@@ -206,24 +235,34 @@ export async function measure(target: Target, workload: Workload): Promise<Targe
     const failed = connections.reduce((a, c) => a + c.failed, 0);
     const firstError = connections.find((c) => c.firstError)?.firstError;
     if (connected === 0) throw new Error(`no client could connect: ${firstError ?? 'unknown'}`);
-    const rssConnected = treeRssBytes(target.pid);
+    const rssConnected = rss();
     progress(`${target.name}: ${connected} connected; warming up for ${workload.warmupS} s`);
     await sleep(workload.warmupS);
     const a = await snapshot(target, clients, true);
     progress(`${target.name}: measuring for ${workload.durationS} s`);
     await sleep(workload.durationS);
     const b = await snapshot(target, clients, false);
-    const rssEnd = treeRssBytes(target.pid);
+    const rssEnd = rss();
     const serverSide = await target.serverSide();
     const afterWindow = await target.afterWindow?.(probe(clients));
 
     const windowS = (b.at - a.at) / 1000;
-    const sum = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
     const events = (s: Snapshot) =>
       sum(s.clients.map((c) => sum(Object.values(c.events).map(sum))));
     const deliveries = events(b) - events(a);
-    const serverCpu = b.serverCpu - a.serverCpu;
+    const instanceCpu = b.serverCpu.map((cpu, i) => cpu - (a.serverCpu[i] ?? 0));
+    const serverCpu = sum(instanceCpu);
     const core = (seconds: number) => (100 * seconds) / windowS;
+    const perInstance = target.instances.map((instance, i): InstanceFigures => ({
+      ...instance,
+      cpuSeconds: instanceCpu[i] ?? NaN,
+      corePercent: core(instanceCpu[i] ?? NaN),
+      rss: {
+        beforeClients: rssBefore[i] ?? NaN,
+        afterConnect: rssConnected[i] ?? NaN,
+        end: rssEnd[i] ?? NaN,
+      },
+    }));
     const loadGen: Record<string, number> = {};
     b.clientCpu.forEach(
       (cpu, i) => (loadGen[`clients${i + 1}`] = core(cpu - (a.clientCpu[i] ?? 0))),
@@ -285,16 +324,17 @@ export async function measure(target: Target, workload: Workload): Promise<Targe
         usPerDelivery: (serverCpu * 1e6) / deliveries,
       },
       rss: {
-        beforeClients: rssBefore,
-        afterConnect: rssConnected,
-        end: rssEnd,
-        perConnectionAtConnect: (rssConnected - rssBefore) / connected,
-        perConnectionAtEnd: (rssEnd - rssBefore) / connected,
+        beforeClients: sum(rssBefore),
+        afterConnect: sum(rssConnected),
+        end: sum(rssEnd),
+        perConnectionAtConnect: (sum(rssConnected) - sum(rssBefore)) / connected,
+        perConnectionAtEnd: (sum(rssEnd) - sum(rssBefore)) / connected,
       },
       errors: sum(b.clients.map((c) => c.errors)),
       drops: serverSide.drops,
       disconnects: sum(b.clients.map((c) => c.disconnects)),
       serverSide,
+      ...(perInstance.length > 1 ? { perInstance } : {}),
       counters: Object.fromEntries(
         Object.entries(b.counters).map(([name, value]) => [name, value - (a.counters[name] ?? 0)]),
       ),

@@ -2,12 +2,16 @@
 // bare PUBLISH, the build's publish() with history, pub/sub client publishes
 // over WebSocket, or POST /api/publish. Each counts what was answered and,
 // with history, keeps every channel's top position as the answers tell it.
+// On a Redis Cluster, the bare path publishes as the server does: SPUBLISH for
+// the sharded channels, PUBLISH for the rest.
+import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import type * as Index from '../src/index.js';
+import type * as Sharded from '../src/sources/shardedPublisher.js';
 import type { FeederPlan, FeedStats, PublishPath } from './ipc.js';
 import type { PubsubMessage } from './wsTraffic.js';
 
@@ -57,10 +61,54 @@ class Tally {
 
 const redisChannel = (channel: string) => `pubsub:${channel}`;
 
-export async function openPublisher(plan: FeederPlan, redis: Redis): Promise<Publisher> {
+/** A module of the build, checked for the function used: an older `--dist` may lack it. */
+async function fromBuild<T>(
+  dist: string,
+  file: string,
+  name: keyof T & string,
+  since: string,
+): Promise<T> {
+  const path = join(dist, file);
+  const module = (existsSync(path) ? await import(pathToFileURL(path).href) : {}) as T;
+  if (typeof module[name] !== 'function')
+    throw new Error(`${dist} has no ${name}() in ${file}: a build from before ${since}`);
+  return module;
+}
+
+export async function openPublisher(plan: FeederPlan, redis: Redis | Cluster): Promise<Publisher> {
   const path = plan.publishPath ?? 'plain';
   const tally = new Tally();
   const base = { path, stats: () => tally.stats() };
+
+  if (path === 'plain' && 'seeds' in plan.redis) {
+    // The server's own publisher and test of REDIS_SHARDED_CHANNELS, from the build.
+    const { shardedPublisher } = await fromBuild<typeof Sharded>(
+      plan.dist,
+      'sources/shardedPublisher.js',
+      'shardedPublisher',
+      'sharded channels',
+    );
+    const { shardedChannels } = await fromBuild<typeof Index>(
+      plan.dist,
+      'index.js',
+      'shardedChannels',
+      'sharded channels',
+    );
+    const publisher = shardedPublisher(redis, shardedChannels(plan.redis.sharded));
+    return {
+      ...base,
+      publish(batch) {
+        for (const m of batch) {
+          const channel = redisChannel(m.channel);
+          Promise.resolve(publisher.publish(channel, m.payload)).then(
+            () => tally.answered(channel),
+            (err: unknown) => tally.fail(err),
+          );
+        }
+      },
+      close: () => undefined,
+    };
+  }
 
   if (path === 'plain') {
     return {
@@ -83,9 +131,12 @@ export async function openPublisher(plan: FeederPlan, redis: Redis): Promise<Pub
   }
 
   if (path === 'script') {
-    const index = (await import(pathToFileURL(join(plan.dist, 'index.js')).href)) as typeof Index;
-    if (typeof index.publish !== 'function')
-      throw new Error(`${plan.dist} has no publish(): a build from before channel history`);
+    const index = await fromBuild<typeof Index>(
+      plan.dist,
+      'index.js',
+      'publish',
+      'channel history',
+    );
     const options = plan.history ?? { size: 100, ttlS: 300 };
     return {
       ...base,

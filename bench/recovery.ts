@@ -172,7 +172,7 @@ export async function runRecovery(
   try {
     const server = await startServer({
       dist,
-      redisUrl: redis.url,
+      redis: { url: redis.url },
       workers: args.workers,
       nodeArgs,
       countPattern: /slow client/i,
@@ -182,7 +182,7 @@ export async function runRecovery(
     const plan: FeederPlan = {
       ...traffic,
       dist,
-      redisUrl: redis.url,
+      redis: { url: redis.url },
       tickMs: 5,
       publishPath: 'script',
       history: { size: Number(settings.HISTORY_SIZE), ttlS: 300 },

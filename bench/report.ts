@@ -25,6 +25,8 @@ export interface BenchResult {
   readonly floor: TargetResult | undefined;
   /** The peer a developer would pick instead (pubsub: Socket.IO), measured the same way. */
   readonly peer?: TargetResult;
+  /** What was left out or differs, in words (pubsub on a cluster or several instances). */
+  readonly notes?: readonly string[];
   readonly profiles?: Readonly<Record<string, ProfileSummary>>;
 }
 
@@ -63,6 +65,25 @@ function rateRows(groups: readonly string[]): Row[] {
       ratio: true,
     },
   ]);
+}
+
+/** Each instance's share, when the server ran as several (the rows above sum them). */
+function instanceRows(count: number): Row[] {
+  return Array.from({ length: count }, (_, i) => [
+    {
+      label: `instance ${i + 1} CPU %`,
+      pick: (r: TargetResult) => r.perInstance?.[i]?.corePercent,
+      digits: 1,
+    },
+    {
+      label: `instance ${i + 1} RSS end MB`,
+      pick: (r: TargetResult) => {
+        const end = r.perInstance?.[i]?.rss.end;
+        return end === undefined ? undefined : end / MB;
+      },
+      digits: 1,
+    },
+  ]).flat();
 }
 
 const HEAD_ROWS: Row[] = [
@@ -161,6 +182,7 @@ export function formatTable(result: BenchResult): string {
   const { args, rx, floor, peer } = result;
   const rows = [
     ...HEAD_ROWS,
+    ...instanceRows(rx.perInstance?.length ?? 0),
     ...rateRows(Object.keys(rx.rates)),
     ...BURST_ROWS,
     ...TAIL_ROWS,
@@ -169,7 +191,7 @@ export function formatTable(result: BenchResult): string {
   const others = [floor, peer].filter((r): r is TargetResult => r !== undefined);
   const lines = [
     `rx-streamer bench, ${args.workload}: ${result.description}, ` +
-      `workers ${args.workers}, client procs ${args.clientProcs}, ` +
+      `workers ${args.workers}${rx.perInstance ? ' each' : ''}, client procs ${args.clientProcs}, ` +
       `window ${rx.windowS.toFixed(1)} s after ${args.warmupS} s warm-up, ` +
       `server node options: ${args.nodeArgs.join(' ') || 'none'}`,
     `revision ${result.revision}, node ${result.host.node}, ${result.host.cpus} × ${result.host.cpuModel}, load average at start ${result.host.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
@@ -190,6 +212,7 @@ export function formatTable(result: BenchResult): string {
     }
     lines.push(line);
   }
+  for (const note of result.notes ?? []) lines.push(`note: ${note}`);
   for (const r of [rx, ...others])
     for (const w of r.warnings) lines.push(`WARNING (${r.name}): ${w}`);
   return lines.join('\n');
@@ -209,8 +232,9 @@ export interface ResultHead {
 export function writeResult(dir: string, result: ResultHead): string {
   mkdirSync(dir, { recursive: true });
   const stamp = result.startedAt.replace(/[:.]/g, '-');
-  const { workload, clients, workers } = result.args;
-  const file = join(dir, `bench-${stamp}-${workload}-c${clients}-w${workers}.json`);
+  const { workload, clients, workers, redis, instances } = result.args;
+  const spread = `${redis === 'single' ? '' : `-${redis}`}${instances === 1 ? '' : `-i${instances}`}`;
+  const file = join(dir, `bench-${stamp}-${workload}-c${clients}-w${workers}${spread}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   return file;
 }

@@ -1,4 +1,5 @@
-// The benchmark runner (`npm run bench`): the server from the build output on its
+// The benchmark runner (`npm run bench`): the server from the build output (on
+// pubsub, as one or several instances, on one Redis or a Redis Cluster) on its
 // own Redis with a feeder, then the floor (on datastream, reading its own Redis
 // that the feeder fills), then (pubsub) the Socket.IO peer on its own Redis, all
 // measured by the same clients over the same window, with (datastream) a burst
@@ -10,7 +11,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseBenchArgs, startNodeArgs, USAGE } from './args.js';
 import type { BenchArgs } from './args.js';
-import { buildChildren, forkBench, nextMessage, startServer, stopChild } from './children.js';
+import { buildChildren, forkBench, nextMessage, stopChild } from './children.js';
+import type { ServerProcess } from './children.js';
 import { ROOT } from './demo.js';
 import type {
   FeederPlan,
@@ -24,6 +26,7 @@ import type {
 } from './ipc.js';
 import { measure } from './measure.js';
 import type { ServerSide, Target, TargetResult, Workload } from './measure.js';
+import { serverTarget, startInstances, startServerRedis, stopInstances } from './serverTarget.js';
 import { Redis } from 'ioredis';
 import { formatProfile, summarizeProfile } from './profileTop.js';
 import type { ProfileSummary } from './profileTop.js';
@@ -62,19 +65,6 @@ function ensureBuilt(): void {
   if (build.status !== 0) throw new Error('npm run build failed');
 }
 
-/** Finds a drop counter in the status document, wherever a version of the server puts it. */
-function dropCounter(doc: unknown, depth = 0): number | undefined {
-  if (typeof doc !== 'object' || doc === null || depth > 2) return undefined;
-  for (const [key, value] of Object.entries(doc)) {
-    if (typeof value === 'number' && /drop/i.test(key)) return value;
-    if (key !== 'connections') {
-      const nested = dropCounter(value, depth + 1);
-      if (nested !== undefined) return nested;
-    }
-  }
-  return undefined;
-}
-
 /** The commit of the checkout that holds `dist`, or 'unknown' outside git. */
 function revisionOf(dist: string): string {
   const cwd = dirname(dist);
@@ -97,23 +87,8 @@ function profileSummaries(dir: string, label: string): Record<string, ProfileSum
   return out;
 }
 
-/** The server's running counters that a window's difference makes sense of. */
-function countersOf(doc: {
-  eps_ticks?: { run: number; missed: number };
-  metrics?: Record<string, number>;
-}): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (doc.eps_ticks) {
-    out.epsTicks = doc.eps_ticks.run;
-    out.epsTicksMissed = doc.eps_ticks.missed;
-  }
-  const refreshes = doc.metrics?.['notify.refreshes'];
-  if (refreshes !== undefined) out.refreshes = refreshes;
-  return out;
-}
-
 /**
- * Starts the feeder on `redisUrl`, lets the target settle with traffic flowing
+ * Starts the feeder on the plan's Redis, lets the target settle with traffic flowing
  * (before its memory is read), and measures it, with the messages the feeder
  * sent among the window's counters and, on datastream, the burst after it.
  */
@@ -124,9 +99,10 @@ async function feedAndMeasure(
   targetOf: (feeder: ChildProcess) => Target,
 ): Promise<TargetResult> {
   const feeder = forkBench('feeder', plan);
-  const redis = setup.burst
-    ? new Redis(plan.redisUrl, { connectionName: 'rx-streamer-bench:runner' })
-    : undefined;
+  const redis =
+    setup.burst && 'url' in plan.redis
+      ? new Redis(plan.redis.url, { connectionName: 'rx-streamer-bench:runner' })
+      : undefined;
   try {
     await nextMessage<FromFeeder, 'ready'>(feeder, 'ready');
     await new Promise((r) => setTimeout(r, 1000));
@@ -172,59 +148,46 @@ async function runServer(
   setup: WorkloadSetup,
   profileDir: string | undefined,
 ): Promise<TargetResult> {
-  const redis = await startRedis();
+  const redis = await startServerRedis(args.redis);
   try {
-    const server = await startServer({
-      dist,
-      redisUrl: redis.url,
-      workers: args.workers,
-      nodeArgs: [...args.nodeArgs, ...profiling(profileDir)],
-      countPattern: SLOW_CLIENT_LOG,
-      env: setup.serverEnv,
-    });
+    const servers = await startInstances(
+      {
+        dist,
+        redis: redis.plan,
+        workers: args.workers,
+        nodeArgs: [...args.nodeArgs, ...profiling(profileDir)],
+        countPattern: SLOW_CLIENT_LOG,
+        env: setup.serverEnv,
+      },
+      args.instances,
+    );
     try {
       const { publisher } = setup;
+      // The publish workload runs one instance: the paths through the server take it.
+      const first = servers[0] as ServerProcess;
       const plan: FeederPlan = {
         ...setup.traffic,
         dist,
-        redisUrl: redis.url,
+        redis: redis.plan,
         tickMs: TICK_MS,
         ...(publisher
           ? {
               publishPath: publisher.path,
-              server: { port: server.port, apiKey: publisher.apiKey },
+              server: { port: first.port, apiKey: publisher.apiKey },
               history: { size: 100, ttlS: 300 },
             }
           : {}),
       };
-      return await feedAndMeasure(plan, setup, setup.workload, (feeder) => ({
-        name: 'rx',
-        pid: server.pid,
-        port: server.port,
-        helpers: { feeder: feeder.pid as number, redis: redis.pid },
-        async counters(): Promise<Record<string, number>> {
-          // Each request may reach another worker: one worker's counters only make
-          // a window's difference when there is one.
-          if (args.workers > 1) return {};
-          const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
-          return countersOf((await res.json()) as Parameters<typeof countersOf>[0]);
-        },
-        async serverSide(): Promise<ServerSide> {
-          const res = await fetch(`http://127.0.0.1:${server.port}/admin/status.json`);
-          const doc = (await res.json()) as Record<string, unknown>;
-          const { connections, ...extra } = doc;
-          return {
-            connections: Array.isArray(connections) ? connections.length : null,
-            // With several workers the document may describe only the one that
-            // answered, while every worker logs its drops to the same output.
-            drops: Math.max(dropCounter(doc) ?? 0, server.matched()),
-            extra: { ...extra, feeder: await feederStats(feeder) },
-          };
-        },
-      }));
+      return await feedAndMeasure(plan, setup, setup.workload, (feeder) =>
+        serverTarget(
+          servers,
+          args.workers,
+          { feeder: feeder.pid as number, redis: redis.pids },
+          async () => ({ feeder: await feederStats(feeder) }),
+        ),
+      );
     } finally {
-      await stopChild(server.proc, undefined, 15_000);
-      if (server.proc.exitCode !== 0) process.stderr.write(`server output:\n${server.tail()}\n`);
+      await stopInstances(servers);
     }
   } finally {
     await redis.stop();
@@ -247,14 +210,13 @@ async function runPeer(
       const plan: FeederPlan = {
         ...setup.traffic,
         dist,
-        redisUrl: redis.url,
+        redis: { url: redis.url },
         tickMs: TICK_MS,
         socketIo: true,
       };
       return await feedAndMeasure(plan, setup, workload, (feeder) => ({
         name: 'socket.io',
-        pid: peer.pid as number,
-        port,
+        instances: [{ pid: peer.pid as number, port }],
         helpers: { feeder: feeder.pid as number, redis: redis.pid },
         async serverSide(): Promise<ServerSide> {
           const answer = nextMessage<FromPeer, 'stats'>(peer, 'stats');
@@ -297,8 +259,7 @@ async function runFloor(
       const { port } = await nextMessage<FromFloor, 'listening'>(floor, 'listening');
       const target = (helpers: Record<string, number>): Target => ({
         name: 'floor',
-        pid: floor.pid as number,
-        port,
+        instances: [{ pid: floor.pid as number, port }],
         helpers,
         async serverSide(): Promise<ServerSide> {
           const answer = nextMessage<FromFloor, 'stats'>(floor, 'stats');
@@ -308,7 +269,7 @@ async function runFloor(
         },
       });
       if (redis) {
-        const feederPlan: FeederPlan = { ...plan, redisUrl: redis.url };
+        const feederPlan: FeederPlan = { ...plan, redis: { url: redis.url } };
         return await feedAndMeasure(feederPlan, setup, setup.workload, (feeder) =>
           target({ feeder: feeder.pid as number, redis: redis.pid }),
         );
@@ -391,8 +352,17 @@ async function main(): Promise<void> {
   const floor = args.floor
     ? await runFloor(dist, setup, profileRoot && join(profileRoot, 'floor'))
     : undefined;
+  // The peer runs as one Socket.IO server on one Redis: nothing like several
+  // instances on a cluster. The floor (one process, no Redis) still compares.
+  const spread = args.redis !== 'single' || args.instances > 1;
+  const notes = [
+    ...(floor && spread ? ['the floor is one process with its traffic in-process (no Redis)'] : []),
+    ...(args.peer && setup.peer && spread
+      ? ['the Socket.IO peer is not run with --redis cluster or sharded, or --instances > 1']
+      : []),
+  ];
   const peer =
-    args.peer && setup.peer
+    args.peer && setup.peer && !spread
       ? await runPeer(dist, setup, setup.peer, profileRoot && join(profileRoot, 'socket.io'))
       : undefined;
   process.stderr.write(
@@ -417,6 +387,7 @@ async function main(): Promise<void> {
     rx,
     floor,
     ...(peer ? { peer } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
     ...(profiles ? { profiles } : {}),
   };
   process.stdout.write(`\n${formatTable(result)}\n`);

@@ -33,8 +33,24 @@ const NOTIFY_OK = '<status>ok</status>';
 export const PING_MS = 600_000;
 /** The site streams' queue, for the server, the feeder and the floor. */
 export const DATASTREAM_KEY = 'bench:datastream';
+/** REDIS_SHARDED_CHANNELS on `--redis sharded`: every pub/sub channel (pub/sub channel C is the Redis channel `pubsub:C`). */
+export const SHARDED_CHANNELS: readonly string[] = ['pubsub:*'];
 /** The bench's PUBLISH_API_KEY (the server listens on 127.0.0.1 only). */
 export const PUBLISH_API_KEY = 'rx-streamer-bench-publish-key';
+
+/** Where the pub/sub server runs: its instances and its Redis (`--instances`, `--redis`). */
+function serverLayout(args: BenchArgs): string {
+  const instances =
+    args.instances === 1
+      ? 'one server instance'
+      : `${args.instances} server instances (CPU and RSS summed over them)`;
+  const redis = {
+    single: 'one Redis',
+    cluster: 'a six-node Redis Cluster, classic pub/sub (SUBSCRIBE, PUBLISH)',
+    sharded: `a six-node Redis Cluster, sharded pub/sub (SSUBSCRIBE, SPUBLISH on ${SHARDED_CHANNELS.join(',')})`,
+  }[args.redis];
+  return `${instances} on ${redis}`;
+}
 
 /** The publish workload on one path: the same subscribers, the traffic published that way. */
 export function publishPathSetup(setup: WorkloadSetup, path: PublishPath): WorkloadSetup {
@@ -146,7 +162,8 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
       floor: 'wsFloor',
       description:
         `${args.clients} WebSocket clients on ${args.channels} channel(s), ` +
-        `${args.rate} msgs/s (${Math.round((args.rate * args.clients) / args.channels)} deliveries/s expected)`,
+        `${args.rate} msgs/s (${Math.round((args.rate * args.clients) / args.channels)} deliveries/s expected), ` +
+        serverLayout(args),
     };
   }
   if (args.workload === 'notifications') {
