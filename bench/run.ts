@@ -4,15 +4,15 @@
 // that the feeder fills), then (pubsub) the Socket.IO peer on its own Redis, all
 // measured by the same clients over the same window, with (datastream) a burst
 // after it; prints the table and writes the JSON under bench/results/.
-import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseBenchArgs, startNodeArgs, USAGE } from './args.js';
 import type { BenchArgs } from './args.js';
 import { buildChildren, forkBench, nextMessage, stopChild } from './children.js';
 import type { ServerProcess } from './children.js';
+import { ensureBuilt, revisionOf } from './build.js';
 import { ROOT } from './demo.js';
 import type {
   FeederPlan,
@@ -46,33 +46,6 @@ const RESULTS = join(ROOT, 'bench', 'results');
 const TICK_MS = 5;
 const EPS_INTERVAL_MS = 1000 / 60;
 const SLOW_CLIENT_LOG = /slow client/i;
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ when it is missing or older than any file under src/. */
-function ensureBuilt(): void {
-  const main = join(ROOT, 'dist', 'main.js');
-  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  process.stderr.write('dist/ is missing or older than src/: npm run build\n');
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('npm run build failed');
-}
-
-/** The commit of the checkout that holds `dist`, or 'unknown' outside git. */
-function revisionOf(dist: string): string {
-  const cwd = dirname(dist);
-  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' });
-  if (head.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['status', '--porcelain', 'src'], { cwd, encoding: 'utf8' });
-  return `${head.stdout.trim()}${dirty.stdout.trim() ? '+dirty' : ''}`;
-}
 
 function profileSummaries(dir: string, label: string): Record<string, ProfileSummary> {
   const out: Record<string, ProfileSummary> = {};
