@@ -47,6 +47,13 @@ export type FamilySpec<M> = FamilyFeed<M> & {
    * budget from the other families.
    */
   readonly maxTopics?: { readonly count: number; readonly variable: string };
+  /**
+   * Its clients' framings read each message as it is written (event ids of a
+   * connection's own, see eventIds): its topics queue the messages themselves.
+   * Otherwise a family with one encoding encodes each message as it arrives
+   * and queues the bytes, so a burst does not keep the messages alive.
+   */
+  readonly framesNeedMessages?: boolean;
 };
 
 export interface HubOptions {
@@ -132,6 +139,8 @@ interface Family {
   routes: number;
   /** The shared feed's subscription (not used by per-topic feeds). */
   feed: Subscription | undefined;
+  /** The encoding its topics encode messages in as they arrive (see FamilySpec.framesNeedMessages). */
+  readonly encodeOnArrival: string | undefined;
 }
 
 export class Hub {
@@ -206,6 +215,7 @@ export class Hub {
   /** Registers a family; its feed is subscribed only while it has clients. */
   addFamily<M>(name: string, spec: FamilySpec<M>): void {
     if (this.families.has(name)) throw new Error(`hub family "${name}" is already registered`);
+    const encodings = Object.keys(spec.encode);
     const family: Family = {
       name,
       spec: spec as FamilySpec<unknown>,
@@ -213,6 +223,8 @@ export class Hub {
       clients: 0,
       routes: 0,
       feed: undefined,
+      encodeOnArrival:
+        encodings.length === 1 && spec.framesNeedMessages !== true ? encodings[0] : undefined,
     };
     this.families.set(name, family);
     const metricName = spec.metricName ?? name;
@@ -543,6 +555,7 @@ export class Hub {
             error: String(error),
           }),
         this.maxHeld,
+        family.encodeOnArrival,
       );
       family.topics.set(key, topic);
     }

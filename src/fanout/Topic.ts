@@ -34,11 +34,18 @@ class Turn {
   private lastFraming: Framing | undefined;
   private lastBytes: Buffer | undefined;
 
+  /**
+   * `messages` are the turn's messages, or, with `encodedAs`, their bytes in
+   * that encoding, encoded as they arrived (see Topic.add()).
+   */
   constructor(
     private readonly topic: Topic,
     private readonly messages: readonly unknown[],
     readonly clients: readonly Connection[],
-  ) {}
+    private readonly encodedAs?: string,
+  ) {
+    if (encodedAs !== undefined) this.encoded.set(encodedAs, messages as Buffer[]);
+  }
 
   next = 0;
 
@@ -51,7 +58,12 @@ class Turn {
     if (framing === this.lastFraming) return this.lastBytes as Buffer;
     if (framing.perConnection) {
       const parts = this.encode(framing.encoding);
-      return framing.frame(parts, this.encodedFrom?.get(framing.encoding) ?? this.messages);
+      // Encoded on arrival, the messages are gone: the family said its framings need none.
+      const from =
+        this.encodedAs === undefined
+          ? (this.encodedFrom?.get(framing.encoding) ?? this.messages)
+          : undefined;
+      return framing.frame(parts, from);
     }
     let bytes = this.framed.get(framing);
     if (!bytes) {
@@ -111,7 +123,9 @@ export class Topic {
   routes = 0;
   /** Loop turns the current turn has been written in so far. */
   turnsWriting = 0;
+  /** Messages queued for the next turn; their bytes instead while `pendingEncoded`. */
   private pending: unknown[] = [];
+  private pendingEncoded = false;
   private writing: Turn | undefined;
   /** Clients in the topic whose messages are kept, not written, until released. */
   private held: Map<Connection, Held> | undefined;
@@ -134,6 +148,13 @@ export class Topic {
     readonly encodeFailed: EncodeFailed,
     /** Most messages kept for one held client. */
     private readonly maxHeld = 10_000,
+    /**
+     * The encoding each message is encoded in as it arrives, the bytes queued
+     * instead of the message (a family with one encoding whose framings need
+     * no message): a burst then holds compact bytes, not the messages with
+     * their payload strings, until its turn is written.
+     */
+    private readonly encodeOnArrival?: string,
   ) {}
 
   /** Clients in the topic, held ones included. */
@@ -158,10 +179,38 @@ export class Topic {
 
   /** Queues a message; true when the topic just got something to write. */
   add(message: unknown): boolean {
-    this.pending.push(message);
+    // A turn's queue is encoded on arrival or not as a whole: decided by its first
+    // message, not when only held clients would have the bytes.
+    if (this.pending.length === 0)
+      this.pendingEncoded = this.encodeOnArrival !== undefined && this.clients.size > 0;
+    if (this.pendingEncoded) {
+      const bytes = this.encodeNow(message);
+      if (bytes === undefined) return false;
+      this.pending.push(bytes);
+    } else this.pending.push(message);
     this.queued++;
     if (this.held !== undefined) this.keepForHeld(message);
     return this.pending.length === 1;
+  }
+
+  private encodeNow(message: unknown): Buffer | undefined {
+    try {
+      const encoder = this.encoders[this.encodeOnArrival as string] as (m: unknown) => Buffer;
+      return encoder(message);
+    } catch (err) {
+      this.encodeFailed(this, err);
+      return undefined;
+    }
+  }
+
+  /** The turn of what is queued, for `clients`. */
+  private turnOf(messages: unknown[], clients: readonly Connection[]): Turn {
+    return new Turn(
+      this,
+      messages,
+      clients,
+      this.pendingEncoded ? this.encodeOnArrival : undefined,
+    );
   }
 
   /**
@@ -271,7 +320,7 @@ export class Topic {
     const turns: Turn[] = [];
     const w = this.writing;
     if (w && w.clients.indexOf(c, w.next) !== -1) turns.push(w);
-    if (this.pending.length > 0) turns.push(new Turn(this, this.pending, [c]));
+    if (this.pending.length > 0) turns.push(this.turnOf(this.pending, [c]));
     for (const turn of turns) {
       const bytes = turn.bytesFor(c.framing);
       c.write(bytes);
@@ -291,7 +340,7 @@ export class Topic {
       if (this.held !== undefined) this.releaseWaiting();
       return false;
     }
-    this.writing = new Turn(this, messages, [...this.clients]);
+    this.writing = this.turnOf(messages, [...this.clients]);
     this.turnsWriting = 0;
     // Released now, they join after this turn: its messages are among those they were kept.
     if (this.held !== undefined) this.releaseWaiting();

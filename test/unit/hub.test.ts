@@ -5,6 +5,7 @@
 import { Writable } from 'node:stream';
 import { NEVER, Observable, Subject, defer, finalize, groupBy } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import winston from 'winston';
 import { MetricsRegistry } from '../../src/core/metrics.js';
 import { Connection } from '../../src/fanout/Connection.js';
 import type { Framing } from '../../src/fanout/framing.js';
@@ -369,6 +370,119 @@ describe('numbered events (a framing per connection)', () => {
     // No keepalive comments: such streams keep themselves alive.
     hub.close();
     expect(both.text).not.toContain(':\n');
+  });
+});
+
+describe('encoding on arrival', () => {
+  /** A family of one encoding whose encoder records when it runs. */
+  const family = (name: string, extra: { framesNeedMessages?: boolean } = {}) => {
+    const feed = new Subject<string>();
+    const calls: string[] = [];
+    hub.addFamily<string>(name, {
+      feed,
+      encode: {
+        text: (m) => {
+          if (m === 'bad') throw new Error('unencodable');
+          calls.push(m);
+          return text(m);
+        },
+      },
+      ...extra,
+    });
+    return { feed, calls };
+  };
+
+  it('encodes each message as it arrives and queues the bytes, once for every client', async () => {
+    newHub();
+    const { feed, calls } = family('f');
+    const [a, b] = [open('f'), open('f')];
+    feed.next('x');
+    // Encoded before the turn is written, not at it.
+    expect(calls).toEqual(['x']);
+    expect(a.text).toBe('');
+    feed.next('y');
+    await turn();
+    for (const c of [a, b]) expect(c.text).toBe('[xy]');
+    expect(calls).toEqual(['x', 'y']);
+    expect(hub.stats.deliveries).toBe(4);
+  });
+
+  it('leaves out a message its encoder throws on, and still settles what was queued', async () => {
+    const errors: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        errors.push(chunk.toString());
+        done();
+      },
+    });
+    newHub({
+      logger: winston.createLogger({
+        level: 'error',
+        transports: [new winston.transports.Stream({ stream: sink })],
+      }),
+    });
+    const { feed } = family('f');
+    const a = open('f');
+    feed.next('good');
+    feed.next('bad');
+    feed.next('fine');
+    await turn();
+    expect(a.text).toBe('[goodfine]');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('a message could not be encoded; left out');
+    // What was queued is settled: a durable feed waiting on it goes on.
+    await hub.written('f', ['']);
+  });
+
+  it('waits for the turn when its framings need the messages (event ids from them)', async () => {
+    newHub();
+    const { feed, calls } = family('ids', { framesNeedMessages: true });
+    const seen: unknown[] = [];
+    const ids: Framing = {
+      name: 'ids',
+      encoding: 'text',
+      perConnection: true,
+      frame: (parts, messages) => {
+        seen.push(...(messages ?? []));
+        return Buffer.concat(parts);
+      },
+    };
+    const c = new TestConnection('ids', ids);
+    hub.attach(c);
+    hub.join(c, 'ids', '');
+    feed.next('m1');
+    expect(calls).toEqual([]);
+    await turn();
+    expect(calls).toEqual(['m1']);
+    expect(seen).toEqual(['m1']);
+    expect(c.text).toBe('m1');
+  });
+
+  it('numbers events of a per-connection framing that needs no message', async () => {
+    newHub();
+    const { feed, calls } = family('n');
+    const c = new TestConnection('n', numberedEvents(TEXT, 7));
+    hub.attach(c);
+    hub.join(c, 'n', '');
+    feed.next('a');
+    feed.next('b');
+    expect(calls).toEqual(['a', 'b']);
+    await turn();
+    expect(c.text).toBe('[id:7\naid:8\nb]');
+  });
+
+  it('encodes nothing on arrival for a topic whose only member is held; the release encodes', async () => {
+    newHub();
+    const { feed, calls } = family('h');
+    const c = new TestConnection('h');
+    hub.attach(c);
+    const held = hub.hold(c, 'h', '');
+    feed.next('kept');
+    expect(calls).toEqual([]);
+    await turn();
+    held?.release([], () => true);
+    expect(calls).toEqual(['kept']);
+    expect(c.text).toContain('kept');
   });
 });
 

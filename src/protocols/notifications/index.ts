@@ -102,6 +102,8 @@ export function notificationsProtocol(
             tap(() => counts.forwarded++),
           ),
         encode: { sse: messageEvent },
+        // Each event's id is the stream's position, read from the message as it is written.
+        framesNeedMessages: true,
       });
 
       const finish = (connection: Connection, status: StreamStatus) => {
