@@ -129,6 +129,7 @@ export class RedisPubSub implements PubSubSource {
               this.log.warn('redis subscriber lost', { channels: channels.length });
             },
             (channels) => this.subscribeChannels(channels),
+            (ms) => this.log.info('redis subscriptions restored', { afterMs: ms }),
           )
         : undefined;
   }

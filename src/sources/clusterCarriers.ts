@@ -22,6 +22,8 @@ export class ClusterCarriers {
   private readonly resending = new Set<string>();
   private readonly watched = new WeakSet<Redis>();
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** When the first channel now waiting was lost. */
+  private lostSince: number | undefined;
   private scheduled = false;
   private closed = false;
 
@@ -34,6 +36,8 @@ export class ClusterCarriers {
     private readonly isSharded: (channel: string) => boolean,
     private readonly onLost: (channels: readonly string[]) => void,
     private readonly resubscribe: (channels: string[]) => void,
+    /** Every lost channel is live again, `ms` after the first was lost. */
+    private readonly onRestored: (ms: number) => void = () => undefined,
   ) {
     for (const event of TOPOLOGY_EVENTS) cluster.on(event, this.schedule);
   }
@@ -47,6 +51,10 @@ export class ClusterCarriers {
   confirmed(channel: string, connection: Redis | undefined): void {
     this.lost.delete(channel);
     this.resending.delete(channel);
+    if (this.lostSince !== undefined && this.lost.size + this.resending.size === 0) {
+      this.onRestored(Date.now() - this.lostSince);
+      this.lostSince = undefined;
+    }
     const on = connection ?? this.carrierOf(channel);
     if (!on) return;
     this.confirmedOn.set(channel, on);
@@ -68,6 +76,7 @@ export class ClusterCarriers {
     this.confirmedOn.delete(channel);
     this.lost.delete(channel);
     this.resending.delete(channel);
+    if (this.lost.size + this.resending.size === 0) this.lostSince = undefined;
   }
 
   /** Why the subscriptions are not all carried now, or undefined when they are. */
@@ -108,7 +117,10 @@ export class ClusterCarriers {
       this.lost.add(channel);
       gone.push(channel);
     }
-    if (gone.length > 0) this.onLost(gone);
+    if (gone.length > 0) {
+      this.lostSince ??= Date.now();
+      this.onLost(gone);
+    }
     const again = [...this.lost].filter((c) => this.carrierOf(c)?.status === 'ready');
     for (const c of again) {
       this.lost.delete(c);

@@ -32,7 +32,7 @@ export function connectRedis(
 ): RedisClient {
   if (typeof target === 'string') return new Redis(target, options);
   const { retryStrategy, enableOfflineQueue, ...perNode } = options;
-  return new Cluster(
+  const cluster = new Cluster(
     target.cluster.map((n) => ({ host: n.host, port: n.port })),
     {
       ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
@@ -44,6 +44,32 @@ export function connectRedis(
       redisOptions: { ...perNode, ...clusterOptions.redisOptions },
     },
   );
+  reconnectToKnownNodes(cluster, target.cluster);
+  return cluster;
+}
+
+/** What a Cluster client keeps private: the nodes it starts every (re)connection from. */
+interface ClusterStartup {
+  startupNodes: { host: string; port: number }[];
+}
+
+/**
+ * Makes a Cluster that has to connect again (every connection it had lost)
+ * start from every node it has seen, not only the seeds it was given: ioredis
+ * starts from its seeds alone, so once they are all gone (failed over,
+ * replaced) it would never connect again, although the cluster still serves.
+ * Pinned by test/integration/redisClusterReconnect.test.ts.
+ */
+function reconnectToKnownNodes(cluster: Cluster, seeds: readonly RedisNode[]): void {
+  cluster.on('refresh', () => {
+    const known = new Map<string, { host: string; port: number }>();
+    for (const { host, port } of seeds) known.set(`${host}:${port}`, { host, port });
+    for (const node of cluster.nodes('all')) {
+      const { host, port } = node.options;
+      if (host !== undefined && port !== undefined) known.set(`${host}:${port}`, { host, port });
+    }
+    (cluster as unknown as ClusterStartup).startupNodes = [...known.values()];
+  });
 }
 
 /** Whether a channel is sharded (SSUBSCRIBE/SPUBLISH): it matches one of the globs. */
