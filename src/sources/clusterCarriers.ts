@@ -10,6 +10,13 @@ import { clusterSubscriberFor } from './clusterSubscribers.js';
 /** How often the carriers are looked at while a channel waits for a connection to carry it. */
 const RECHECK_MS = 200;
 
+/**
+ * How often, while a channel has no ready connection, the cluster's slots are
+ * asked again: ioredis asks with a back-off up to 2 s after a failed attempt,
+ * so a replica promoted meanwhile would wait that long to be seen.
+ */
+const REFRESH_MS = 500;
+
 /** The Cluster's events after which a channel may be carried by another connection. */
 const TOPOLOGY_EVENTS = ['+node', '-node', '+subscriber', '-subscriber', 'subscribersReady'];
 
@@ -24,6 +31,7 @@ export class ClusterCarriers {
   private timer: ReturnType<typeof setInterval> | undefined;
   /** When the first channel now waiting was lost. */
   private lostSince: number | undefined;
+  private refreshedAt = 0;
   private scheduled = false;
   private closed = false;
 
@@ -127,6 +135,11 @@ export class ClusterCarriers {
       this.resending.add(c);
     }
     if (again.length > 0) this.resubscribe(again);
+    const now = Date.now();
+    if (this.lost.size > 0 && now - this.refreshedAt >= REFRESH_MS) {
+      this.refreshedAt = now;
+      this.cluster.refreshSlotsCache(() => undefined);
+    }
     // While something waits, look again now and then: a new connection says nothing when it is ready.
     const waiting = this.lost.size + this.resending.size > 0;
     if (waiting && !this.timer) {
