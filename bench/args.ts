@@ -19,6 +19,14 @@ const PUBLISH_PATHS: readonly PublishPath[] = ['plain', 'script', 'client', 'api
  */
 export type RedisMode = 'single' | 'cluster' | 'sharded';
 const REDIS_MODES: readonly RedisMode[] = ['single', 'cluster', 'sharded'];
+/**
+ * The pub/sub floors: `naive`, `ws.send` to each client (framed per client);
+ * `framed`, each message framed once and a turn's frames joined, one write per
+ * client (as rx writes); `per-message`, each message framed once and written
+ * to every client as it is made.
+ */
+export type WsFloorKind = 'naive' | 'framed' | 'per-message';
+const WS_FLOORS: readonly WsFloorKind[] = ['naive', 'framed', 'per-message'];
 /** Messages per second when --rate is not given. */
 const DEFAULT_RATE: Readonly<Record<WorkloadName, number>> = {
   emojitrack: 400,
@@ -69,10 +77,14 @@ export interface BenchArgs {
   /** Rebuild dist/ when it is older than src/ (not done for another --dist). */
   readonly build: boolean;
   readonly floor: boolean;
+  /** Pubsub: the floors measured, in this order. */
+  readonly wsFloors: readonly WsFloorKind[];
   /** Pubsub: also measure the Socket.IO peer. */
   readonly peer: boolean;
+  /** Pubsub: measure the peer a second time with node's default options. */
+  readonly peerDefaultFlags: boolean;
   readonly cpuProf: boolean;
-  /** Node options for the server process: those of `npm start` unless given. */
+  /** Node options for the server, the floors and the peer: those of `npm start` unless given. */
   readonly nodeArgs: readonly string[];
 }
 
@@ -102,10 +114,15 @@ export const USAGE = `usage: npm run bench -- [options]
   --seed N           seed of the traffic generator (default 24301)
   --dist DIR         build output to run, e.g. another checkout's dist/ (run as it is)
   --no-build         run dist/ as it is, even when src/ is newer
-  --no-floor         skip the floor run
+  --no-floor         skip the floor run(s)
+  --ws-floors LIST   pubsub: floors to run, of naive (ws.send), framed (framed once, a turn's
+                     frames joined per write, as rx) and per-message (framed once, written as
+                     made) (default naive,framed)
   --no-peer          pubsub: skip the Socket.IO run
-  --cpu-prof         run the server and the floor under node --cpu-prof (bench/results/profiles)
-  --node-args "…"    node options for the server (default: those of npm start; "" for none)
+  --peer-default-flags  pubsub: also run the Socket.IO peer with node's default options
+  --cpu-prof         run the server, the floors and the peer under node --cpu-prof (bench/results/profiles)
+  --node-args "…"    node options for the server, the floors and the peer (default: those of
+                     npm start; "" for none)
   --help`;
 
 /** The node options `npm start` runs the server with, so the benchmark runs the same. */
@@ -176,7 +193,9 @@ export function parseBenchArgs(
       dist: { type: 'string' },
       'no-build': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
+      'ws-floors': { type: 'string' },
       'no-peer': { type: 'boolean' },
+      'peer-default-flags': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
       'node-args': { type: 'string' },
       help: { type: 'boolean' },
@@ -193,6 +212,13 @@ export function parseBenchArgs(
   if (badPath !== undefined || paths.length === 0)
     throw new Error(
       `--paths ${values.paths ?? ''} is not valid: expected a list of ${PUBLISH_PATHS.join(', ')}`,
+    );
+  const wsFloors = (values['ws-floors'] ?? 'naive,framed')
+    .split(',')
+    .map((f) => f.trim()) as WsFloorKind[];
+  if (wsFloors.length === 0 || wsFloors.some((f) => !WS_FLOORS.includes(f)))
+    throw new Error(
+      `--ws-floors ${values['ws-floors'] ?? ''} is not valid: expected a list of ${WS_FLOORS.join(', ')}`,
     );
   const rate = number(values, 'rate', DEFAULT_RATE[workload], 0, 100_000);
   // A recovering client knows it caught up at the first message published after its reconnect.
@@ -235,7 +261,9 @@ export function parseBenchArgs(
     dist: values.dist,
     build: !values['no-build'] && values.dist === undefined,
     floor: !values['no-floor'],
+    wsFloors: [...new Set(wsFloors)],
     peer: !values['no-peer'],
+    peerDefaultFlags: values['peer-default-flags'] ?? false,
     cpuProf: values['cpu-prof'] ?? false,
     nodeArgs:
       values['node-args'] === undefined

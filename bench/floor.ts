@@ -1,40 +1,41 @@
 // The emojitrack floor: the least a Node process can do to put the same bytes on
 // the same sockets. The eps rollup at 60 Hz and the tweets of each subscribed
-// id, each encoded once (with its HTTP chunk framing) and written unchanged to
-// every interested socket, once per event-loop turn. The traffic comes from the
-// same generator, in-process: no Redis, no framework.
-import type { Socket } from 'node:net';
+// id, each encoded once (with its HTTP chunk framing); a loop turn's bytes for a
+// stream go out joined, the same buffer to every socket of it, written as rx's
+// hub writes (turnWriter.ts), so that at thousands of clients the eps clock
+// keeps its time and the floor stays a floor. The traffic comes from the same
+// generator, in-process: no Redis, no framework.
 import { loadDemo } from './demo.js';
 import { chunk, NOT_FOUND, serveFloor, sseHead } from './floorKit.js';
 import { planFromArgv } from './ipc.js';
 import type { FloorPlan } from './ipc.js';
 import { startTraffic } from './traffic.js';
 import type { Use } from './traffic.js';
+import { FloorStream, TurnWriter } from './turnWriter.js';
 
 const plan = planFromArgv<FloorPlan>();
 const demo = await loadDemo(plan.dist);
-const epsSockets = new Set<Socket>();
-const detailSockets = new Map<string, Set<Socket>>();
+const writer = new TurnWriter();
+const eps = new FloorStream();
+const details = new Map<string, FloorStream>();
 const counts = new Map<string, number>();
 let uses = 0;
-let maxBuffered = 0;
-
-function writeAll(sockets: Iterable<Socket>, bytes: Buffer): void {
-  for (const s of sockets) s.write(bytes);
-}
 
 function onBatch(batch: Use[]): void {
   uses += batch.length;
   let frames: Map<string, string> | undefined;
   for (const use of batch) {
     counts.set(use.id, (counts.get(use.id) ?? 0) + 1);
-    if (!detailSockets.has(use.id)) continue;
+    if (!details.has(use.id)) continue;
     frames ??= new Map();
     const frame = chunk(`event:${use.tweetChannel}\ndata:${use.tweet}\n\n`);
     frames.set(use.id, (frames.get(use.id) ?? '') + frame);
   }
   if (!frames) return;
-  for (const [id, text] of frames) writeAll(detailSockets.get(id) ?? [], Buffer.from(text));
+  for (const [id, text] of frames) {
+    const stream = details.get(id);
+    if (stream) writer.queue(stream, Buffer.from(text));
+  }
 }
 
 function epsTick(): void {
@@ -44,8 +45,7 @@ function epsTick(): void {
     json += `${json.length > 1 ? ',' : ''}"${id}":${counts.get(id)}`;
   }
   counts.clear();
-  writeAll(epsSockets, Buffer.from(chunk(`data:${json}}\n\n`)));
-  for (const s of epsSockets) if (s.writableLength > maxBuffered) maxBuffered = s.writableLength;
+  if (eps.sockets.size > 0) writer.queue(eps, Buffer.from(chunk(`data:${json}}\n\n`)));
 }
 
 /** A drift-free 60 Hz clock, as the server's rollup window intends. */
@@ -70,15 +70,15 @@ serveFloor({
       return;
     }
     socket.write(sseHead(':ok\n\n'));
-    let set = epsSockets;
+    let stream = eps;
     if (detail) {
-      set = detailSockets.get(detail) ?? new Set();
-      detailSockets.set(detail, set);
+      stream = details.get(detail) ?? new FloorStream();
+      details.set(detail, stream);
     }
-    set.add(socket);
+    stream.sockets.add(socket);
     socket.once('close', () => {
-      set.delete(socket);
-      if (detail && set.size === 0) detailSockets.delete(detail);
+      stream.sockets.delete(socket);
+      if (detail && stream.sockets.size === 0) details.delete(detail);
     });
   },
   start() {
@@ -90,8 +90,8 @@ serveFloor({
     };
   },
   stats() {
-    let connections = epsSockets.size;
-    for (const set of detailSockets.values()) connections += set.size;
-    return { sent: uses, connections, maxBuffered };
+    let connections = eps.sockets.size;
+    for (const stream of details.values()) connections += stream.sockets.size;
+    return { sent: uses, connections, maxBuffered: writer.maxBuffered };
   },
 });

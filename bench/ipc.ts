@@ -150,6 +150,8 @@ export interface FloorPlan extends TrafficPlan {
   readonly epsIntervalMs: number;
   /** The feeder's Redis, for a floor that reads what the feeder writes (the queue floor). */
   readonly redisUrl?: string;
+  /** The pre-framed pub/sub floor: write each message's frame as it is made, not a turn's joined. */
+  readonly perMessage?: boolean;
 }
 
 export interface FeedStats {

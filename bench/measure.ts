@@ -10,7 +10,8 @@ import type { ClientGroup, ClientPlan, ClientSnapshot, FromClients, ToClients } 
 import { machineCpu, treeCpuSeconds, treeRssBytes } from './procStats.js';
 import type { MachineCpu } from './procStats.js';
 
-export type TargetName = 'rx' | 'floor' | 'socket.io';
+/** `rx`, or a floor's or a peer's name as the table shows it (`floor`, `ws naive`, `socket.io`…). */
+export type TargetName = string;
 
 /** One process of a target (the server may run as several instances), and the port it listens on. */
 export interface Instance {

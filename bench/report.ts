@@ -1,4 +1,4 @@
-// The benchmark's output: a compact table of the server beside the floor and,
+// The benchmark's output: a compact table of the server beside the floors and,
 // on pubsub, the Socket.IO peer (with the server as a multiple of each), and the
 // full result as JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,9 +22,13 @@ export interface BenchResult {
     readonly loadavgAtStart: readonly number[];
   };
   readonly rx: TargetResult;
-  readonly floor: TargetResult | undefined;
-  /** The peer a developer would pick instead (pubsub: Socket.IO), measured the same way. */
-  readonly peer?: TargetResult;
+  /** The least a Node process can do for the same clients (pubsub: one per --ws-floors kind). */
+  readonly floors: readonly TargetResult[];
+  /**
+   * The peer a developer would pick instead (pubsub: Socket.IO), measured the
+   * same way: with the server's node options, then (--peer-default-flags) with node's own.
+   */
+  readonly peers: readonly TargetResult[];
   /** What was left out or differs, in words (pubsub on a cluster or several instances). */
   readonly notes?: readonly string[];
   readonly profiles?: Readonly<Record<string, ProfileSummary>>;
@@ -179,7 +183,7 @@ const ratioOf = (a: Cell, b: Cell): number | undefined =>
   typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : undefined;
 
 export function formatTable(result: BenchResult): string {
-  const { args, rx, floor, peer } = result;
+  const { args, rx, floors, peers } = result;
   const rows = [
     ...HEAD_ROWS,
     ...instanceRows(rx.perInstance?.length ?? 0),
@@ -187,33 +191,39 @@ export function formatTable(result: BenchResult): string {
     ...BURST_ROWS,
     ...TAIL_ROWS,
   ].filter((row) => row.only === undefined || row.only === args.workload);
-  // rx, then each other target with rx as a multiple of it.
-  const others = [floor, peer].filter((r): r is TargetResult => r !== undefined);
+  // rx, then each other target with rx as a multiple of it, columns as wide as the names.
+  const others = [...floors, ...peers].map((r) => ({
+    r,
+    width: Math.max(12, r.name.length + 2),
+    ratioWidth: Math.max(14, r.name.length + 5),
+  }));
   const lines = [
     `rx-streamer bench, ${args.workload}: ${result.description}, ` +
       `workers ${args.workers}${rx.perInstance ? ' each' : ''}, client procs ${args.clientProcs}, ` +
       `window ${rx.windowS.toFixed(1)} s after ${args.warmupS} s warm-up, ` +
-      `server node options: ${args.nodeArgs.join(' ') || 'none'}`,
+      `node options of the server${others.length > 0 ? ' and the others' : ''}: ${args.nodeArgs.join(' ') || 'none'}`,
     `revision ${result.revision}, node ${result.host.node}, ${result.host.cpus} × ${result.host.cpuModel}, load average at start ${result.host.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
     '',
     ''.padEnd(24) +
       'rx'.padStart(12) +
-      others.map((r) => `${r.name.padStart(12)}${`rx/${r.name}`.padStart(14)}`).join(''),
+      others
+        .map((o) => `${o.r.name.padStart(o.width)}${`rx/${o.r.name}`.padStart(o.ratioWidth)}`)
+        .join(''),
   ];
   for (const row of rows) {
     const a = row.pick(rx);
     let line = `${row.label.padEnd(24)}${show(a, row.digits).padStart(12)}`;
-    for (const other of others) {
-      const b = row.pick(other);
+    for (const { r, width, ratioWidth } of others) {
+      const b = row.pick(r);
       const ratio = row.ratio ? ratioOf(a, b) : undefined;
       line +=
-        show(b, row.digits).padStart(12) +
-        (ratio === undefined ? '' : `${ratio.toFixed(2)}×`).padStart(14);
+        show(b, row.digits).padStart(width) +
+        (ratio === undefined ? '' : `${ratio.toFixed(2)}×`).padStart(ratioWidth);
     }
     lines.push(line);
   }
   for (const note of result.notes ?? []) lines.push(`note: ${note}`);
-  for (const r of [rx, ...others])
+  for (const r of [rx, ...floors, ...peers])
     for (const w of r.warnings) lines.push(`WARNING (${r.name}): ${w}`);
   return lines.join('\n');
 }

@@ -1,40 +1,31 @@
 // The benchmark runner (`npm run bench`): the server from the build output (on
 // pubsub, as one or several instances, on one Redis or a Redis Cluster) on its
-// own Redis with a feeder, then the floor (on datastream, reading its own Redis
-// that the feeder fills), then (pubsub) the Socket.IO peer on its own Redis, all
-// measured by the same clients over the same window, with (datastream) a burst
-// after it; prints the table and writes the JSON under bench/results/.
-import type { ChildProcess } from 'node:child_process';
+// own Redis with a feeder, then the floors (on datastream, reading their own
+// Redis that the feeder fills), then (pubsub) the Socket.IO peer on its own
+// Redis, every one with the server's node options unless the table says
+// otherwise, all measured by the same clients over the same window, with
+// (datastream) a burst after it; prints the table and writes the JSON under
+// bench/results/.
 import { existsSync, readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseBenchArgs, startNodeArgs, USAGE } from './args.js';
 import type { BenchArgs } from './args.js';
-import { buildChildren, forkBench, nextMessage, stopChild } from './children.js';
+import { buildChildren } from './children.js';
 import type { ServerProcess } from './children.js';
 import { ensureBuilt, revisionOf } from './build.js';
 import { ROOT } from './demo.js';
-import type {
-  FeederPlan,
-  FeedStats,
-  FloorPlan,
-  FromFeeder,
-  FromFloor,
-  FromPeer,
-  PeerPlan,
-  StatsRequest,
-} from './ipc.js';
-import { measure } from './measure.js';
-import type { ServerSide, Target, TargetResult, Workload } from './measure.js';
+import { feedAndMeasure, feederStats, profiling, TICK_MS } from './feedAndMeasure.js';
+import type { FeederPlan } from './ipc.js';
+import type { TargetResult } from './measure.js';
 import { serverTarget, startInstances, startServerRedis, stopInstances } from './serverTarget.js';
-import { Redis } from 'ioredis';
 import { formatProfile, summarizeProfile } from './profileTop.js';
 import type { ProfileSummary } from './profileTop.js';
-import { burstAndDrain, queueLag } from './queueBurst.js';
-import { startRedis } from './redisServer.js';
 import { formatTable, writeResult } from './report.js';
 import type { BenchResult } from './report.js';
-import { PING_MS, publishPathSetup, setUpWorkload } from './workloads.js';
+import { runFloor } from './runFloor.js';
+import { runPeer } from './runPeer.js';
+import { publishPathSetup, setUpWorkload } from './workloads.js';
 import { formatPublishTable } from './publishReport.js';
 import type { PublishResult } from './publishReport.js';
 import { runRecovery } from './recovery.js';
@@ -43,9 +34,12 @@ import type { RecoveryBenchResult } from './recoveryReport.js';
 import type { WorkloadSetup } from './workloads.js';
 
 const RESULTS = join(ROOT, 'bench', 'results');
-const TICK_MS = 5;
-const EPS_INTERVAL_MS = 1000 / 60;
 const SLOW_CLIENT_LOG = /slow client/i;
+/** The peer's name in the table when it runs with node's default options. */
+const PEER_DEFAULTS = 'socket.io (node defaults)';
+
+/** A target's name as a directory name (`ws framed/msg` → `ws-framed-msg`). */
+const slug = (name: string) => name.replace(/[^A-Za-z0-9.]+/g, '-').replace(/-$/, '');
 
 function profileSummaries(dir: string, label: string): Record<string, ProfileSummary> {
   const out: Record<string, ProfileSummary> = {};
@@ -59,61 +53,6 @@ function profileSummaries(dir: string, label: string): Record<string, ProfileSum
   }
   return out;
 }
-
-/**
- * Starts the feeder on the plan's Redis, lets the target settle with traffic flowing
- * (before its memory is read), and measures it, with the messages the feeder
- * sent among the window's counters and, on datastream, the burst after it.
- */
-async function feedAndMeasure(
-  plan: FeederPlan,
-  setup: WorkloadSetup,
-  workload: Workload,
-  targetOf: (feeder: ChildProcess) => Target,
-): Promise<TargetResult> {
-  const feeder = forkBench('feeder', plan);
-  const redis =
-    setup.burst && 'url' in plan.redis
-      ? new Redis(plan.redis.url, { connectionName: 'rx-streamer-bench:runner' })
-      : undefined;
-  try {
-    await nextMessage<FromFeeder, 'ready'>(feeder, 'ready');
-    await new Promise((r) => setTimeout(r, 1000));
-    const target = targetOf(feeder);
-    const sent = async () => (await feederStats(feeder)).sent;
-    const { burst } = setup;
-    return await measure(
-      {
-        ...target,
-        counters: async () => ({ ...((await target.counters?.()) ?? {}), sent: await sent() }),
-        ...(redis && burst
-          ? {
-              afterWindow: async (clients) => ({
-                lagAtWindowEnd: await queueLag(redis, plan.datastream.key),
-                ...(await burstAndDrain(redis, feeder, sent, clients, {
-                  ...burst,
-                  key: plan.datastream.key,
-                })),
-              }),
-            }
-          : {}),
-      },
-      workload,
-    );
-  } finally {
-    redis?.disconnect();
-    await stopChild(feeder, { type: 'stop' } satisfies StatsRequest);
-  }
-}
-
-/** The feeder's counters, for a target's server-side figures. */
-async function feederStats(feeder: ChildProcess): Promise<FeedStats> {
-  const stats = nextMessage<FromFeeder, 'stats'>(feeder, 'stats');
-  feeder.send({ type: 'stats' } satisfies StatsRequest);
-  return (await stats).stats;
-}
-
-const profiling = (dir: string | undefined) => (dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : []);
 
 async function runServer(
   dist: string,
@@ -164,96 +103,6 @@ async function runServer(
     }
   } finally {
     await redis.stop();
-  }
-}
-
-/** The Socket.IO server on its own Redis, fed through its emitter by the same feeder. */
-async function runPeer(
-  dist: string,
-  setup: WorkloadSetup,
-  workload: Workload,
-  profileDir: string | undefined,
-): Promise<TargetResult> {
-  const redis = await startRedis();
-  try {
-    const peerPlan: PeerPlan = { redisUrl: redis.url, pingMs: PING_MS };
-    const peer = forkBench('socketioPeer', peerPlan, profiling(profileDir));
-    try {
-      const { port } = await nextMessage<FromPeer, 'listening'>(peer, 'listening');
-      const plan: FeederPlan = {
-        ...setup.traffic,
-        dist,
-        redis: { url: redis.url },
-        tickMs: TICK_MS,
-        socketIo: true,
-      };
-      return await feedAndMeasure(plan, setup, workload, (feeder) => ({
-        name: 'socket.io',
-        instances: [{ pid: peer.pid as number, port }],
-        helpers: { feeder: feeder.pid as number, redis: redis.pid },
-        async serverSide(): Promise<ServerSide> {
-          const answer = nextMessage<FromPeer, 'stats'>(peer, 'stats');
-          peer.send({ type: 'stats' } satisfies StatsRequest);
-          const { stats } = await answer;
-          return {
-            connections: stats.connections,
-            drops: null,
-            extra: { ...stats, feeder: await feederStats(feeder) },
-          };
-        },
-      }));
-    } finally {
-      await stopChild(peer, { type: 'stop' } satisfies StatsRequest);
-    }
-  } finally {
-    await redis.stop();
-  }
-}
-
-async function runFloor(
-  dist: string,
-  setup: WorkloadSetup,
-  profileDir: string | undefined,
-): Promise<TargetResult> {
-  const plan: FloorPlan = {
-    ...setup.traffic,
-    dist,
-    tickMs: TICK_MS,
-    epsIntervalMs: EPS_INTERVAL_MS,
-  };
-  const redis = setup.floorFed ? await startRedis() : undefined;
-  try {
-    const floor = forkBench(
-      setup.floor,
-      redis ? { ...plan, redisUrl: redis.url } : plan,
-      profiling(profileDir),
-    );
-    try {
-      const { port } = await nextMessage<FromFloor, 'listening'>(floor, 'listening');
-      const target = (helpers: Record<string, number>): Target => ({
-        name: 'floor',
-        instances: [{ pid: floor.pid as number, port }],
-        helpers,
-        async serverSide(): Promise<ServerSide> {
-          const answer = nextMessage<FromFloor, 'stats'>(floor, 'stats');
-          floor.send({ type: 'stats' } satisfies StatsRequest);
-          const { stats } = await answer;
-          return { connections: stats.connections, drops: null, extra: { ...stats } };
-        },
-      });
-      if (redis) {
-        const feederPlan: FeederPlan = { ...plan, redis: { url: redis.url } };
-        return await feedAndMeasure(feederPlan, setup, setup.workload, (feeder) =>
-          target({ feeder: feeder.pid as number, redis: redis.pid }),
-        );
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-      return await measure(target({}), setup.workload);
-    } finally {
-      await stopChild(floor, { type: 'stop' } satisfies StatsRequest);
-    }
-  } finally {
-    await redis?.stop();
   }
 }
 
@@ -322,44 +171,57 @@ async function main(): Promise<void> {
     return;
   }
   const rx = await runServer(dist, args, setup, profileRoot && join(profileRoot, 'rx'));
-  const floor = args.floor
-    ? await runFloor(dist, setup, profileRoot && join(profileRoot, 'floor'))
-    : undefined;
+  // Every other target runs with the server's node options, so that what V8's
+  // settings buy is not counted as the design's; the peer once more with node's
+  // own when asked, and named so.
+  const execArgv = (name: string, nodeArgs: readonly string[] = args.nodeArgs) => [
+    ...nodeArgs,
+    ...profiling(profileRoot && join(profileRoot, slug(name))),
+  ];
+  const floors: TargetResult[] = [];
+  if (args.floor)
+    for (const floor of setup.floors)
+      floors.push(await runFloor(dist, setup, floor, execArgv(floor.name)));
   // The peer runs as one Socket.IO server on one Redis: nothing like several
-  // instances on a cluster. The floor (one process, no Redis) still compares.
+  // instances on a cluster. The floors (one process, no Redis) still compare.
   const spread = args.redis !== 'single' || args.instances > 1;
+  const runsPeer = args.peer && setup.peer !== undefined && !spread;
   const notes = [
-    ...(floor && spread ? ['the floor is one process with its traffic in-process (no Redis)'] : []),
+    ...(floors.length > 0 && spread
+      ? ['the floors are one process each with their traffic in-process (no Redis)']
+      : []),
     ...(args.peer && setup.peer && spread
       ? ['the Socket.IO peer is not run with --redis cluster or sharded, or --instances > 1']
       : []),
+    ...(runsPeer && args.peerDefaultFlags
+      ? [`${PEER_DEFAULTS}: the same peer run with no node options, not the server's`]
+      : []),
   ];
-  const peer =
-    args.peer && setup.peer && !spread
-      ? await runPeer(dist, setup, setup.peer, profileRoot && join(profileRoot, 'socket.io'))
-      : undefined;
+  const peers: TargetResult[] = [];
+  if (runsPeer && setup.peer) {
+    peers.push(await runPeer(dist, setup, setup.peer, 'socket.io', execArgv('socket.io')));
+    if (args.peerDefaultFlags)
+      peers.push(
+        await runPeer(dist, setup, setup.peer, PEER_DEFAULTS, execArgv(PEER_DEFAULTS, [])),
+      );
+  }
   process.stderr.write(
     `load average after: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
 
-  const profiles = profileRoot
-    ? {
-        ...profileSummaries(join(profileRoot, 'rx'), 'rx'),
-        ...profileSummaries(join(profileRoot, 'floor'), 'floor'),
-        ...profileSummaries(join(profileRoot, 'socket.io'), 'socket.io'),
-      }
-    : undefined;
+  let profiles: Record<string, ProfileSummary> | undefined;
+  if (profileRoot) {
+    profiles = {};
+    for (const r of [rx, ...floors, ...peers])
+      Object.assign(profiles, profileSummaries(join(profileRoot, slug(r.name)), r.name));
+  }
   const result: BenchResult = {
-    startedAt,
-    args,
-    description: setup.description,
-    revision: revisionOf(dist),
-    host,
+    ...common,
     rx,
-    floor,
-    ...(peer ? { peer } : {}),
+    floors,
+    peers,
     ...(notes.length > 0 ? { notes } : {}),
     ...(profiles ? { profiles } : {}),
   };

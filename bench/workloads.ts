@@ -1,6 +1,6 @@
 // What each workload asks of a run: the streams the clients open, the server's
 // settings, which floor to compare with, and how the table describes it.
-import type { BenchArgs } from './args.js';
+import type { BenchArgs, WsFloorKind } from './args.js';
 import { loadDemo, mostPopularId } from './demo.js';
 import type { PublishPath, TrafficPlan } from './ipc.js';
 import type { Workload } from './measure.js';
@@ -10,8 +10,8 @@ export interface WorkloadSetup {
   readonly traffic: Omit<TrafficPlan, 'tickMs'>;
   /** Settings for the server besides those every run gets. */
   readonly serverEnv: Readonly<Record<string, string>>;
-  /** The floor's child process (see children.ts). */
-  readonly floor: 'floor' | 'notifyFloor' | 'wsFloor' | 'queueFloor';
+  /** The floors measured, in order (none on publish and recovery). */
+  readonly floors: readonly FloorRun[];
   /** The floor reads what the feeder writes to Redis (rather than making the traffic itself). */
   readonly floorFed?: boolean;
   /** Datastream: the burst after the window, and how many clients each message reaches. */
@@ -27,6 +27,19 @@ export interface WorkloadSetup {
   /** Publish: how the feeder publishes, and the key of POST /api/publish. */
   readonly publisher?: { readonly path: PublishPath; readonly apiKey: string };
 }
+
+/** A floor: its child process (see children.ts), its name in the table, what its plan adds. */
+export interface FloorRun {
+  readonly child: 'floor' | 'notifyFloor' | 'wsFloor' | 'wsFramedFloor' | 'queueFloor';
+  readonly name: string;
+  readonly perMessage?: boolean;
+}
+
+const WS_FLOORS: Readonly<Record<WsFloorKind, FloorRun>> = {
+  naive: { child: 'wsFloor', name: 'ws naive' },
+  framed: { child: 'wsFramedFloor', name: 'ws framed' },
+  'per-message': { child: 'wsFramedFloor', name: 'ws framed/msg', perMessage: true },
+};
 
 const NOTIFY_OK = '<status>ok</status>';
 /** Heartbeat interval of the WebSocket servers: longer than any window, so every frame is a message. */
@@ -93,7 +106,7 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
       },
       traffic,
       serverEnv: { WS_PING_MS: String(PING_MS), DATASTREAM_KEY },
-      floor: 'queueFloor',
+      floors: [{ child: 'queueFloor', name: 'floor' }],
       floorFed: true,
       ...(args.burstS > 0 && args.burstRate > args.rate
         ? { burst: { extraRate: args.burstRate - args.rate, seconds: args.burstS, perMessage } }
@@ -122,7 +135,7 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
       },
       traffic,
       serverEnv: { WS_PING_MS: String(PING_MS), PUBLISH_API_KEY },
-      floor: 'wsFloor',
+      floors: [],
       description:
         args.workload === 'publish'
           ? `${args.rate} publishes/s over ${args.channels} channel(s), ${args.clients} WebSocket subscribers, ` +
@@ -159,7 +172,7 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
       },
       traffic,
       serverEnv: { WS_PING_MS: String(PING_MS) },
-      floor: 'wsFloor',
+      floors: args.wsFloors.map((kind) => WS_FLOORS[kind]),
       description:
         `${args.clients} WebSocket clients on ${args.channels} channel(s), ` +
         `${args.rate} msgs/s (${Math.round((args.rate * args.clients) / args.channels)} deliveries/s expected), ` +
@@ -185,7 +198,7 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
       traffic,
       // No noop in the window: every event counted is a message.
       serverEnv: { NOOP_MS: '600000' },
-      floor: 'notifyFloor',
+      floors: [{ child: 'notifyFloor', name: 'floor' }],
       description:
         `${args.clients} users (own channel + 2 of ${args.rooms} rooms, ~${perRoom.toFixed(0)} users a room), ` +
         `${args.rate} msgs/s (${Math.round(args.roomShare * 100)} % to rooms)`,
@@ -209,7 +222,7 @@ export async function setUpWorkload(args: BenchArgs, dist: string): Promise<Work
     },
     traffic,
     serverEnv: {},
-    floor: 'floor',
+    floors: [{ child: 'floor', name: 'floor' }],
     description:
       `${args.clients} clients (${args.clients - detailClients} eps, ${detailClients} details/${detailId}), ` +
       `${args.rate} uses/s`,

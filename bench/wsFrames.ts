@@ -1,6 +1,7 @@
-// WebSocket framing for the benchmark's raw-socket clients (RFC 6455): the
-// masked frames a client sends, and a reader of the unmasked frames a server
-// sends that survives frames split across (or packed into) TCP reads.
+// WebSocket framing for the benchmark (RFC 6455): the masked frames a client
+// sends, the unmasked text frame a floor builds once for all its clients, and
+// a reader of a server's frames that survives frames split across (or packed
+// into) TCP reads.
 import { randomBytes } from 'node:crypto';
 
 const OP_CONTINUATION = 0x0;
@@ -20,6 +21,23 @@ export function clientFrame(text: string | Buffer, opcode = OP_TEXT): Buffer {
   for (let i = 0; i < payload.length; i++)
     payload[i] = (payload[i] as number) ^ (mask[i % 4] as number);
   return Buffer.concat([head, mask, payload]);
+}
+
+/** A final, unmasked text frame around `payload`, as a server sends it (§5.2). */
+export function serverTextFrame(payload: Buffer): Buffer {
+  const n = payload.length;
+  const head =
+    n < 126
+      ? Buffer.from([0x80 | OP_TEXT, n])
+      : n < 0x10000
+        ? Buffer.from([0x80 | OP_TEXT, 126, n >> 8, n & 0xff])
+        : Buffer.alloc(10);
+  if (n >= 0x10000) {
+    head[0] = 0x80 | OP_TEXT;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([head, payload]);
 }
 
 export interface FrameHandlers {
