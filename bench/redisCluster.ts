@@ -76,6 +76,13 @@ function spawnNode(port: number, dir: string): ChildProcess {
       '0',
       '--dir',
       dir,
+      // Each node its own file: a replica renames its master's copy to it before
+      // loading, and with one shared name a replica could load another master's copy.
+      '--dbfilename',
+      `dump-${port}.rdb`,
+      // A replica's first copy goes at once, not 5 s later.
+      '--repl-diskless-sync-delay',
+      '0',
       '--save',
       '',
       '--appendonly',
@@ -133,6 +140,13 @@ export async function startRedisCluster(): Promise<BenchRedisCluster> {
       '--cluster-yes',
     );
     await settled();
+    // Every replica holds its master's copy before anything is written, so a master
+    // killed later takes nothing with it.
+    await until('every replica in sync with its master', async () => {
+      const roles = await Promise.all(ports.map((p) => cli(p, 'info', 'replication')));
+      const replicas = roles.filter((r) => r.includes('role:slave'));
+      return replicas.length === 3 && replicas.every((r) => r.includes('master_link_status:up'));
+    });
   } catch (err) {
     await stop();
     throw err;
