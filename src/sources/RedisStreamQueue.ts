@@ -53,6 +53,8 @@ export class RedisStreamQueue implements QueueStore {
   private readonly state$ = new BehaviorSubject<string>('connecting');
   private readonly ready: ConnectionReadiness;
   private closed = false;
+  /** The last entry this process read from the group: where a lost group starts again. */
+  private lastRead = '0';
   groupReadUpTo: string | undefined;
 
   /** `redis` is the shared command connection; the blocking reads get a duplicate of it. */
@@ -114,16 +116,16 @@ export class RedisStreamQueue implements QueueStore {
       );
     } catch (err) {
       if (this.closed) return [];
-      // The stream or the group is gone (a Redis that lost its data): entries added
-      // since are read from the start of the new stream.
       if (isNoGroup(err)) {
-        await this.createGroup('0');
+        await this.createGroup(this.lastRead);
         return [];
       }
       throw err;
     }
     const streams = reply as [key: string, entries: RawEntry[]][] | null;
     const entries = streams?.[0]?.[1] ?? [];
+    const last = entries[entries.length - 1];
+    if (last) this.lastRead = last[0];
     return entries.flatMap(([id, flat]) =>
       flat ? [{ id, fields: fieldsOf(flat), deliveries: 1 }] : [],
     );
@@ -149,7 +151,7 @@ export class RedisStreamQueue implements QueueStore {
       } while (cursor !== '0-0' && claimed.length < count);
     } catch (err) {
       if (!isNoGroup(err)) throw err;
-      await this.createGroup('0');
+      await this.createGroup(this.lastRead);
       return [];
     }
     if (claimed.length === 0) return [];
@@ -243,8 +245,14 @@ export class RedisStreamQueue implements QueueStore {
     return Promise.resolve();
   }
 
-  /** Creates the group at `from` (`$`: new entries only) unless it exists; MKSTREAM makes the stream too. */
-  private async createGroup(from: '$' | '0'): Promise<void> {
+  /**
+   * Creates the group at `from` unless it exists; MKSTREAM makes the stream too.
+   * `$`: new entries only. A group gone while this process ran (a Redis that lost
+   * its data, a failover that lost the group) starts again after the last entry
+   * it read: a stream kept is not read again from its start (every entry
+   * delivered twice), and a new stream's entries all come after it.
+   */
+  private async createGroup(from: string): Promise<void> {
     try {
       await this.redis.xgroup('CREATE', this.key, this.options.group, from, 'MKSTREAM');
     } catch (err) {

@@ -124,3 +124,34 @@ describe('a Redis restart mid-stream', () => {
     expect(dataOf(c, 'rr')[0]).toBe('before');
   });
 });
+
+describe('a group lost while its stream is kept (a failover that lost it)', () => {
+  it('starts again after the last entry it read: nothing twice, nothing lost', async () => {
+    const app = await startApp({
+      redisUrl: redis.url,
+      env: {
+        NODE_NAME: 'group-lost',
+        DATASTREAM_RESUME_DELAY_MS: '0',
+        DATASTREAM_BLOCK_MS: '200',
+      },
+    });
+    cleanup.push(() => app.close());
+    const c = await siteClient(app.port, 'gl');
+    const group = 'rx-streamer:group-lost';
+    await waitUntil(async () =>
+      ((await cli.xinfo('GROUPS', KEY).catch(() => [])) as unknown[][]).some((g) =>
+        g.includes(group),
+      ),
+    );
+    for (const data of ['a', 'b', 'c'])
+      await cli.xadd(KEY, '*', 'site', 'gl', 'topic', 't', 'data', JSON.stringify(data));
+    await waitUntil(() => dataOf(c, 'gl').length === 3);
+
+    await cli.xgroup('DESTROY', KEY, group);
+    await cli.xadd(KEY, '*', 'site', 'gl', 'topic', 't', 'data', '"d"');
+    await waitUntil(() => dataOf(c, 'gl').includes('d'), 15_000);
+    await cli.xadd(KEY, '*', 'site', 'gl', 'topic', 't', 'data', '"e"');
+    await waitUntil(() => dataOf(c, 'gl').includes('e'), 15_000);
+    expect(dataOf(c, 'gl')).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+});
