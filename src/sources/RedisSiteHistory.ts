@@ -4,7 +4,7 @@
 // back by one Lua script that checks the history still reaches a position and
 // takes the range after it in one atomic step.
 import type { RedisClient } from './redisClient.js';
-import { UNRECOVERED, siteHistoryKey } from './SiteHistory.js';
+import { UNRECOVERED, compareEntryIds, siteHistoryKey } from './SiteHistory.js';
 import type {
   SiteHistory,
   SiteHistoryEntry,
@@ -56,6 +56,12 @@ export class RedisSiteHistory implements SiteHistory {
   private readonly redis: RedisClient & SiteHistoryCommands;
   /** This run of synchronous code's adds, by site: id, frame, id, frame… */
   private batch: Map<string, string[]> | undefined;
+  /**
+   * Per site, the newest entry this process failed to write. Not retried: a
+   * later write may have gone in already, and the stream takes ids in order
+   * only. A recovery from before it is refused rather than answered with a hole.
+   */
+  private readonly unwritten = new Map<string, string>();
 
   /**
    * `redis`: the connection recovery reads go on too, so that a read sees every
@@ -90,6 +96,10 @@ export class RedisSiteHistory implements SiteHistory {
     this.flush();
     const reply = await this.redis.rxsSiteHistorySince(siteHistoryKey(site), since, upTo, max);
     if (reply[0] === 0) return { recovered: false, reason: UNRECOVERED.gone };
+    // Asked after the read's reply: a write that failed before it is known by now.
+    const missing = this.unwritten.get(site);
+    if (missing !== undefined && compareEntryIds(missing, since) > 0)
+      return { recovered: false, reason: UNRECOVERED.incomplete };
     const entries: SiteHistoryEntry[] = reply[1].map(([id, fields]) => ({
       id,
       frame: fields[fields.indexOf('f') + 1] ?? '',
@@ -107,6 +117,12 @@ export class RedisSiteHistory implements SiteHistory {
     for (const [site, pairs] of batch)
       this.redis
         .rxsSiteHistoryAdd(siteHistoryKey(site), size, ttlS, ...pairs)
-        .catch((err: unknown) => onError?.(err));
+        .catch((err: unknown) => {
+          const newest = pairs[pairs.length - 2] as string;
+          const known = this.unwritten.get(site);
+          if (known === undefined || compareEntryIds(newest, known) > 0)
+            this.unwritten.set(site, newest);
+          onError?.(err);
+        });
   }
 }

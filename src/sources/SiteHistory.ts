@@ -68,4 +68,5 @@ export const siteHistoryKey = (site: string): string => `rxs:site-history:{${sit
 export const UNRECOVERED = {
   gone: 'the history no longer reaches back to it',
   tooMany: (max: number) => `more than ${max} messages followed it (RECOVERY_MAX)`,
+  incomplete: 'the history misses messages that followed it (a write to it failed)',
 } as const;

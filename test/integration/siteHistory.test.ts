@@ -7,7 +7,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemorySiteHistory } from '../../src/sources/MemorySiteHistory.js';
 import { RedisSiteHistory } from '../../src/sources/RedisSiteHistory.js';
-import { compareEntryIds, isEntryId, siteHistoryKey } from '../../src/sources/SiteHistory.js';
+import {
+  UNRECOVERED,
+  compareEntryIds,
+  isEntryId,
+  siteHistoryKey,
+} from '../../src/sources/SiteHistory.js';
 import type { SiteHistory, SiteHistoryOptions } from '../../src/sources/SiteHistory.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
@@ -162,6 +167,30 @@ describe('redis site history', () => {
     await first.ping();
     await new Promise((r) => setTimeout(r, 20));
     expect(String(errors[0])).toMatch(/WRONGTYPE/);
+  });
+  it('refuses a recovery from before an entry it failed to write, rather than give a hole', async () => {
+    const site = fresh();
+    const history = new RedisSiteHistory(first, { size: 100, ttlS: 300, onError: () => undefined });
+    const [e1, e2, e3] = ids(3, 500) as [string, string, string];
+    history.add(site, e1, frame(e1));
+    await history.since(site, e1, e1, 10);
+    // The write of e2 fails (its XADD is refused to this connection's user), e3's goes in.
+    const admin = redis.client();
+    await admin.acl('SETUSER', 'default', '-xadd');
+    try {
+      history.add(site, e2, frame(e2));
+      await first.ping();
+    } finally {
+      await admin.acl('SETUSER', 'default', '+xadd');
+    }
+    history.add(site, e3, frame(e3));
+    expect(await history.since(site, e1, e3, 10)).toEqual({
+      recovered: false,
+      reason: UNRECOVERED.incomplete,
+    });
+    // From e2 on, nothing is missing.
+    expect(await history.since(site, e2, e3, 10)).toMatchObject({ recovered: true });
+    expect(await first.xlen(siteHistoryKey(site))).toBe(2);
   });
 });
 
