@@ -1,8 +1,10 @@
 // The memory script's burst, in its own process so its garbage and CPU are not
 // the sampler's: score updates and ~8 KB tweets, interleaved evenly, PUBLISHed
 // as fast as Redis takes them, one awaited pipeline per batch. The traffic is
-// made here, not by the build under test, so builds A and B get the same bytes.
+// made here, not by the build under test, so builds A and B get the same bytes
+// (only the generator's seeded PRNG, the same in every build, is the build's).
 import { Redis } from 'ioredis';
+import { loadDemo } from './demo.js';
 
 export interface PublisherPlan {
   readonly redisUrl: string;
@@ -16,6 +18,8 @@ export interface PublisherPlan {
   /** The emoji id the tweets are for. */
   readonly detailId: string;
   readonly seed: number;
+  /** The build whose seeded PRNG picks the score updates' ids. */
+  readonly dist: string;
 }
 
 export type ToPublisher = { readonly type: 'go' } | { readonly type: 'stop' };
@@ -39,17 +43,6 @@ const IDS = (
   '1F525 1F60B 1F62A 1F615 1F621 1F494 1F49C 1F499 1F49B 1F49A 1F603 1F604 1F606 1F61C 1F61D ' +
   '1F61E 1F620 1F623 1F624 1F625 1F628 1F62B 1F630 1F631 1F634 1F637 1F64A 1F389 1F3B6 2B50'
 ).split(' ');
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function idPicker(random: () => number): () => string {
   const cumulative: number[] = [];
@@ -85,8 +78,8 @@ function tweetMaker(id: string, bytes: number): (n: number) => string {
 }
 
 /** Channel, payload and the payload's size in bytes, in publishing order. */
-function* commands(plan: PublisherPlan): Generator<[string, string, number]> {
-  const pick = idPicker(mulberry32(plan.seed));
+function* commands(plan: PublisherPlan, random: () => number): Generator<[string, string, number]> {
+  const pick = idPicker(random);
   const tweet = tweetMaker(plan.detailId, plan.tweetBytes);
   const tweetSize = Buffer.byteLength(tweet(0));
   const total = plan.scores + plan.tweets;
@@ -103,7 +96,11 @@ function* commands(plan: PublisherPlan): Generator<[string, string, number]> {
   }
 }
 
-async function publishAll(redis: Redis, plan: PublisherPlan): Promise<BurstSent> {
+async function publishAll(
+  redis: Redis,
+  plan: PublisherPlan,
+  random: () => number,
+): Promise<BurstSent> {
   let count = 0;
   let bytes = 0;
   let unheard = 0;
@@ -117,7 +114,7 @@ async function publishAll(redis: Redis, plan: PublisherPlan): Promise<BurstSent>
     }
     pipeline = redis.pipeline();
   };
-  for (const [channel, payload, size] of commands(plan)) {
+  for (const [channel, payload, size] of commands(plan, random)) {
     pipeline.publish(channel, payload);
     bytes += size;
     if (++count % plan.batch === 0) await flush();
@@ -129,12 +126,13 @@ async function publishAll(redis: Redis, plan: PublisherPlan): Promise<BurstSent>
 const raw = process.argv[2];
 if (!raw) throw new Error('expected the plan as a JSON argument');
 const plan = JSON.parse(raw) as PublisherPlan;
+const random = (await loadDemo(plan.dist)).seededRandom(plan.seed);
 const redis = new Redis(plan.redisUrl, { connectionName: 'rx-streamer-bench:memory' });
 await redis.ping();
 const send = (message: FromPublisher) => process.send?.(message);
 process.on('message', (message: ToPublisher) => {
   if (message.type === 'go') {
-    void publishAll(redis, plan).then((sent) => send({ type: 'done', sent }));
+    void publishAll(redis, plan, random).then((sent) => send({ type: 'done', sent }));
   } else {
     redis.disconnect();
     process.disconnect();

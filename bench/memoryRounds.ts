@@ -174,6 +174,7 @@ export async function burstRound(build: Build, args: MemoryArgs): Promise<BurstR
     tweetChannel: TWEET_CHANNEL,
     detailId: DETAIL_ID,
     seed: 24301,
+    dist: build.dist,
   };
   const publisher = forkBench('memoryPublisher', plan);
   const watch = new Redis(redis.url, { connectionName: 'rx-streamer-bench:memory-watch' });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { exited } from './redisServer.js';
+import { EPHEMERAL, exited } from './redisServer.js';
 
 const run = promisify(execFile);
 
@@ -83,12 +83,7 @@ function spawnNode(port: number, dir: string): ChildProcess {
       // A replica's first copy goes at once, not 5 s later.
       '--repl-diskless-sync-delay',
       '0',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--loglevel',
-      'warning',
+      ...EPHEMERAL,
     ],
     { stdio: 'ignore' },
   );

@@ -40,6 +40,9 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
+/** A redis-server that keeps nothing on disk and says only what goes wrong. */
+export const EPHEMERAL = ['--save', '', '--appendonly', 'no', '--loglevel', 'warning'] as const;
+
 export function exited(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => proc.once('exit', () => resolve()));
@@ -53,18 +56,7 @@ export function exited(proc: ChildProcess): Promise<void> {
 export async function spawnRedisServer(port: number): Promise<ChildProcess> {
   const proc = spawn(
     'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--loglevel',
-      'warning',
-    ],
+    ['--port', String(port), '--bind', '127.0.0.1', ...EPHEMERAL],
     { stdio: 'ignore' },
   );
   const failed = new Promise<never>((_, reject) => {
