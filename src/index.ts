@@ -88,7 +88,7 @@ export type {
 export { MetricsRegistry } from './core/metrics.js';
 export type { Counter, Timing } from './core/metrics.js';
 export { bool, int, positive, url, urlPath, parseEnv } from './core/env.js';
-export { builtInProtocols } from './protocols/index.js';
+export { builtInProtocols } from './protocols/builtInProtocols.js';
 export {
   emojitrack,
   emojitrackProtocol,

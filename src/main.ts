@@ -4,27 +4,32 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './core/config.js';
 import type { Config } from './core/config.js';
-import { createStreamer } from './app.js';
-import type { Streamer } from './app.js';
 import { serveFromPrimary, superviseWorkers, workerId } from './cluster.js';
 import { StreamerError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
 import type { PubSubSource } from './core/message.js';
+import { loadProtocols } from './protocols/index.js';
+import type { SelectedProtocol } from './protocols/startProtocols.js';
 import { MemoryBus } from './sources/MemoryBus.js';
-import { builtInProtocols } from './protocols/index.js';
-import { PostgresNotify } from './sources/PostgresNotify.js';
 import { RedisPubSub } from './sources/RedisPubSub.js';
 import { connectRedis, redisTarget, shardedChannels } from './sources/redisClient.js';
 import type { RedisClient } from './sources/redisClient.js';
 import { shardedPublisher } from './sources/shardedPublisher.js';
+import type { Streamer } from './Streamer.js';
+import { wireStreamer } from './wireStreamer.js';
+
+/** A bad variable stops the process with one line, before anything starts. */
+function exitOnConfigError(err: unknown): never {
+  if (!(err instanceof StreamerError)) throw err;
+  process.stderr.write(`rx-streamer: ${err.message}\n`);
+  process.exit(1);
+}
 
 function configOrExit(): Config {
   try {
     return loadConfig();
   } catch (err) {
-    if (!(err instanceof StreamerError)) throw err;
-    process.stderr.write(`rx-streamer: ${err.message}\n`);
-    process.exit(1);
+    exitOnConfigError(err);
   }
 }
 
@@ -54,6 +59,15 @@ if (config.workers > 1 && cluster.isPrimary) {
 }
 
 async function serve(): Promise<void> {
+  // Only the protocol modules PROTOCOLS names are imported, each with its own
+  // variables checked before any connection is made.
+  let protocols: SelectedProtocol[];
+  try {
+    protocols = await loadProtocols(config, { emojitrack: { keepScores: true } });
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+
   let source: PubSubSource;
   let stopSource: () => Promise<void>;
   // Commands (the score snapshot, key look-ups) cannot share the subscriber connection.
@@ -85,9 +99,12 @@ async function serve(): Promise<void> {
     stopSource = () => Promise.resolve();
   }
 
-  // Postgres LISTEN/NOTIFY on one connection of its own, for the pub/sub monitors.
+  // Postgres LISTEN/NOTIFY on one connection of its own, for the pub/sub monitors;
+  // pg is not even loaded without DATABASE_URL.
   const postgres = config.databaseUrl
-    ? new PostgresNotify(config.databaseUrl, { logger })
+    ? new (await import('./sources/PostgresNotify.js')).PostgresNotify(config.databaseUrl, {
+        logger,
+      })
     : undefined;
   const stopRedis = stopSource;
   stopSource = async () => {
@@ -96,12 +113,12 @@ async function serve(): Promise<void> {
 
   let streamer: Streamer;
   try {
-    streamer = createStreamer({
+    streamer = wireStreamer({
       config,
       source,
       logger,
       demo: !target,
-      protocols: builtInProtocols({ emojitrack: { keepScores: true } }),
+      protocols,
       ...(commands
         ? {
             redis: commands,
@@ -112,7 +129,8 @@ async function serve(): Promise<void> {
     });
   } catch (err) {
     if (!(err instanceof StreamerError)) throw err;
-    // A protocol's own variable is as bad a start as a core one.
+    // A protocol that refuses to start stops the process as a bad variable does,
+    // once the connections made for it are closed.
     process.stderr.write(`rx-streamer: ${err.message}\n`);
     await stopSource();
     process.exit(1);

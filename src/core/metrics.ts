@@ -1,7 +1,10 @@
 // The one metrics registry: the hub and the protocols register named metrics here,
 // and statsd, /admin/status.json and the Prometheus /metrics endpoint all read it.
-import { Counter as PromCounter, Gauge as PromGauge, Histogram, Registry } from 'prom-client';
-import { collectDefaultMetrics } from 'prom-client';
+// Its own metrics are written in the Prometheus text format here, as prom-client
+// writes them; prom-client is loaded only for its process metrics.
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import { Subject } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { StreamerError } from './errors.js';
@@ -43,6 +46,9 @@ export interface MetricsRegistryOptions {
   readonly processMetrics?: boolean;
 }
 
+/** The Prometheus text format's content type, version 0.0.4 (prom-client's). */
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 const PREFIX = 'rx_streamer_';
 // The first character is a letter, so no name is an integer-like key and a plain
 // object keeps registration order in `read()`.
@@ -52,23 +58,83 @@ const TIMING_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ];
 
+/** A timing's observations, in seconds: how many fell in each bucket (not cumulative). */
+interface Histogram {
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
 interface Entry {
   readonly kind: 'counter' | 'gauge' | 'timing';
   readonly promName: string;
+  readonly help: string;
   readonly read: () => number;
+  readonly histogram?: Histogram;
   removed: boolean;
 }
 
 // collectDefaultMetrics starts an event-loop delay monitor and a GC observer that it
 // gives no way to stop, so they are made once per process and shared by every
-// registry that shows them; neither keeps the process alive.
+// registry that shows them; neither keeps the process alive. prom-client is
+// required (synchronously) the first time a registry asks for them.
 let processRegistry: Registry | undefined;
 function sharedProcessRegistry(): Registry {
   if (!processRegistry) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry, prefix: PREFIX });
+    const prom = createRequire(import.meta.url)('prom-client') as typeof PromClient;
+    processRegistry = new prom.Registry();
+    prom.collectDefaultMetrics({ register: processRegistry, prefix: PREFIX });
   }
   return processRegistry;
+}
+
+/** Counts one observation (s) in the first bucket whose bound it does not pass. */
+function observe(histogram: Histogram, seconds: number): void {
+  const i = TIMING_BUCKETS.findIndex((bound) => seconds <= bound);
+  if (i >= 0) histogram.buckets[i] = (histogram.buckets[i] ?? 0) + 1;
+  histogram.sum += seconds;
+  histogram.count++;
+}
+
+/** A sample value as prom-client writes it. */
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
+  return String(value);
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** One metric's lines of the text format: HELP, TYPE and its samples. */
+function exposition(entry: Entry): string {
+  const name = entry.promName;
+  const lines = [`# HELP ${name} ${escapeHelp(entry.help)}`];
+  if (entry.kind === 'counter') {
+    // A counter never falls: a reading that is not a positive number is shown as 0.
+    const value = entry.read();
+    lines.push(
+      `# TYPE ${name} counter`,
+      `${name} ${Number.isFinite(value) && value > 0 ? valueText(value) : '0'}`,
+    );
+  } else if (entry.kind === 'gauge') {
+    lines.push(`# TYPE ${name} gauge`, `${name} ${valueText(entry.read())}`);
+  } else if (entry.histogram) {
+    const { buckets, sum, count } = entry.histogram;
+    lines.push(`# TYPE ${name} histogram`);
+    let below = 0;
+    TIMING_BUCKETS.forEach((bound, i) => {
+      below += buckets[i] ?? 0;
+      lines.push(`${name}_bucket{le="${bound}"} ${below}`);
+    });
+    lines.push(
+      `${name}_bucket{le="+Inf"} ${count}`,
+      `${name}_sum ${valueText(sum)}`,
+      `${name}_count ${count}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function promName(name: string, suffix: string): string {
@@ -80,9 +146,7 @@ const NO_VALUE = () => 0;
 
 export class MetricsRegistry {
   readonly timings$: Observable<TimingSample>;
-  readonly contentType: string;
-  // Private, never prom-client's global registry: two servers in one process must not clash.
-  private readonly prom = new Registry();
+  readonly contentType = CONTENT_TYPE;
   private readonly entries = new Map<string, Entry>();
   private readonly byPromName = new Map<string, string>();
   private readonly timings = new Subject<TimingSample>();
@@ -90,7 +154,6 @@ export class MetricsRegistry {
 
   constructor(options: MetricsRegistryOptions = {}) {
     this.processMetrics = options.processMetrics ?? true;
-    this.contentType = this.prom.contentType;
     this.timings$ = this.timings.asObservable();
     if (this.processMetrics) sharedProcessRegistry();
   }
@@ -100,18 +163,7 @@ export class MetricsRegistry {
   counter(name: string, help: string, read: () => number): CounterReading;
   counter(name: string, help: string, read?: () => number): Counter | CounterReading {
     let count = 0;
-    const entry = this.add(name, help, 'counter', '_total', read ?? (() => count));
-    new PromCounter({
-      name: entry.promName,
-      help,
-      registers: [this.prom],
-      collect() {
-        this.reset();
-        const value = entry.read();
-        // prom-client throws on a falling or non-finite counter; a scrape must not fail.
-        if (Number.isFinite(value) && value > 0) this.inc(value);
-      },
-    });
+    this.add(name, help, 'counter', '_total', read ?? (() => count));
     if (read)
       return {
         get value() {
@@ -143,32 +195,19 @@ export class MetricsRegistry {
 
   /** A point-in-time value, read when sampled. */
   gauge(name: string, help: string, read: () => number): void {
-    const entry = this.add(name, help, 'gauge', '', read);
-    new PromGauge({
-      name: entry.promName,
-      help,
-      registers: [this.prom],
-      collect() {
-        this.set(entry.read());
-      },
-    });
+    this.add(name, help, 'gauge', '', read);
   }
 
   /** Durations in ms, sent as they happen (statsd timing) and summarised for Prometheus as a histogram. */
   timing(name: string, help: string): Timing {
-    const entry = this.add(name, help, 'timing', '_seconds', NO_VALUE);
-    const histogram = new Histogram({
-      name: entry.promName,
-      help,
-      buckets: TIMING_BUCKETS,
-      registers: [this.prom],
-    });
+    const histogram: Histogram = { buckets: TIMING_BUCKETS.map(() => 0), sum: 0, count: 0 };
+    const entry = this.add(name, help, 'timing', '_seconds', NO_VALUE, histogram);
     const timings = this.timings;
     return {
       record(ms) {
         // Called from the fan-out writer's turn: a bad clock reading is dropped, never thrown.
         if (entry.removed || !Number.isFinite(ms) || ms < 0) return;
-        histogram.observe(ms / 1000);
+        observe(histogram, ms / 1000);
         timings.next({ name, ms });
       },
     };
@@ -181,7 +220,6 @@ export class MetricsRegistry {
     entry.removed = true;
     this.entries.delete(name);
     this.byPromName.delete(entry.promName);
-    this.prom.removeSingleMetric(entry.promName);
   }
 
   /** Current values: every counter's total and every gauge's value, by name, in registration order. */
@@ -197,7 +235,7 @@ export class MetricsRegistry {
 
   /** The Prometheus text exposition of everything registered, and the process metrics if on. */
   async prometheus(): Promise<string> {
-    const own = await this.prom.metrics();
+    const own = `${[...this.entries.values()].map(exposition).join('\n\n')}\n`;
     if (!this.processMetrics) return own;
     return `${own}\n${await sharedProcessRegistry().metrics()}`;
   }
@@ -216,6 +254,7 @@ export class MetricsRegistry {
     kind: Entry['kind'],
     suffix: string,
     read: () => number,
+    histogram?: Histogram,
   ): Entry {
     if (!NAME.test(name))
       throw new StreamerError('RXS_ERR_INTERNAL', `bad metric name ${JSON.stringify(name)}`);
@@ -233,7 +272,7 @@ export class MetricsRegistry {
         'RXS_ERR_INTERNAL',
         `metric ${name} would be ${prom} in Prometheus, as ${clash} already is`,
       );
-    const entry: Entry = { kind, promName: prom, read, removed: false };
+    const entry: Entry = { kind, promName: prom, help, read, histogram, removed: false };
     this.entries.set(name, entry);
     this.byPromName.set(prom, name);
     return entry;

@@ -10,31 +10,50 @@ import type { Readiness } from '../core/readiness.js';
 import { protocolConfig } from './protocol.js';
 import type { ProtocolContext, ProtocolHandle, ProtocolModule } from './protocol.js';
 
-/** The modules `PROTOCOLS` names, each with its configuration parsed; a StreamerError for a bad one. */
-export function selectProtocols(
-  config: Config,
-  offered: readonly ProtocolModule[],
-): { module: ProtocolModule; config: unknown }[] {
-  const byName = new Map(offered.map((m) => [m.name, m]));
-  const names = config.protocols ?? [...byName.keys()];
-  const unknown = config.publicProtocols.find((name) => !byName.has(name));
+/** A protocol module chosen to start, with its own variables parsed. */
+export interface SelectedProtocol {
+  readonly module: ProtocolModule;
+  readonly config: unknown;
+}
+
+/**
+ * The names `PROTOCOLS` picks among those offered (all of them when it is
+ * unset), in its order; a StreamerError for a name in it or in PUBLIC_PROTOCOLS
+ * that is none of them.
+ */
+export function protocolNames(config: Config, offered: readonly string[]): readonly string[] {
+  const known = new Set(offered);
+  const unknown = config.publicProtocols.find((name) => !known.has(name));
   if (unknown !== undefined) {
     throw new StreamerError(
       'RXS_ERR_CONFIG',
-      `PUBLIC_PROTOCOLS=${JSON.stringify(config.publicProtocols.join(','))} is not valid: "${unknown}" is none of ${[...byName.keys()].join(', ')}`,
+      `PUBLIC_PROTOCOLS=${JSON.stringify(config.publicProtocols.join(','))} is not valid: "${unknown}" is none of ${offered.join(', ')}`,
       500,
     );
   }
+  const names = config.protocols ?? offered;
+  if (names.some((name) => !known.has(name))) {
+    throw new StreamerError(
+      'RXS_ERR_CONFIG',
+      `PROTOCOLS=${JSON.stringify(config.protocols?.join(','))} is not valid: expected a comma-separated list of ${offered.join(', ')}`,
+      500,
+    );
+  }
+  return names;
+}
+
+/**
+ * Each module with its own variables parsed from the environment; a
+ * StreamerError for a bad one, or for a module that staging and production
+ * would serve without authentication unless PUBLIC_PROTOCOLS names it.
+ */
+export function configureProtocols(
+  config: Config,
+  modules: readonly ProtocolModule[],
+): SelectedProtocol[] {
   const guarded = config.nodeEnv === 'staging' || config.nodeEnv === 'production';
-  return names.map((name) => {
-    const module = byName.get(name);
-    if (!module) {
-      throw new StreamerError(
-        'RXS_ERR_CONFIG',
-        `PROTOCOLS=${JSON.stringify(config.protocols?.join(','))} is not valid: expected a comma-separated list of ${[...byName.keys()].join(', ')}`,
-        500,
-      );
-    }
+  return modules.map((module) => {
+    const { name } = module;
     const own = protocolConfig(module, config.env);
     const open = guarded ? module.unauthenticated?.(own) : undefined;
     if (open !== undefined && !config.publicProtocols.includes(name)) {
@@ -46,6 +65,19 @@ export function selectProtocols(
     }
     return { module, config: own };
   });
+}
+
+/** The modules `PROTOCOLS` names, each with its configuration parsed; a StreamerError for a bad one. */
+export function selectProtocols(
+  config: Config,
+  offered: readonly ProtocolModule[],
+): SelectedProtocol[] {
+  const byName = new Map(offered.map((m) => [m.name, m]));
+  const names = protocolNames(config, [...byName.keys()]);
+  return configureProtocols(
+    config,
+    names.flatMap((name) => byName.get(name) ?? []),
+  );
 }
 
 export interface StartedProtocols {
@@ -60,7 +92,7 @@ export interface StartedProtocols {
 
 /** Starts the selected modules, mounting each one's routes on `app` in order. */
 export function startProtocols(
-  selected: readonly { module: ProtocolModule; config: unknown }[],
+  selected: readonly SelectedProtocol[],
   shared: Omit<ProtocolContext, 'router' | 'logger'>,
   logger: Logger,
   app: Express,

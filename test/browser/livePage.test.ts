@@ -7,7 +7,7 @@ import type { Page, Request } from 'playwright-core';
 import type { Subscription } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamer } from '../../src/app.js';
-import { builtInProtocols } from '../../src/protocols/index.js';
+import { builtInProtocols } from '../../src/protocols/builtInProtocols.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';

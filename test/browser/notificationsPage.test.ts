@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamer } from '../../src/app.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
-import { builtInProtocols } from '../../src/protocols/index.js';
+import { builtInProtocols } from '../../src/protocols/builtInProtocols.js';
 import { MemoryChannelSets } from '../../src/protocols/notifications/index.js';
 import type { ChannelSetStore } from '../../src/protocols/notifications/index.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';

@@ -10,6 +10,8 @@ import { createStreamer } from '../../src/app.js';
 import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { StreamerError } from '../../src/core/errors.js';
+import { builtInProtocols } from '../../src/protocols/builtInProtocols.js';
+import { BUILT_IN_PROTOCOLS, loadProtocols } from '../../src/protocols/index.js';
 import { defineProtocol } from '../../src/protocols/protocol.js';
 import { emojitrack } from '../../src/protocols/emojitrack/index.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
@@ -166,5 +168,36 @@ describe('PROTOCOLS', () => {
     ).toThrow(
       'PROTOCOLS="emojitrack,pubsub" is not valid: expected a comma-separated list of emojitrack',
     );
+  });
+
+  it('has the server import the built-in modules it names, in its order, each configured', async () => {
+    expect(BUILT_IN_PROTOCOLS).toEqual(builtInProtocols().map((m) => m.name));
+    const every = await loadProtocols(loadConfig({}));
+    expect(every.map((p) => p.module.name)).toEqual(BUILT_IN_PROTOCOLS);
+    const two = await loadProtocols(
+      loadConfig({ PROTOCOLS: 'pubsub, emojitrack', EPS_INTERVAL_MS: '50' }),
+    );
+    expect(two.map((p) => p.module.name)).toEqual(['pubsub', 'emojitrack']);
+    expect(two[1]?.config).toMatchObject({ epsIntervalMs: 50 });
+    // PUBLIC_PROTOCOLS may name a built-in one that is not started.
+    const one = await loadProtocols(
+      loadConfig({ PROTOCOLS: 'emojitrack', PUBLIC_PROTOCOLS: 'pubsub' }),
+    );
+    expect(one.map((p) => p.module.name)).toEqual(['emojitrack']);
+  });
+
+  it('refuses a bad name, a bad variable or an open protocol, naming it', async () => {
+    await expect(loadProtocols(loadConfig({ PROTOCOLS: 'emojitrack,chat' }))).rejects.toThrow(
+      'PROTOCOLS="emojitrack,chat" is not valid: expected a comma-separated list of emojitrack, notifications, pubsub, datastream',
+    );
+    await expect(loadProtocols(loadConfig({ PUBLIC_PROTOCOLS: 'chat' }))).rejects.toThrow(
+      'PUBLIC_PROTOCOLS="chat" is not valid: "chat" is none of emojitrack, notifications, pubsub, datastream',
+    );
+    await expect(
+      loadProtocols(loadConfig({ PROTOCOLS: 'emojitrack', EPS_INTERVAL_MS: 'often' })),
+    ).rejects.toThrow(/EPS_INTERVAL_MS/);
+    await expect(
+      loadProtocols(loadConfig({ NODE_ENV: 'production', PROTOCOLS: 'pubsub' })),
+    ).rejects.toThrow(/pubsub would serve anyone in production/);
   });
 });

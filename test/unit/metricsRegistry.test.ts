@@ -1,6 +1,7 @@
 // The metrics registry: what it holds, what read() and timings$ give, and its
 // Prometheus text as a real Prometheus text parser reads it.
 import parsePrometheus from 'parse-prometheus-text-format';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricFamily } from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { MetricsRegistry } from '../../src/core/metrics.js';
@@ -203,5 +204,66 @@ describe('MetricsRegistry', () => {
 
   it('has the text format content type', () => {
     expect(quiet().contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(quiet().contentType).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
+  });
+
+  it('writes its own metrics byte for byte as prom-client writes the same ones', async () => {
+    // prom-client is loaded only for the process metrics; the rest is written here, to its format.
+    const registry = quiet();
+    const prom = new Registry();
+    let received = 41.5;
+    registry.counter('stream.messages.in', 'Messages in \\ out\nand back', () => received);
+    new Counter({
+      name: 'rx_streamer_stream_messages_in_total',
+      help: 'Messages in \\ out\nand back',
+      registers: [prom],
+      collect() {
+        this.reset();
+        this.inc(received);
+      },
+    });
+    registry.counter('redis.reconnects', 'Reconnects', () => -1);
+    new Counter({
+      name: 'rx_streamer_redis_reconnects_total',
+      help: 'Reconnects',
+      registers: [prom],
+    });
+    for (const [name, value] of [
+      ['clients', 6],
+      ['ratio', 0.1 + 0.2],
+      ['nothing', NaN],
+      ['up', Infinity],
+      ['down', -Infinity],
+    ] as const) {
+      registry.gauge(`stream.${name}`, `The ${name}`, () => value);
+      new Gauge({ name: `rx_streamer_stream_${name}`, help: `The ${name}`, registers: [prom] }).set(
+        value,
+      );
+    }
+    const fanout = registry.timing('stream.fanout', 'Fan-out writer turns');
+    registry.timing('stream.idle', 'Never recorded');
+    const histogram = new Histogram({
+      name: 'rx_streamer_stream_fanout_seconds',
+      help: 'Fan-out writer turns',
+      buckets: [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+      ],
+      registers: [prom],
+    });
+    new Histogram({
+      name: 'rx_streamer_stream_idle_seconds',
+      help: 'Never recorded',
+      buckets: [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+      ],
+      registers: [prom],
+    });
+    for (const ms of [0, 0.1, 0.2, 0.25, 2, 0.5, 40, 999.9, 1000, 1000.1, 5000]) {
+      fanout.record(ms);
+      histogram.observe(ms / 1000);
+    }
+    received = 42.25;
+    expect(await registry.prometheus()).toBe(await prom.metrics());
+    expect(await quiet().prometheus()).toBe(await new Registry().metrics());
   });
 });

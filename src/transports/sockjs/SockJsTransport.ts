@@ -5,26 +5,22 @@
 // `sockjs` package behind an express router. Every session is a hub connection
 // and its protocol's session, whichever transport carries it. Requests from a
 // page whose origin the WebSocket transport does not allow are refused with
-// 403, on every transport.
+// 403, on every transport. The `sockjs` package (sockJsServer.ts) is imported
+// only where an endpoint is served.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from 'express';
-import sockjs from 'sockjs';
-import type { Connection as SockJsSession } from 'sockjs';
 import { StreamerError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { SessionEndpoint, SessionRequest } from '../../core/session.js';
-import { connectionInfo } from '../../fanout/Connection.js';
+import type { SessionEndpoint } from '../../core/session.js';
 import type { Hub } from '../../fanout/Hub.js';
-import { clientAddress, normalizeIp, trustFunction } from '../http/clientAddress.js';
+import { trustFunction } from '../http/clientAddress.js';
 import type { TrustProxy } from '../http/clientAddress.js';
-import { parseCookies } from '../http/cookies.js';
 import { forbiddenOrigin } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import type { AllowedOrigins } from '../../core/origins.js';
 import { sockJsIframe } from './iframe.js';
+import type { SockJsHandler } from './sockJsServer.js';
 import { sockJsWebSocketPaths } from './sockJsPaths.js';
-import { SockJsConnection } from './SockJsConnection.js';
-import { sockJsRefusalCode } from './SockJsWsConnection.js';
 
 /** What every message transport of a server shares (see SessionServer). */
 export interface SessionTransportOptions {
@@ -47,64 +43,16 @@ export interface SockJsOptions extends SessionTransportOptions {
   readonly router: Router;
 }
 
-type SockJsHandler = (req: IncomingMessage, res: unknown, head?: Buffer) => boolean;
-
-/** What sockjs's Server has besides its typings: a listener per set of options. */
-interface SockJsListenerSource {
-  listener(options: { prefix: string }): { getHandler(): SockJsHandler };
-}
-
 export function serveSockJs(options: SockJsOptions): void {
-  const { hub, prefix, endpoint, logger: log } = options;
-  const trust = trustFunction(options.trustProxy);
-  options.ws.addSockJs(prefix, endpoint);
-  const server = sockjs.createServer({
-    prefix,
-    // Its own logging goes to ours, quietly.
-    log: (severity: string, message: string) => {
-      if (severity === 'error') log.warn('sockjs', { message });
-    },
-    disconnect_delay: 5_000,
-    // Its iframe is served by sockJsIframe (below) with the installed client; never a CDN's.
-    sockjs_url: 'sockjs.min.js',
+  const { prefix, logger: log } = options;
+  options.ws.addSockJs(prefix, options.endpoint);
+  // The HTTP fallbacks' server, imported now; a request that comes first waits for it.
+  let handle: SockJsHandler | undefined;
+  const loading = import('./sockJsServer.js').then(({ sockJsServer }) => {
+    handle = sockJsServer({ ...options, trust: trustFunction(options.trustProxy) });
+    return handle;
   });
-  server.on('connection', (session: SockJsSession | null) => {
-    // SockJS reports a session that closed before it opened as null.
-    if (!session) return;
-    const forwarded = session.headers['x-forwarded-for'];
-    const ip = normalizeIp(
-      clientAddress(
-        { remoteAddress: session.remoteAddress },
-        Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
-        trust,
-      ),
-    );
-    const request = sockJsRequest(prefix, session, ip);
-    // Its transports answer before a session exists: a session refused is closed at once.
-    const refused = check(endpoint, request, log) ?? hub.refusal(ip);
-    if (refused) {
-      // The close frame carries the code as a number; the typings say string.
-      session.close(sockJsRefusalCode(refused) as unknown as string, refused.message);
-      return;
-    }
-    const connection = new SockJsConnection(
-      connectionInfo({
-        requestPath: prefix,
-        namespace: `${prefix}/ (sockjs)`,
-        clientIp: ip,
-        userAgent: request.userAgent,
-      }),
-      session,
-      request,
-      options.maxFrameBytes,
-    );
-    connection.open(hub, endpoint, log, options.maxMessagesPerS);
-  });
-  // installHandlers() would take over the server's request and upgrade events;
-  // the listener's handler lets this transport sit behind the router instead
-  // (it answers true for a request it took). Upgrades never reach it: the
-  // WebSocket transports are `ws`'s, so sockjs's own (faye-websocket) never runs.
-  const handle = (server as unknown as SockJsListenerSource).listener({ prefix }).getHandler();
+  loading.catch((err: unknown) => log.error('loading sockjs failed', { error: String(err) }));
   const ours = (url: string | undefined) => (url ?? '').startsWith(`${prefix}/`);
   const websocketPath = sockJsWebSocketPaths(prefix);
   const iframe = sockJsIframe(prefix, options.allowedOrigins);
@@ -119,8 +67,13 @@ export function serveSockJs(options: SockJsOptions): void {
           new StreamerError('RXS_ERR_BAD_REQUEST', 'only WebSocket upgrades are served here', 400),
         );
       }
-      if (req.method === 'POST' && !boundBody(req, res, options.maxFrameBytes)) return;
-      if (!handle(req, res)) next();
+      // The body is counted only once sockjs is there to read it too.
+      const serve = (sockJs: SockJsHandler) => {
+        if (req.method === 'POST' && !boundBody(req, res, options.maxFrameBytes)) return;
+        if (!sockJs(req, res)) next();
+      };
+      if (handle) serve(handle);
+      else loading.then(serve).catch(next);
     });
   });
 }
@@ -159,32 +112,4 @@ function boundBody(req: IncomingMessage, res: ServerResponse, maxBytes: number):
   };
   req.on('data', count);
   return true;
-}
-
-function sockJsRequest(prefix: string, session: SockJsSession, ip: string): SessionRequest {
-  const url = new URL(session.url ?? prefix, 'http://localhost');
-  const userAgent = session.headers['user-agent'];
-  return {
-    path: prefix,
-    query: new URLSearchParams(url.search),
-    headers: session.headers,
-    // SockJS passes on no cookies.
-    cookies: parseCookies(undefined),
-    ip,
-    userAgent: typeof userAgent === 'string' ? userAgent : '',
-    transport: session.protocol,
-  };
-}
-
-function check(
-  endpoint: SessionEndpoint,
-  request: SessionRequest,
-  log: Logger,
-): StreamerError | undefined {
-  try {
-    return endpoint.accept?.(request);
-  } catch (err) {
-    log.error('checking a SockJS session failed', { error: String(err) });
-    return new StreamerError('RXS_ERR_INTERNAL', 'internal error', 500);
-  }
 }

@@ -5,11 +5,11 @@
 // endpoint refuses, is answered with an HTTP error and a JSON body; so is one
 // from a web page whose origin is not allowed (403, see core/origins.ts). Every
 // client is pinged on one clock; one that did not answer the previous ping is
-// dropped, so dead peers do not hold their subscriptions.
+// dropped, so dead peers do not hold their subscriptions. `ws` is imported with
+// the first endpoint: a server with none (emojitrack alone) never loads it.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
-import type { WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { StreamerError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
@@ -56,20 +56,15 @@ export class WsTransport {
     readonly paths: RegExp;
     readonly endpoint: SessionEndpoint;
   }[] = [];
-  private readonly wss: WebSocketServer;
+  /** `ws`'s server, once imported; `loading` until then. */
+  private wss: WebSocketServer | undefined;
+  private loading: Promise<WebSocketServer> | undefined;
   private readonly pinger: NodeJS.Timeout;
   private readonly trust;
   private readonly log: Logger;
   private closed = false;
 
   constructor(private readonly options: WsTransportOptions) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: options.maxFrameBytes,
-      // Frames are built once for every client; compression would make them per client.
-      perMessageDeflate: false,
-      clientTracking: false,
-    });
     this.trust = trustFunction(options.trustProxy);
     this.log = options.logger ?? silentLogger;
     this.pinger = setInterval(() => this.ping(), options.pingMs);
@@ -80,6 +75,7 @@ export class WsTransport {
   add(path: string, endpoint: SessionEndpoint): void {
     if (this.endpoints.has(path)) throw new Error(`a WebSocket endpoint is already at ${path}`);
     this.endpoints.set(path, { path, endpoint, carrier: 'websocket' });
+    void this.load();
   }
 
   /**
@@ -89,6 +85,7 @@ export class WsTransport {
    */
   addSockJs(prefix: string, endpoint: SessionEndpoint): void {
     this.sockJs.push({ prefix, paths: sockJsWebSocketPaths(prefix), endpoint });
+    void this.load();
   }
 
   /** Takes the server's upgrade requests. */
@@ -142,11 +139,50 @@ export class WsTransport {
     }
     if (rejected) {
       // sockjs-client reads no HTTP status: it is told in a close frame, as on its other transports.
-      this.wss.handleUpgrade(req, socket, head, (ws) => refuseSockJsWs(ws, rejected));
+      this.handshake(req, socket, head, (ws) => refuseSockJsWs(ws, rejected));
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) =>
+    this.handshake(req, socket, head, (ws) =>
       this.accepted(route, ws, socket, request, url.pathname),
+    );
+  }
+
+  /** Imports `ws` and makes its server, once; a failure is logged when a handshake needs it. */
+  private load(): Promise<WebSocketServer> {
+    if (!this.loading) {
+      this.loading = import('ws').then(({ WebSocketServer: Wss }) => {
+        this.wss = new Wss({
+          noServer: true,
+          maxPayload: this.options.maxFrameBytes,
+          // Frames are built once for every client; compression would make them per client.
+          perMessageDeflate: false,
+          clientTracking: false,
+        });
+        return this.wss;
+      });
+      // Answered where a handshake waits for it; never an unhandled rejection.
+      this.loading.catch(() => undefined);
+    }
+    return this.loading;
+  }
+
+  /** Completes a handshake on `ws`'s server; one that comes while it is imported waits for it. */
+  private handshake(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    done: (ws: WebSocket) => void,
+  ): void {
+    if (this.wss) {
+      this.wss.handleUpgrade(req, socket, head, done);
+      return;
+    }
+    this.load().then(
+      (wss) => wss.handleUpgrade(req, socket, head, done),
+      (err: unknown) => {
+        this.log.error('loading ws failed', { error: String(err) });
+        refuse(socket, new StreamerError('RXS_ERR_INTERNAL', 'internal error', 500));
+      },
     );
   }
 
