@@ -10,7 +10,7 @@ import { keySlot } from '../../src/sources/keySlot.js';
 import { siteHistoryKey } from '../../src/sources/SiteHistory.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { openNotify, statusOf } from '../support/notify.js';
+import { afterOk, openNotify } from '../support/notify.js';
 import type { NotifyReader } from '../support/notify.js';
 import { publishApi } from '../support/publish.js';
 import { startRedisCluster } from '../support/redisCluster.js';
@@ -71,14 +71,6 @@ describe('notification streams', () => {
     streams.push(s);
     await s.waitStatus('ok', 10_000);
     return s;
-  };
-  const afterOk = (s: NotifyReader): string[] => {
-    const events = s.events();
-    const ok = events.findIndex((e) => statusOf(e.data) === 'ok');
-    return events
-      .slice(ok + 1)
-      .filter((e) => e.data !== 'noop')
-      .map((e) => (e.event ? `event:${e.event} ${e.data}` : e.data));
   };
   const lastId = (s: NotifyReader) => s.events().findLast((e) => e.id)?.id as string;
 

@@ -12,8 +12,8 @@ import { RedisHistory } from '../../src/sources/RedisHistory.js';
 import { startApp } from '../support/app.js';
 import { publishApi } from '../support/publish.js';
 import type { TestApp } from '../support/app.js';
-import { openNotify, statusOf } from '../support/notify.js';
-import type { NotifyEvent, NotifyReader } from '../support/notify.js';
+import { afterOk, openNotify } from '../support/notify.js';
+import type { NotifyReader } from '../support/notify.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { isControl, openWs } from '../support/ws.js';
@@ -56,16 +56,6 @@ const open = async (app: TestApp, user: string, lastEventId?: string, inQuery = 
 
 const publish = (app: TestApp, channel: string, data: unknown) =>
   publishApi(app.url, KEY, channel, data);
-
-/** The events after `ok`, with their kind: a message's data, or `event:<type> <data>`. */
-const afterOk = (s: NotifyReader): string[] => {
-  const events = s.events();
-  const ok = events.findIndex((e) => statusOf(e.data) === 'ok');
-  return events
-    .slice(ok + 1)
-    .filter((e) => e.data !== 'noop')
-    .map((e: NotifyEvent) => (e.event ? `event:${e.event} ${e.data}` : e.data));
-};
 
 const lastId = (s: NotifyReader): string => s.events().at(-1)?.id as string;
 

@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { StreamPosition } from '../../src/protocols/notifications/streamPosition.js';
-import { openNotify, statusData, statusOf } from '../support/notify.js';
+import { afterOk, openNotify, statusData } from '../support/notify.js';
 import type { NotifyReader } from '../support/notify.js';
 import { startServerProcess } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
@@ -67,16 +67,6 @@ const publishApi = async (server: ServerProcess, channel: string, data: string) 
   });
   expect(res.status).toBe(200);
   return (await res.json()) as { epoch: string; offset: number };
-};
-
-/** The events after `ok` (noops left out): a message's data, or `event:<type> <data>`. */
-const afterOk = (s: NotifyReader): string[] => {
-  const events = s.events();
-  const ok = events.findIndex((e) => statusOf(e.data) === 'ok');
-  return events
-    .slice(ok + 1)
-    .filter((e) => e.data !== 'noop')
-    .map((e) => (e.event ? `event:${e.event} ${e.data}` : e.data));
 };
 
 const lastId = (s: NotifyReader): string => s.events().at(-1)?.id as string;

@@ -3,55 +3,19 @@
 // `npm run publish` and `npm run feed` as real tsx processes on REDIS_CLUSTER_NODES.
 // A sharded channel goes out with SPUBLISH (an SSUBSCRIBEr gets it, a plain
 // SUBSCRIBEr does not), any other with PUBLISH, and the history keeps both.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
 import { untagged } from '../../src/core/position.js';
 import { publish } from '../../src/sources/publishWithHistory.js';
 import { RedisHistory } from '../../src/sources/RedisHistory.js';
 import { shardedChannels } from '../../src/sources/redisClient.js';
+import { runCli } from '../support/cli.js';
 import { startRedisCluster } from '../support/redisCluster.js';
 import type { TestRedisCluster } from '../support/redisCluster.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a CLI with `args` and, over the test's environment less the server's variables, `env`. */
-function cli(script: string, args: string[], env: Record<string, string>): Promise<Run> {
-  const base = { ...process.env };
-  for (const name of [
-    'REDIS_URL',
-    'REDIS_CLUSTER_NODES',
-    'REDIS_SHARDED_CHANNELS',
-    'HISTORY_SIZE',
-    'HISTORY_TTL_S',
-    'npm_command',
-  ])
-    delete base[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
-      cwd: root,
-      env: { ...base, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+/** A CLI with `args` and, over the test's environment less the server's variables, `env`. */
+const cli = (script: string, args: string[], env: Record<string, string>) =>
+  runCli(script, args, env);
 
 /** What arrives on `channel` by SSUBSCRIBE and by SUBSCRIBE, each through its own client. */
 async function listen(

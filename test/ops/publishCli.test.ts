@@ -3,56 +3,25 @@
 // the channel's history under it (and PUBLISHed live), the server's HISTORY_*
 // and REDIS_URL as defaults, exit 2 with one line for bad arguments. And the
 // README's script for other languages, held to the one the server runs.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyKeys } from '../../src/sources/channelHistory.js';
 import { RedisHistory } from '../../src/sources/RedisHistory.js';
 import { untagged } from '../../src/core/position.js';
+import { runCli } from '../support/cli.js';
+import type { CliRun } from '../support/cli.js';
 import { startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI with `args` and, over the test's environment less the server's variables, `env`. */
-function publishCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = { ...process.env };
-  for (const name of [
-    'REDIS_URL',
-    'HISTORY_SIZE',
-    'HISTORY_TTL_S',
-    'WS_MAX_FRAME_BYTES',
-    'npm_command',
-  ])
-    delete base[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/publish.ts', ...args], {
-      cwd: root,
-      env: { ...base, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+/** `npm run publish` with `args` and, over the test's environment less the server's variables, `env`. */
+const publishCli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+  runCli('publish', args, env, 25_000);
 
 /** The position printed on stdout's last line. */
-function position(run: Run): { channel: string; epoch: string; offset: number } {
+function position(run: CliRun): { channel: string; epoch: string; offset: number } {
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   const lines = run.stdout.trimEnd().split('\n');

@@ -132,6 +132,16 @@ export interface NotifyReader {
   close(): void;
 }
 
+/** The events after `ok`, noops left out, with their kind: a message's data, or `event:<type> <data>`. */
+export function afterOk(s: NotifyReader): string[] {
+  const events = s.events();
+  const ok = events.findIndex((e) => statusOf(e.data) === 'ok');
+  return events
+    .slice(ok + 1)
+    .filter((e) => e.data !== NOOP)
+    .map((e) => (e.event ? `event:${e.event} ${e.data}` : e.data));
+}
+
 export interface NotifyReaderOptions {
   readonly method?: string;
   readonly headers?: Record<string, string>;
