@@ -1,6 +1,6 @@
 // Types of /clients/pubsub.js, rx-streamer's pub/sub client for browsers.
 
-import type { BackoffOptions, ConnectionState } from './reconnecting.js';
+import type { ConnectOptions, ConnectionState } from './reconnecting.js';
 
 export type { ConnectionState } from './reconnecting.js';
 
@@ -39,8 +39,8 @@ export interface ControlMessage {
   readonly error: boolean;
 }
 
-/** Reconnect backoff and the queue kept while down (reconnecting.d.ts). */
-export type ClientOptions = BackoffOptions;
+/** Reconnect backoff, the queue kept while down, and the socket (reconnecting.d.ts). */
+export type ClientOptions = ConnectOptions;
 
 export interface Events {
   message: ChannelMessage;
@@ -73,5 +73,8 @@ export interface PubsubClient {
   close(): void;
 }
 
-/** Connects to `url` (`/pubsub` on this page's host by default; ws/wss follows the page). */
+/**
+ * Connects to `url` (`/pubsub` on this page's host by default; ws/wss follows
+ * the page), or to what `createSocket` makes of it (`new SockJS(url)`, say).
+ */
 export function connect(url?: string, options?: ClientOptions): PubsubClient;

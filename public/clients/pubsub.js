@@ -4,8 +4,8 @@
 // beside this file) and subscribes again to every channel it held, recovering
 // what it missed: it keeps each channel's position (epoch and offset, from the
 // subscribe's acknowledgement and then each message's offset) and subscribes
-// with `recover` from it. Frames sent while it is down wait, bounded. Types:
-// pubsub.d.ts beside this file.
+// with `recover` from it. Frames sent while it is down wait, bounded. It speaks
+// WebSocket, or SockJS with `createSocket`. Types: pubsub.d.ts beside this file.
 import { listeners, reconnectingSocket } from './reconnecting.js';
 
 const isPosition = (frame) => typeof frame.epoch === 'string' && typeof frame.offset === 'number';
@@ -61,6 +61,7 @@ export function connect(url = '/pubsub', options = {}) {
     minDelayMs: options.minDelayMs,
     maxDelayMs: options.maxDelayMs,
     maxQueued: options.maxQueued,
+    createSocket: options.createSocket,
     onOpen: (sendNow) => {
       recovering.clear();
       for (const channel of channels) sendNow(subscribeFrame(channel));

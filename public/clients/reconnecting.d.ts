@@ -11,8 +11,34 @@ export interface BackoffOptions {
   readonly maxQueued?: number;
 }
 
-export interface SocketOptions extends BackoffOptions {
-  /** On every open, before the queued frames: `sendNow` writes a frame to the new socket. */
+/**
+ * What the clients use of a socket: a WebSocket has it, and so has a SockJS.
+ * They set its `onopen`, `onmessage` (reading `event.data`, a string) and
+ * `onclose`, typed loosely here so that either's own handler types fit.
+ */
+export interface SocketLike {
+  /** WebSocket's values: 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  onopen: unknown;
+  onmessage: unknown;
+  onclose: unknown;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export interface ConnectOptions extends BackoffOptions {
+  /**
+   * Makes the socket for each attempt from the URL as given (a SockJS, say:
+   * `(url) => new SockJS(url)`); by default a WebSocket, ws or wss as the page.
+   */
+  readonly createSocket?: (url: string) => SocketLike;
+}
+
+export interface SocketOptions extends ConnectOptions {
+  /**
+   * On every open, before the state becomes `open` and before the queued
+   * frames: `sendNow` writes a frame to the new socket.
+   */
   readonly onOpen?: (sendNow: (frame: unknown) => void) => void;
   /** Each frame received: parsed from JSON, or as it came when it is not JSON. */
   readonly onFrame?: (frame: unknown) => void;
@@ -44,7 +70,10 @@ export interface Listeners<E> {
 /** Listeners by event type; one that throws is reported apart and the others still run. */
 export function listeners<E>(types: readonly (keyof E)[]): Listeners<E>;
 
-/** Connects to `url` (asked again before every attempt when a function) until `close()`. */
+/**
+ * Connects to `url` (asked again before every attempt when a function) until
+ * `close()`; a path is taken on this page's host.
+ */
 export function reconnectingSocket(
   url: string | (() => string),
   options?: SocketOptions,

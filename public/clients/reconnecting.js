@@ -5,7 +5,9 @@
 // sent while it is down wait in a bounded queue, oldest dropped first, and go
 // out once it is open again, after what the client sends on every open (its
 // subscriptions). Frames received are handed over parsed from JSON, or as they
-// came when they are not JSON. Types: reconnecting.d.ts beside this file.
+// came when they are not JSON. The socket is a WebSocket unless `createSocket`
+// makes another with its interface (a SockJS, say). Types: reconnecting.d.ts
+// beside this file.
 
 export const DEFAULTS = Object.freeze({ minDelayMs: 500, maxDelayMs: 30_000, maxQueued: 1_000 });
 
@@ -50,7 +52,9 @@ export function reconnectingSocket(url, options = {}) {
     setting,
   );
   const { onOpen, onFrame, onState } = options;
-  const target = typeof url === 'function' ? () => socketUrl(url()) : () => socketUrl(url);
+  const target = typeof url === 'function' ? url : () => url;
+  // SockJS has WebSocket's readyState values, so the checks below hold for either.
+  const createSocket = options.createSocket ?? ((u) => new WebSocket(socketUrl(u)));
   const queue = [];
   let socket;
   let state = 'connecting';
@@ -68,11 +72,13 @@ export function reconnectingSocket(url, options = {}) {
 
   const open = () => {
     setState(attempt === 0 ? 'connecting' : 'reconnecting');
-    socket = new WebSocket(target());
+    socket = createSocket(target());
     socket.onopen = () => {
       attempt = 0;
-      setState('open');
+      // What every open sends first (the subscriptions held) goes before the state's
+      // listeners run, so that what they send on `open` is not sent twice.
       onOpen?.(sendNow);
+      setState('open');
       for (const frame of queue.splice(0)) sendNow(frame);
     };
     socket.onmessage = (event) => {

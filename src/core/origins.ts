@@ -5,8 +5,9 @@
 // handshake's Origin must be this server's own (the Host it was asked for) or
 // one of the allowed origins. A request with no Origin is not from a page
 // (curl, a server's client), and is let through: what it could forge, it could
-// forge anyway.
+// forge anyway. A refused page is told why in a way its browser lets it read.
 import type { IncomingHttpHeaders } from 'node:http';
+import { StreamerError } from './errors.js';
 
 /** `*` (any page) or the origins allowed besides the server's own. */
 export type AllowedOrigins = '*' | readonly string[];
@@ -55,4 +56,45 @@ export function originAllowed(headers: IncomingHttpHeaders, allowed: AllowedOrig
   }
   if (url.host === (headers.host ?? '').toLowerCase()) return true;
   return allowed.includes(url.origin);
+}
+
+/**
+ * The refusal of a request from a page whose origin may not connect, or
+ * undefined when it may: a 403 whose message names the origin, the Host it was
+ * compared with and ALLOWED_ORIGINS. A browser hides from the page (and shows
+ * as a CORS error) any answer that its CORS headers do not open to it, and
+ * sockjs-client asks with credentials, for which `*` does not count: so the
+ * refusal, and nothing else, is opened to the refused origin itself. It tells
+ * that page only what it sent.
+ */
+export function originRefusal(
+  headers: IncomingHttpHeaders,
+  allowed: AllowedOrigins,
+): StreamerError | undefined {
+  if (originAllowed(headers, allowed)) return undefined;
+  const origin = String(headers.origin);
+  const host = headers.host ?? '(none)';
+  return new StreamerError(
+    'RXS_ERR_FORBIDDEN',
+    `pages from ${origin} may not connect: that origin is not this server's (Host: ${host}) and not in ALLOWED_ORIGINS`,
+    403,
+    readableBy(origin),
+  );
+}
+
+/** CORS headers that let a page of `origin` read an answer; none for `null` or a malformed one. */
+function readableBy(origin: string): Record<string, string> {
+  let serialized: string;
+  try {
+    serialized = new URL(origin).origin;
+  } catch {
+    return { Vary: 'Origin' };
+  }
+  // Echoed only as the browser sent it, so that nothing but an origin reaches a header.
+  if (serialized !== origin) return { Vary: 'Origin' };
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Credentials': 'true',
+    Vary: 'Origin',
+  };
 }

@@ -5,7 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { StreamerError } from '../../src/core/errors.js';
-import { defaultOrigins, originAllowed, parseOrigins } from '../../src/core/origins.js';
+import {
+  defaultOrigins,
+  originAllowed,
+  originRefusal,
+  parseOrigins,
+} from '../../src/core/origins.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
@@ -47,6 +52,25 @@ describe('the allowed origins', () => {
     expect(originAllowed({ host, origin: 'null' }, allowed)).toBe(false);
     expect(originAllowed({ host, origin: 'https://evil.example' }, '*')).toBe(true);
   });
+
+  it('refuses with a 403 that names the origin, the Host and ALLOWED_ORIGINS, readable by that origin only', () => {
+    const host = 'rx.example:8001';
+    expect(originRefusal({ host, origin: 'https://rx.example:8001' }, [])).toBeUndefined();
+    const refusal = originRefusal({ host, origin: 'https://evil.example' }, []);
+    expect(refusal?.status).toBe(403);
+    expect(refusal?.code).toBe('RXS_ERR_FORBIDDEN');
+    expect(refusal?.message).toBe(
+      "pages from https://evil.example may not connect: that origin is not this server's (Host: rx.example:8001) and not in ALLOWED_ORIGINS",
+    );
+    expect(refusal?.headers).toEqual({
+      'Access-Control-Allow-Origin': 'https://evil.example',
+      'Access-Control-Allow-Credentials': 'true',
+      Vary: 'Origin',
+    });
+    // Nothing but a browser's own serialization of an origin is echoed.
+    for (const origin of ['null', 'HTTPS://EVIL.example', 'https://evil.example/', 'x y'])
+      expect(originRefusal({ host, origin }, [])?.headers, origin).toEqual({ Vary: 'Origin' });
+  });
 });
 
 describe('handshakes from pages', () => {
@@ -65,13 +89,20 @@ describe('handshakes from pages', () => {
     for (const path of ['/pubsub', '/datastream?site=mrc', '/pubsub/000/abcdefgh/websocket']) {
       const answer = await rawUpgrade(app.port, path, { Origin: EVIL });
       expect(answer, path).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
-      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string };
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+        code: string;
+        message: string;
+      };
       expect(body.code).toBe('RXS_ERR_FORBIDDEN');
+      expect(body.message).toMatch(/^pages from https:\/\/evil\.example .*ALLOWED_ORIGINS/);
     }
-    // SockJS's HTTP transports too.
+    // SockJS's HTTP transports too, without the wildcard every other answer has.
     const info = await fetch(`${app.url}/pubsub/info`, { headers: { Origin: EVIL } });
     expect(info.status).toBe(403);
-    expect(((await info.json()) as { code: string }).code).toBe('RXS_ERR_FORBIDDEN');
+    expect(info.headers.get('access-control-allow-origin')).toBe(EVIL);
+    const body = (await info.json()) as { code: string; message: string };
+    expect(body.code).toBe('RXS_ERR_FORBIDDEN');
+    expect(body.message).toContain('ALLOWED_ORIGINS');
     const poll = await fetch(`${app.url}/pubsub/000/abcdefgh/xhr`, {
       method: 'POST',
       headers: { Origin: EVIL },

@@ -6,6 +6,8 @@ declare module 'sockjs-client' {
   class SockJS {
     constructor(url: string, reserved?: null, options?: SockJSOptions);
     readonly transport: string;
+    /** WebSocket's values: 0 connecting, 1 open, 2 closing, 3 closed. */
+    readonly readyState: number;
     onopen: (() => void) | null;
     onmessage: ((event: { data: string }) => void) | null;
     onclose: ((event: { code: number; reason: string }) => void) | null;

@@ -1,5 +1,5 @@
 // The pub/sub wire format (SPEC §3, §5): the three actions a client sends (a
-// subscribe may bring a position to recover from), the control replies (a
+// subscribe may bring a position to recover from; its channel may come bare), the control replies (a
 // subscribe's carries the channel's position), and channel messages
 // `{"channel","message"}` (with `"offset"` when published with history), each
 // encoded once for every subscriber. The control replies are shared with the
@@ -50,7 +50,12 @@ export function parseFrame(text: string): Parsed {
     return { kind: 'other', frame: text, error: 'a frame must be JSON' };
   }
   if (!isObject(frame)) return { kind: 'other', frame, error: 'a frame must be a JSON object' };
-  const { action, payload } = frame;
+  const { action } = frame;
+  // realtime-magic's own client sends a subscribe's or unsubscribe's channel bare.
+  const payload =
+    typeof frame.payload === 'string' && action !== 'publish'
+      ? { channel: frame.payload }
+      : frame.payload;
   if (action !== 'subscribe' && action !== 'unsubscribe' && action !== 'publish')
     return {
       kind: 'other',

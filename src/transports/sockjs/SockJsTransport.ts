@@ -5,7 +5,7 @@
 // `sockjs` package behind an express router. Every session is a hub connection
 // and its protocol's session, whichever transport carries it. Requests from a
 // page whose origin the WebSocket transport does not allow are refused with
-// 403, on every transport. The `sockjs` package (sockJsServer.ts) is imported
+// 403 on every transport, the same refusal as its handshakes'. The `sockjs` package (sockJsServer.ts) is imported
 // only where an endpoint is served.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from 'express';
@@ -15,7 +15,6 @@ import type { SessionEndpoint } from '../../core/session.js';
 import type { Hub } from '../../fanout/Hub.js';
 import { trustFunction } from '../http/clientAddress.js';
 import type { TrustProxy } from '../http/clientAddress.js';
-import { forbiddenOrigin } from '../ws/WsTransport.js';
 import type { WsTransport } from '../ws/WsTransport.js';
 import type { AllowedOrigins } from '../../core/origins.js';
 import { sockJsIframe } from './iframe.js';
@@ -61,7 +60,8 @@ export function serveSockJs(options: SockJsOptions): void {
     // The iframe is loaded by a frame, whose Origin is the framing page's: it answers
     // before the origin check, and framing is restricted by its Content-Security-Policy.
     iframe(req, res, () => {
-      if (!options.ws.allowsOrigin(req)) return next(forbiddenOrigin(req));
+      const foreign = options.ws.refusesOrigin(req);
+      if (foreign) return next(foreign);
       if (websocketPath.test(req.path)) {
         return next(
           new StreamerError('RXS_ERR_BAD_REQUEST', 'only WebSocket upgrades are served here', 400),

@@ -3,7 +3,7 @@
 // accepted client a hub connection and its protocol's session. SockJS's two
 // WebSocket transports (raw and framed) are served here too, on `ws`. A handshake to no endpoint, or one an
 // endpoint refuses, is answered with an HTTP error and a JSON body; so is one
-// from a web page whose origin is not allowed (403, see core/origins.ts). Every
+// from a web page whose origin is not allowed (403, core/origins.ts). Every
 // client is pinged on one clock; one that did not answer the previous ping is
 // dropped, so dead peers do not hold their subscriptions. `ws` is imported with
 // the first endpoint: a server with none (emojitrack alone) never loads it.
@@ -13,7 +13,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { StreamerError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
-import { originAllowed } from '../../core/origins.js';
+import { originRefusal } from '../../core/origins.js';
 import type { AllowedOrigins } from '../../core/origins.js';
 import type { SessionEndpoint, SessionRequest } from '../../core/session.js';
 import { connectionInfo } from '../../fanout/Connection.js';
@@ -95,9 +95,9 @@ export class WsTransport {
     );
   }
 
-  /** Whether a handshake (or a SockJS request) may come from its page's origin. */
-  allowsOrigin(req: IncomingMessage): boolean {
-    return originAllowed(req.headers, this.options.allowedOrigins ?? []);
+  /** The refusal of a handshake (or a SockJS request) from a page that may not connect, if it is one. */
+  refusesOrigin(req: IncomingMessage): StreamerError | undefined {
+    return originRefusal(req.headers, this.options.allowedOrigins ?? []);
   }
 
   /** Stops pinging and refuses new clients; the hub ends the connected ones. */
@@ -109,8 +109,9 @@ export class WsTransport {
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on('error', () => {});
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!this.allowsOrigin(req)) {
-      refuse(socket, forbiddenOrigin(req));
+    const foreign = this.refusesOrigin(req);
+    if (foreign) {
+      refuse(socket, foreign);
       return;
     }
     const route = this.route(url.pathname);
@@ -261,15 +262,6 @@ function sessionRequest(route: Route, req: IncomingMessage, url: URL, ip: string
     userAgent: typeof userAgent === 'string' ? userAgent : '',
     transport: route.carrier === 'websocket' ? 'websocket' : route.carrier,
   };
-}
-
-/** The refusal of a page whose origin may not connect. */
-export function forbiddenOrigin(req: IncomingMessage): StreamerError {
-  return new StreamerError(
-    'RXS_ERR_FORBIDDEN',
-    `pages from ${String(req.headers.origin)} may not connect (ALLOWED_ORIGINS)`,
-    403,
-  );
 }
 
 /** Answers a refused handshake on the socket: the status and the error's JSON. */
