@@ -12,6 +12,7 @@ import { maxHeaderSize } from 'node:http';
 import type { Server } from 'node:http';
 import { Socket, isIPv6 } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { listenProblem } from './core/listenProblem.js';
 import type { Logger } from './core/logger.js';
 import { serveHandedConnections } from './transports/http/handedConnections.js';
 import { routeConnections } from './transports/http/routeConnections.js';
@@ -55,7 +56,9 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
     maxLineBytes: maxHeaderSize,
     route: (socket, received, sessionId) => slots.route(socket, received, sessionId),
   }).catch((err: unknown) => {
-    process.stderr.write(`rx-streamer: cannot listen on port ${options.port}: ${String(err)}\n`);
+    const problem =
+      listenProblem(err, options) ?? `cannot listen on PORT=${options.port}: ${String(err)}`;
+    process.stderr.write(`rx-streamer: ${problem}\n`);
     return process.exit(1);
   });
   const { port } = router.address;

@@ -1,9 +1,11 @@
 // The notification stream page: the user from the query (`?user=demo` by
 // default, `&token=` passed through), the stream's state, its messages newest
-// first and the user's rooms as channel changes announce them, and how it came
-// back after a reconnect: resumed where it left off, or with channels whose
-// missed messages are gone (the page should be reloaded). Every payload goes
-// into the page as text, never as markup.
+// first, the user's rooms as channel changes announce them (a message
+// `{"type":"channels","rooms":[…]}` on the user's own channel, which the demo
+// publishes and an app server may: the stream itself never lists them), and
+// how it came back after a reconnect: resumed where it left off, or with
+// channels whose missed messages are gone (the page should be reloaded). Every
+// payload goes into the page as text, never as markup.
 import { openNotificationSource } from './notificationSource.js';
 
 /** Where the server serves the streams (NOTIFY_PATH); relative, so any host works. */
@@ -23,7 +25,7 @@ const LABELS = {
 };
 const NOTICES = {
   failure:
-    'The server refused this stream: the user id is not valid, the user has no channels, or the token is missing or wrong. The page does not retry; change the user or token above.',
+    'The server refused this stream: the user id is not valid, the user has no channels, or the token is missing, wrong or expired. Which one is in the server’s log, and in the stream itself (a “: failure reason=…” line, which browsers do not pass on: open the stream URL with curl -N). The page does not retry; change the user or token above.',
   error:
     'The server could not reach its store and ended the stream. The browser reconnects by itself in a few seconds.',
   reconnecting:
@@ -55,6 +57,8 @@ const roomsEmpty = $('rooms-empty');
 const recovery = $('recovery');
 
 let stream;
+/** Whose rooms are shown: named in what the page says it waits for. */
+let roomsUser = DEFAULT_USER;
 let messages = 0;
 let noops = 0;
 /** The channels whose missed messages the server could not give back since the page loaded. */
@@ -87,6 +91,7 @@ function connect(who) {
   $('stream-url').textContent = streamUrl({ user: who.user, token: who.token ? '…' : '' });
   list.replaceChildren();
   listEmpty.hidden = false;
+  roomsUser = who.user;
   showRooms(undefined);
   gaps = new Set();
   hideRecovery();
@@ -178,7 +183,9 @@ function showRooms(rooms) {
   );
   roomsEmpty.hidden = rooms !== undefined && rooms.length > 0;
   roomsEmpty.textContent =
-    rooms === undefined ? 'Known after the first channel change.' : 'In no rooms.';
+    rooms === undefined
+      ? `None known yet: waiting for a {"type":"channels","rooms":[…]} message on user:${roomsUser}.`
+      : 'In no rooms.';
 }
 
 /** One message: the demo's room messages and channel changes by their fields, anything else as sent. */

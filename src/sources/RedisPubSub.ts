@@ -64,6 +64,13 @@ export class RedisPubSub implements PubSubSource {
   private readonly scheduler: SchedulerLike;
   private readonly log: Logger;
   private everReady = false;
+  /**
+   * The outage under way, from its first retry: one warning when it starts and
+   * one line when Redis is back, whatever the number of tries in between.
+   */
+  private outage: { readonly since: number; tries: number } | undefined;
+  /** What the connection last failed with, for those two lines. */
+  private lastError: string | undefined;
   /** On a Cluster: which connection carries each live channel, and what is missing. */
   private readonly carriers: ClusterCarriers | undefined;
 
@@ -98,10 +105,20 @@ export class RedisPubSub implements PubSubSource {
     );
     this.connection.on('ready', () => {
       if (this.everReady) this.reconnects++;
+      const outage = this.outage;
       this.log.info(this.everReady ? 'redis reconnected' : 'redis ready', {
         channels: this.listeners.channel.size,
         patterns: this.listeners.pattern.size,
+        ...(outage
+          ? {
+              downMs: this.scheduler.now() - outage.since,
+              tries: outage.tries,
+              error: this.lastError,
+            }
+          : {}),
       });
+      this.outage = undefined;
+      this.lastError = undefined;
       this.everReady = true;
       const channels = [...this.listeners.channel.keys()];
       const patterns = [...this.listeners.pattern.keys()];
@@ -111,13 +128,23 @@ export class RedisPubSub implements PubSubSource {
     });
     // Whatever was live was on the connection that just closed.
     this.connection.on('close', () => this.liveChannels.clear());
+    // ioredis says `error` and then `reconnecting` on every try: an operator
+    // wants to know that Redis is gone and when it is back, not every try.
     this.connection.on('reconnecting', (delayMs: number) => {
-      this.log.warn('redis reconnecting', { delayMs });
+      const error = this.lastError ?? 'connection closed';
+      if (this.outage) {
+        this.outage.tries++;
+        this.log.debug('redis still unreachable', { tries: this.outage.tries, delayMs, error });
+      } else {
+        this.outage = { since: this.scheduler.now(), tries: 1 };
+        this.log.warn('redis reconnecting', { delayMs, error });
+      }
       this.state$.next('reconnecting');
     });
-    this.connection.on('error', (err: Error) =>
-      this.log.warn('redis error', { error: err.message }),
-    );
+    this.connection.on('error', (err: Error) => {
+      this.lastError = err.message;
+      this.log.debug('redis error', { error: err.message });
+    });
     this.connection.on('end', () => this.state$.next('closed'));
     this.carriers =
       this.connection instanceof Cluster

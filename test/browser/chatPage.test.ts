@@ -1,6 +1,7 @@
 // The chat example and the browser pub/sub client (/clients/pubsub.js) in
 // headless Chromium, two windows, on the embedded default: the server as
-// `npm start` runs it with no Redis (its chat hooks on), restarted mid-chat.
+// `npm start` runs it with no Redis (its chat hooks on), restarted mid-chat;
+// the page before joining, with `?name=`, and with a name the server refuses.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createStreamer } from '../../src/app.js';
@@ -8,6 +9,7 @@ import type { Streamer } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { launchBrowser } from '../support/browser.js';
+import { expectContrast } from '../support/contrast.js';
 import type { TestBrowser } from '../support/browser.js';
 import { isControl, openWs } from '../support/ws.js';
 
@@ -99,4 +101,62 @@ it('lets no one in the room without a name, and keeps texts bounded', async () =
   });
   await named.next(isControl('not allowed to publish to chat.lobby', true));
   for (const c of [anonymous, named]) c.close();
+});
+
+it('shows no message form before joining, and fills the name from ?name=', async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`http://127.0.0.1:${port}/examples/chat.html?name=Ada%20L`);
+    expect(await page.inputValue('#name')).toBe('Ada L');
+    expect(await page.isVisible('#join')).toBe(true);
+    expect(await page.isVisible('#say')).toBe(false);
+    expect(await page.isVisible('#text')).toBe(false);
+    // Enter in the (hidden) message field does nothing, and throws nothing.
+    await page.dispatchEvent('#say', 'submit');
+    await page.click('#join button');
+    await page.waitForSelector('#say[data-ready="true"]', WAIT);
+    expect(await page.isVisible('#say')).toBe(true);
+    await say(page, 'from the query');
+    await seen(page, 'Ada L: from the query ');
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+  }
+});
+
+it('shows a refused name as a refusal, not as open, and lets another name in', async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`http://127.0.0.1:${port}/examples/chat.html`);
+    await page.fill('#name', '<Ada>');
+    await page.click('#join button');
+    await stateIs(page, 'refused');
+    expect(await page.textContent('#state')).toBe('refused');
+    const notice = await page.textContent('#notice');
+    expect(notice).toContain('The server refused the name “<Ada>”');
+    expect(notice).toContain('not allowed to subscribe chat.lobby');
+    expect(await page.isVisible('#say')).toBe(false);
+    // It stays a refusal: the page has let go of its connection, and does not come back as open.
+    await page.waitForTimeout(1_500);
+    expect(await page.getAttribute('#state', 'data-state')).toBe('refused');
+    const colorOf = (selector: string) =>
+      page.evaluate<string>(`getComputedStyle(document.querySelector('${selector}')).color`);
+    expect(await colorOf('#state')).not.toBe(await colorOf('h1'));
+    await expectContrast(page, ['#state', '#notice']);
+
+    await page.fill('#name', 'Ada');
+    await page.click('#join button');
+    await page.waitForSelector('#say[data-ready="true"]', WAIT);
+    expect(await page.getAttribute('#state', 'data-state')).toBe('open');
+    expect(await page.textContent('#notice')).toBe('');
+    await say(page, 'let in');
+    await seen(page, 'Ada: let in ');
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+  }
 });

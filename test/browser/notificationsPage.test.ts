@@ -279,4 +279,29 @@ describe('the notification stream page', () => {
     expect(pageErrors).toEqual([]);
     expect(consoleErrors).toEqual([]);
   });
+
+  it('says which message fills "Rooms", and fills it from that message for any user', async () => {
+    sets.add('carol', 'user:carol', 'room:7');
+    const own = await browser.newPage();
+    try {
+      await own.goto(pageUrl('?user=carol'));
+      await stateIs(own, 'ok');
+      // Before any: what it waits for, on which channel.
+      expect(await own.textContent('#rooms-empty')).toBe(
+        'None known yet: waiting for a {"type":"channels","rooms":[…]} message on user:carol.',
+      );
+      const hint = await own.textContent('#rooms-hint');
+      expect(hint).toContain('{"type":"channels","rooms":["room:1","room:2"]}');
+      expect(hint).toContain('user:<id>');
+      expect(await own.isVisible('#rooms-hint')).toBe(true);
+      // What an app server publishes after it changed the set: the page needs nothing else.
+      sets.add('carol', 'room:8');
+      bus.publish('user:carol', JSON.stringify({ type: 'channels', rooms: ['room:7', 'room:8'] }));
+      await until(own, `document.querySelectorAll('#rooms .chip').length === 2`);
+      expect(await own.locator('#rooms .chip').allTextContents()).toEqual(['room:7', 'room:8']);
+      expect(await own.isVisible('#rooms-empty')).toBe(false);
+    } finally {
+      await own.close();
+    }
+  });
 });

@@ -96,6 +96,10 @@ const waitReady = (target: TestApp) =>
 /** The id of an event on a stream in no channel yet (a failure): the empty position. */
 const NO_POSITION = new StreamPosition().idFor(undefined);
 
+/** A failure as it is written: its reason in a comment line, then the status EventSource reads. */
+const failureText = (reason: string) =>
+  `id:${NO_POSITION}\n: failure reason=${reason}\ndata:${statusData('failure')}\n\n`;
+
 /** Every event's id is the stream's position (opaque to clients: a base64url JSON). */
 function expectPositioned(events: readonly NotifyEvent[]): void {
   for (const e of events) expect(StreamPosition.parse(e.id ?? ''), e.raw).toBeDefined();
@@ -150,7 +154,7 @@ describe('Sisyphus: identification', () => {
     expect(s.status).toBe(200);
     expect(s.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     await s.ended();
-    expect(s.text()).toBe(`id:${NO_POSITION}\ndata:${statusData('failure')}\n\n`);
+    expect(s.text()).toBe(failureText('bad-id'));
   });
 
   it('on the wire: one chunk with the failure, then the last chunk', async () => {
@@ -166,7 +170,7 @@ describe('Sisyphus: identification', () => {
       expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
       expect(head).toMatch(/\r\nContent-Type: text\/event-stream; charset=utf-8(\r\n|$)/i);
       expect(head).toMatch(/\r\nTransfer-Encoding: chunked(\r\n|$)/i);
-      const event = `id:${NO_POSITION}\ndata:${statusData('failure')}\n\n`;
+      const event = failureText('bad-id');
       expect(body).toBe(`${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n0\r\n\r\n`);
     } finally {
       socket.destroy();
@@ -564,33 +568,41 @@ describe('tokens', () => {
     const [expiry, signature = ''] = valid('alice').split('.');
     return `${expiry}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
   };
-  const refused: [string, () => string | undefined][] = [
-    ['missing', () => undefined],
+  const refused: [string, () => string | undefined, string][] = [
+    ['missing', () => undefined, 'missing-token'],
     [
       'forged with another secret',
       () =>
         mintToken({ user: 'alice', ttlSeconds: 3_600, secret: 'another-secret-of-32-characters!' }),
+      'bad-token',
     ],
-    ['forged (one signature character changed)', changedSignature],
-    ["another user's", () => valid('bob')],
+    ['forged (one signature character changed)', changedSignature, 'bad-token'],
+    ["another user's", () => valid('bob'), 'bad-token'],
     [
       'expired',
       () =>
         mintToken({ user: 'alice', ttlSeconds: 60, secret: SECRET, now: Date.now() - 3_600_000 }),
+      'expired-token',
     ],
-    ['malformed', () => 'not-a-token'],
-    ['malformed (leading zero)', () => `0${valid('alice')}`],
-    ['empty', () => ''],
+    ['malformed', () => 'not-a-token', 'bad-token'],
+    ['malformed (leading zero)', () => `0${valid('alice')}`, 'bad-token'],
+    ['empty', () => '', 'missing-token'],
   ];
 
-  it.each(refused)('a token that is %s gets failure and the stream ends', async (_kind, token) => {
-    await setChannels('alice', ['user:alice', 'room:a']);
-    const t = token();
-    const s = await stream('alice', { target: secured, ...(t === undefined ? {} : { token: t }) });
-    expect(s.status).toBe(200);
-    await s.ended();
-    expect(s.text()).toBe(`id:${NO_POSITION}\ndata:${statusData('failure')}\n\n`);
-  });
+  it.each(refused)(
+    'a token that is %s gets failure, says why, and the stream ends',
+    async (_kind, token, reason) => {
+      await setChannels('alice', ['user:alice', 'room:a']);
+      const t = token();
+      const s = await stream('alice', {
+        target: secured,
+        ...(t === undefined ? {} : { token: t }),
+      });
+      expect(s.status).toBe(200);
+      await s.ended();
+      expect(s.text()).toBe(failureText(reason));
+    },
+  );
 
   it('a valid token gets ok and messages; status.json never shows it', async () => {
     await setChannels('alice', ['user:alice', 'room:a']);
@@ -628,7 +640,7 @@ describe('tokens', () => {
     await s.ended();
     const again = await stream('alice', { target: secured, token });
     await again.ended();
-    expect(again.text()).toBe(`id:${NO_POSITION}\ndata:${statusData('failure')}\n\n`);
+    expect(again.text()).toBe(failureText('expired-token'));
   });
 
   it('a refused stream counts as a failure, not a user', async () => {

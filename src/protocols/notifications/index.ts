@@ -21,7 +21,13 @@ import type { ChannelSetStore } from './channelSets.js';
 import { notificationsSchema } from './config.js';
 import type { NotificationsConfig } from './config.js';
 import { notificationsDemo } from './demoFeed.js';
-import { NOOP_EVENT, messageEvent, streamStatus, unrecoveredEvent } from './events.js';
+import {
+  NOOP_EVENT,
+  failureEvent,
+  messageEvent,
+  streamStatus,
+  unrecoveredEvent,
+} from './events.js';
 import type { StreamStatus } from './events.js';
 import { CHANNELS_FAMILY, NOTIFY_FAMILY, notificationStreams } from './streams.js';
 import type { Refusal, Resume } from './streams.js';
@@ -39,6 +45,11 @@ export interface NotificationsOptions {
 
 /** After an `error`, clients come back between these delays (ms), spread out. */
 const ERROR_RETRY_MS = [1_000, 5_000] as const;
+
+const UNKNOWN_USER: Refusal = { reason: 'unknown-user' };
+
+/** How much of a user id a log line keeps: a bad one can be anything a URL holds. */
+const LOGGED_USER_LENGTH = 64;
 
 export function notificationsProtocol(
   options: NotificationsOptions = {},
@@ -114,6 +125,20 @@ export function notificationsProtocol(
         connection.send([streamStatus(status, retry)]);
         if (status !== 'ok') connection.end();
       };
+      // Every failure says why, to the operator and to the client (a comment
+      // line); the token is in neither, only which way it was bad.
+      const fail = (connection: Connection, user: string, refusal: Refusal) => {
+        counts.failure++;
+        logger.info('notification stream failure', {
+          reason: refusal.reason,
+          ...(refusal.detail ? { detail: refusal.detail } : {}),
+          user: user.length > LOGGED_USER_LENGTH ? `${user.slice(0, LOGGED_USER_LENGTH)}…` : user,
+          clientIp: connection.info.clientIp,
+        });
+        hub.flush(connection);
+        connection.send([failureEvent(refusal.reason)]);
+        connection.end();
+      };
 
       const opened = (
         connection: Connection,
@@ -166,6 +191,8 @@ export function notificationsProtocol(
           scheduler,
         }).subscribe({
           next: (status) => {
+            // The only failure once the user checked out: no set in Redis.
+            if (status === 'failure') return fail(connection, user, UNKNOWN_USER);
             if (status === 'ok') position.live();
             finish(connection, status);
             if (status === 'ok') resumed();
@@ -177,11 +204,7 @@ export function notificationsProtocol(
         });
         connection.whenEnded(() => session.unsubscribe());
       };
-      const refused = (connection: Connection, why: Refusal) => {
-        logger.debug('notification stream refused', { why, clientIp: connection.info.clientIp });
-        finish(connection, 'failure');
-      };
-      ctx.streams.add(config.path, notificationStreams(config, { opened, refused }), {
+      ctx.streams.add(config.path, notificationStreams(config, { opened, refused: fail }), {
         exact: true,
       });
 

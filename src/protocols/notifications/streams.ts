@@ -2,13 +2,17 @@
 // with the Last-Event-ID EventSource sends when it comes back (or
 // `?lastEventId=`) to resume from. A request without `user` is not a stream
 // (the root keeps serving the live page); a bad user id or token still opens
-// a stream, as Sisyphus clients expect, one that says `failure` and ends.
+// a stream, as Sisyphus clients expect, one that says `failure` (and why) and ends.
 import type { Connection } from '../../fanout/Connection.js';
 import type { StreamResolver } from '../../transports/sse/StreamRoutes.js';
 import type { NotificationsConfig } from './config.js';
 import { StreamPosition } from './streamPosition.js';
 import type { Position } from '../../core/position.js';
 import { verifyToken } from './token.js';
+import type { TokenCheck } from './token.js';
+import type { FailureReason } from './events.js';
+
+type TokenRefusal = Extract<TokenCheck, { ok: false }>['reason'];
 
 /** Every notification stream's family: the shared noop clock. */
 export const NOTIFY_FAMILY = 'notify';
@@ -17,8 +21,18 @@ export const CHANNELS_FAMILY = 'notify_channels';
 
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export type Refusal =
-  'user' | 'token missing' | 'token malformed' | 'token expired' | 'token forged';
+/** Why a stream gets `failure`; a bad token's `detail` is for the log only. */
+export interface Refusal {
+  readonly reason: FailureReason;
+  readonly detail?: 'malformed' | 'forged';
+}
+
+const TOKEN_REFUSALS: Readonly<Record<TokenRefusal, Refusal>> = {
+  missing: { reason: 'missing-token' },
+  malformed: { reason: 'bad-token', detail: 'malformed' },
+  forged: { reason: 'bad-token', detail: 'forged' },
+  expired: { reason: 'expired-token' },
+};
 
 /**
  * Where a stream resumes from: the positions of the id it came back with, or
@@ -34,8 +48,8 @@ export interface NotificationStreamHandlers {
     position: StreamPosition,
     resume: Resume,
   ) => void;
-  /** A stream for a bad user or token is open: say `failure` and end it. */
-  readonly refused: (connection: Connection, why: Refusal) => void;
+  /** A stream for a bad user id or token is open: say `failure` and why, and end it. */
+  readonly refused: (connection: Connection, user: string, why: Refusal) => void;
 }
 
 /** Resolves the requests at NOTIFY_PATH; add it there with `{ exact: true }`. */
@@ -69,7 +83,7 @@ export function notificationStreams(
         : {}),
       opened: (connection) =>
         refusal
-          ? handlers.refused(connection, refusal)
+          ? handlers.refused(connection, user, refusal)
           : handlers.opened(connection, user, position, resume),
     };
   };
@@ -80,8 +94,8 @@ function checkUser(
   user: string,
   token: string | null,
 ): { readonly refusal: Refusal } | { readonly expiresAt: number | undefined } {
-  if (!USER_ID.test(user)) return { refusal: 'user' };
+  if (!USER_ID.test(user)) return { refusal: { reason: 'bad-id' } };
   if (config.tokenSecret === undefined) return { expiresAt: undefined };
   const check = verifyToken(token ?? undefined, user, config.tokenSecret);
-  return check.ok ? { expiresAt: check.expiresAt } : { refusal: `token ${check.reason}` };
+  return check.ok ? { expiresAt: check.expiresAt } : { refusal: TOKEN_REFUSALS[check.reason] };
 }
