@@ -35,6 +35,10 @@ export interface StreamerDeps {
   readonly history?: ChannelHistory;
   /** On the embedded bus: protocols feed it their demo traffic. */
   readonly demo?: boolean;
+  /**
+   * Where the server logs. By default JSON lines on stdout at `config.logLevel`
+   * (`LOG_LEVEL`, info unless set); `silentLogger` for none.
+   */
   readonly logger?: Logger;
   readonly scheduler?: SchedulerLike;
 }

@@ -6,6 +6,8 @@ import { loadConfig } from './core/config.js';
 import type { Config } from './core/config.js';
 import { serveFromPrimary, superviseWorkers, workerId } from './cluster.js';
 import { StreamerError } from './core/errors.js';
+import { listenProblem } from './core/listenProblem.js';
+import { logListening } from './transports/http/listen.js';
 import { createLogger } from './core/logger.js';
 import type { PubSubSource } from './core/message.js';
 import { loadProtocols } from './protocols/index.js';
@@ -136,13 +138,20 @@ async function serve(): Promise<void> {
     process.exit(1);
   }
   // A worker serves what the primary's socket accepted (see cluster.ts).
-  const address = cluster.isWorker
-    ? await serveFromPrimary(streamer.server, config)
-    : await streamer.listen();
-  const shownHost =
-    config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
-  logger.info(`rx-streamer listening on http://${shownHost}:${address.port}/`, {
-    port: address.port,
+  let address: { readonly port: number };
+  try {
+    address = cluster.isWorker
+      ? await serveFromPrimary(streamer.server, config)
+      : await streamer.listen();
+  } catch (err) {
+    // A busy port or a bad HOST: one line, as for a bad variable.
+    const problem = listenProblem(err, config);
+    if (problem === undefined) throw err;
+    process.stderr.write(`rx-streamer: ${problem}\n`);
+    await bounded(stopSource(), 2_000);
+    process.exit(1);
+  }
+  logListening(logger, config.host, address.port, {
     source: config.redisCluster
       ? 'redis cluster'
       : config.redisUrl

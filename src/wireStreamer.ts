@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { asyncScheduler } from 'rxjs';
-import { silentLogger } from './core/logger.js';
+import type { Logger } from './core/logger.js';
 import type { Publisher, PubSubSource } from './core/message.js';
 import { MetricsRegistry } from './core/metrics.js';
 import type { Readiness } from './core/readiness.js';
@@ -33,14 +33,15 @@ import { listen } from './transports/http/listen.js';
 /** The live page; `../public` from both src/ and dist/. */
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
-export interface WiringDeps extends Omit<StreamerDeps, 'protocols'> {
+export interface WiringDeps extends Omit<StreamerDeps, 'protocols' | 'logger'> {
   /** The protocol modules to start, in order, each with its configuration. */
   readonly protocols: readonly SelectedProtocol[];
+  /** Chosen by the caller: the service's own, or createStreamer()'s default. */
+  readonly logger: Logger;
 }
 
 export function wireStreamer(deps: WiringDeps): Streamer {
-  const { config } = deps;
-  const logger = deps.logger ?? silentLogger;
+  const { config, logger } = deps;
   const startedAt = Date.now();
   // Process metrics observe every GC; off unless asked for (see the README's Metrics).
   const metrics = new MetricsRegistry({ processMetrics: config.metricsProcess });

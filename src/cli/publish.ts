@@ -2,13 +2,13 @@
 // Publishes one message with history, as POST /api/publish and publish() do, for
 // trying recovery by hand or from a shell script: the position on stdout's last line.
 // On the server's Redis or Redis Cluster, a sharded channel SPUBLISHed as the server does.
-//   npm run publish -- --channel room:1 --data '"hi"' [--redis URL] [--size N] [--ttl S]
+//   npm run publish:message -- --channel room:1 --data '"hi"' [--redis URL] [--size N] [--ttl S]
 import { publish, publishChannelProblem } from '../sources/publishWithHistory.js';
 import { connectRedis, shardedChannels } from '../sources/redisClient.js';
 import { commandLine, redisTargetOf, serverConfig } from './commandLine.js';
 import type { Fail } from './commandLine.js';
 
-const USAGE = `usage: npm run publish -- --channel C --data JSON [--redis URL] [--size N] [--ttl S]
+const USAGE = `usage: npm run publish:message -- --channel C --data JSON [--redis URL] [--size N] [--ttl S]
   --channel  the Redis channel (room:1 reaches notification streams, pubsub:chat pub/sub channel chat)
   --data     the message as JSON: a JSON string is published as the string itself ('"hi"'),
              any other JSON as its JSON text ('{"text":"hi"}')
@@ -22,13 +22,6 @@ const USAGE = `usage: npm run publish -- --channel C --data JSON [--redis URL] [
 /** The server's bounds on HISTORY_SIZE and HISTORY_TTL_S (core/config.ts). */
 const MAX_SIZE = 100_000;
 const MAX_TTL_S = 30 * 86_400;
-
-// `npm publish` runs a package's "publish" script as a lifecycle step after the
-// upload: not a message to publish, and failing there would fail the release.
-if (process.env.npm_command === 'publish') {
-  process.stderr.write('publish: skipped: `npm publish` runs this as its lifecycle script\n');
-  process.exit(0);
-}
 
 const cli = commandLine('publish', USAGE, {
   channel: { type: 'string' },

@@ -5,6 +5,7 @@ import winston from 'winston';
 export type Logger = winston.Logger;
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'silent';
 
+/** JSON lines on stdout from `level` up, each with `defaultMeta` (`{ node }`, say). */
 export function createLogger(
   level: LogLevel = 'info',
   defaultMeta: Record<string, unknown> = {},
@@ -18,5 +19,5 @@ export function createLogger(
   });
 }
 
-/** A logger that writes nothing: the default for library use and tests. */
+/** A logger that writes nothing: `createStreamer({ …, logger: silentLogger })` for tests. */
 export const silentLogger: Logger = createLogger('silent');

@@ -11,7 +11,7 @@ import { RedisHistory } from './RedisHistory.js';
 /** A Redis channel one may publish to with history: no glob characters, no spaces or controls. */
 const CHANNEL = /^[A-Za-z0-9_.:@/{}=+-]{1,256}$/;
 
-/** Why a channel cannot be published to with history (POST /api/publish, npm run publish), or undefined. */
+/** Why a channel cannot be published to with history (POST /api/publish, npm run publish:message), or undefined. */
 export function publishChannelProblem(channel: unknown): string | undefined {
   if (typeof channel !== 'string' || channel === '') return 'channel must be a non-empty string';
   if (!CHANNEL.test(channel))

@@ -1,6 +1,6 @@
 // The publish paths a person or an app drives, on a six-node Redis Cluster with
 // sharded channels (REDIS_SHARDED_CHANNELS): publish() on a Cluster client, and
-// `npm run publish` and `npm run feed` as real tsx processes on REDIS_CLUSTER_NODES.
+// `npm run publish:message` and `npm run feed` as real tsx processes on REDIS_CLUSTER_NODES.
 // A sharded channel goes out with SPUBLISH (an SSUBSCRIBEr gets it, a plain
 // SUBSCRIBEr does not), any other with PUBLISH, and the history keeps both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,7 +103,7 @@ describe('publish() on a Cluster client', () => {
 });
 
 // Each test spawns tsx, which takes about a second and more on a loaded machine.
-describe('npm run publish on REDIS_CLUSTER_NODES', { timeout: 60_000 }, () => {
+describe('npm run publish:message on REDIS_CLUSTER_NODES', { timeout: 60_000 }, () => {
   it('SPUBLISHes a channel in REDIS_SHARDED_CHANNELS, PUBLISHes the others, keeps both', async () => {
     const env = { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_SHARDED_CHANNELS: 'pubsub:*' };
     const sharded = await listen('pubsub:cli.1');

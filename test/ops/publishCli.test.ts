@@ -1,4 +1,4 @@
-// `npm run publish` as a person runs it: a real tsx process against a real
+// `npm run publish:message` as a person runs it: a real tsx process against a real
 // redis-server, the position alone on stdout's last line, the message kept in
 // the channel's history under it (and PUBLISHed live), the server's HISTORY_*
 // and REDIS_URL as defaults, exit 2 with one line for bad arguments. And the
@@ -16,7 +16,7 @@ import type { TestRedis } from '../support/redis.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** `npm run publish` with `args` and, over the test's environment less the server's variables, `env`. */
+/** `npm run publish:message` with `args` and, over the test's environment less the server's variables, `env`. */
 const publishCli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
   runCli('publish', args, env, 25_000);
 
@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 // Each test spawns tsx, which takes about a second and more on a loaded machine.
-describe('npm run publish', { timeout: 60_000 }, () => {
+describe('npm run publish:message', { timeout: 60_000 }, () => {
   it('publishes with history: the position printed, the message kept and sent live', async () => {
     const live = redis.client();
     const received: string[] = [];
@@ -135,7 +135,7 @@ describe('npm run publish', { timeout: 60_000 }, () => {
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(message);
-    expect(run.stderr.split('\n')[1]).toMatch(/^usage: npm run publish/);
+    expect(run.stderr.split('\n')[1]).toMatch(/^usage: npm run publish:message -- /);
     expect(run.stderr).not.toContain('secret');
   });
 
@@ -156,11 +156,14 @@ describe('npm run publish', { timeout: 60_000 }, () => {
     );
   });
 
-  it("does nothing when `npm publish` runs it as the package's lifecycle script", async () => {
-    const run = await publishCli([], { npm_command: 'publish', REDIS_URL: 'redis://127.0.0.1:1' });
-    expect(run.status).toBe(0);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^publish: skipped: `npm publish` runs this/);
+  it('is not a script `npm publish` runs: its name is not a lifecycle event', () => {
+    const { scripts } = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(scripts['publish:message']).toBe('tsx src/cli/publish.ts');
+    expect(Object.keys(scripts).filter((name) => /^(pre|post)?publish(Only)?$/.test(name))).toEqual(
+      [],
+    );
   });
 
   it('exits 1 with one line, the password hidden, when Redis cannot be reached', async () => {

@@ -14,8 +14,6 @@ const SERVER_VARIABLES = [
   'HISTORY_SIZE',
   'HISTORY_TTL_S',
   'WS_MAX_FRAME_BYTES',
-  // npm's own: a command started as `npm run publish` sees npm_command=publish.
-  'npm_command',
 ];
 
 export interface CliRun {
