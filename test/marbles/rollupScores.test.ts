@@ -109,6 +109,23 @@ describe('rollupScores', () => {
     });
   });
 
+  it('runs its clock only while updates come, on the grid of the subscription', () => {
+    const scheduler = testScheduler();
+    const ticks: number[] = [];
+    scheduler.run(({ hot, expectObservable }) => {
+      // Updates at 2 and 53: windows close at 10 and 60 as on an always-running
+      // clock, and the clock runs one empty tick after each (20, 70), then sleeps.
+      const source = hot('--a 50ms a 50ms |', { a: '2665' });
+      const expected = '  10ms x 49ms y 43ms |';
+      const rollups = source.pipe(
+        rollupScores(10, scheduler, (tick) => ticks.push(tick.index)),
+        entries,
+      );
+      expectObservable(rollups).toBe(expected, { x: [['2665', 1]], y: [['2665', 1]] });
+    });
+    expect(ticks).toEqual([1, 2, 6, 7]);
+  });
+
   it('sorts keys in code-unit order, integer-like ids included', () => {
     const scheduler = testScheduler();
     scheduler.run(({ hot, expectObservable }) => {

@@ -1,6 +1,6 @@
 // Marble tests for steadyTicks: ticks at exact multiples of the period, missed
 // ticks reported instead of queued, and the usual ending cases.
-import { Subscription, map, take } from 'rxjs';
+import { Subject, Subscription, map, take } from 'rxjs';
 import type { SchedulerAction, SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { steadyTicks } from '../../src/core/steadyTicks.js';
@@ -84,6 +84,76 @@ describe('steadyTicks', () => {
     });
   });
 
+  describe('with wake: asleep through quiet periods, on the same grid', () => {
+    it('starts asleep, ticks while woken, and stops after a tick with no wake', () => {
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        // Wakes at 3 and 14; then nothing until 57.
+        const wake = hot('   3ms w 10ms w 42ms w');
+        const ticks = steadyTicks(10, scheduler, wake).pipe(map((t) => t.index));
+        // Ticks at 10 and 20 (woken since the one before), 30 (not: it sleeps
+        // after it), nothing at 40 or 50, then 60 for the wake at 57 and 70.
+        expectObservable(ticks, '^ 99ms !').toBe('10ms a 9ms b 9ms c 29ms d 9ms e', {
+          a: 1,
+          b: 2,
+          c: 3,
+          d: 6,
+          e: 7,
+        });
+        expectSubscriptions(wake.subscriptions).toBe('^ 99ms !');
+      });
+    });
+
+    it('runs no timer at all while nothing wakes it', () => {
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable }) => {
+        expectObservable(steadyTicks(10, scheduler, hot('-')), '^ 200ms !').toBe('-');
+      });
+      const busy = new BusyScheduler();
+      const sub = steadyTicks(10, busy, new Subject<void>()).subscribe();
+      expect(busy.nextDue()).toBeUndefined();
+      sub.unsubscribe();
+    });
+
+    it('counts ticks slept through as neither late nor missed', () => {
+      const scheduler = new BusyScheduler();
+      const ticks: Tick[] = [];
+      const wake = new Subject<void>();
+      const sub = steadyTicks(10, scheduler, wake).subscribe((t) => ticks.push(t));
+      expect(scheduler.nextDue()).toBeUndefined();
+      scheduler.advanceTo(42);
+      wake.next();
+      expect(scheduler.nextDue()).toBe(50); // on the grid from the subscription
+      scheduler.runNextAt(50);
+      scheduler.runNextAt(73); // woken at 42 only: this tick was late, and then sleeps
+      expect(scheduler.nextDue()).toBeUndefined();
+      sub.unsubscribe();
+      expect(ticks).toEqual([
+        { index: 5, lateMs: 0, missed: 0 },
+        { index: 7, lateMs: 3, missed: 1 },
+      ]);
+    });
+
+    it('ends with an error from wake, and unsubscribes its timer early', () => {
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const wake = hot('  w 24ms #');
+        expectObservable(steadyTicks(10, scheduler, wake).pipe(map(() => 't'))).toBe(
+          '10ms t 9ms t 4ms #',
+        );
+        expectSubscriptions(wake.subscriptions).toBe('^ 24ms !');
+      });
+      const busy = new BusyScheduler();
+      const wake = new Subject<void>();
+      const sub = steadyTicks(10, busy, wake).subscribe();
+      wake.next();
+      expect(busy.nextDue()).toBe(10);
+      sub.unsubscribe();
+      expect(busy.nextDue()).toBeUndefined();
+      expect(wake.observed).toBe(false);
+    });
+  });
+
   it('refuses a period that is not positive', () => {
     expect(() => steadyTicks(0)).toThrow(/period must be > 0 ms, not 0/);
     expect(() => steadyTicks(Number.NaN)).toThrow(RangeError);
@@ -110,6 +180,11 @@ class BusyScheduler implements SchedulerLike {
 
   cancel(action: BusyAction): void {
     this.queue = this.queue.filter((q) => q.action !== action);
+  }
+
+  /** Moves the clock on, running nothing. */
+  advanceTo(time: number): void {
+    this.clock = time;
   }
 
   nextDue(): number | undefined {

@@ -1,7 +1,7 @@
 // The emojitracker families' feeds: score updates for /raw, their 60 Hz rollups
 // for /eps, tweets routed by emoji id for /details/:id, kiosk requests. Each
 // message is encoded for SSE once, by the hub, and only for a topic with clients.
-import { map, share, tap } from 'rxjs';
+import { map, share } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { BusMessage, PubSubSource } from '../../core/message.js';
 import type { FamilySpec } from '../../fanout/Hub.js';
@@ -9,7 +9,6 @@ import { detailIdOf } from '../../operators/filterDetail.js';
 import { rollupScores } from '../../operators/rollupScores.js';
 import type { ScoreRollup } from '../../operators/rollupScores.js';
 import { routeByNamespace } from '../../operators/routeByNamespace.js';
-import { steadyTicks } from '../../core/steadyTicks.js';
 import { rollupJson, sseMessage } from '../../transports/sse/sseEncode.js';
 import { SCORE_CHANNEL, TWEET_CHANNEL_PREFIX } from './demoFeed.js';
 
@@ -34,16 +33,13 @@ export function scoreRollups(
   scheduler?: SchedulerLike,
   counts?: ClockCounts,
 ): Observable<ScoreRollup> {
-  const clock = steadyTicks(epsIntervalMs, scheduler).pipe(
-    tap((tick) => {
+  return source.channel(SCORE_CHANNEL).pipe(
+    map((m) => m.payload),
+    rollupScores(epsIntervalMs, scheduler, (tick) => {
       if (!counts) return;
       counts.ticks++;
       counts.missed += tick.missed;
     }),
-  );
-  return source.channel(SCORE_CHANNEL).pipe(
-    map((m) => m.payload),
-    rollupScores(clock),
     share(),
   );
 }
