@@ -1,8 +1,8 @@
-// The README's custom protocol, run as written (the test checks that the README
+// docs/library.md's custom protocol, run as written (the test checks that the guide
 // shows exactly this code): a module of its own, served beside emojitrack.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-// --- README: custom protocol ---
+// --- docs/library.md: custom protocol ---
 import { filter, map } from 'rxjs';
 import { z } from 'zod';
 import {
@@ -66,10 +66,12 @@ afterAll(async () => {
   await streamer.close();
 });
 
-it('is the code the README shows', () => {
+it('is the code docs/library.md shows', () => {
   const here = readFileSync(new URL(import.meta.url), 'utf8');
-  const example = /\/\/ --- README: custom protocol ---\n([\s\S]*?)\n\/\/ ---\n/.exec(here)?.[1];
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const example = /\/\/ --- docs\/library\.md: custom protocol ---\n([\s\S]*?)\n\/\/ ---\n/.exec(
+    here,
+  )?.[1];
+  const readme = readFileSync(new URL('../../docs/library.md', import.meta.url), 'utf8');
   expect(example).toBeDefined();
   expect(readme).toContain(example?.replaceAll("'../../src/index.js'", "'rx-streamer'"));
 });

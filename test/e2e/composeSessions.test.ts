@@ -1,5 +1,5 @@
-// The README's WebSocket protocol, run as written (the test checks that the
-// README shows it as it is): one endpoint, served by the transports over a
+// docs/library.md's WebSocket protocol, run as written (the test checks that the
+// guide shows it as it is): one endpoint, served by the transports over a
 // plain WebSocket and over SockJS on each of its transports (sockjs-client in
 // Node), with the handshake check answered the way each transport can.
 import { readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import SockJS from 'sockjs-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
-// --- README: WebSocket protocol ---
+// --- docs/library.md: WebSocket protocol ---
 import { z } from 'zod';
 import { StreamerError, defineProtocol, urlPath } from '../../src/index.js';
 
@@ -59,10 +59,12 @@ afterAll(async () => {
   await streamer.close();
 });
 
-it('is the code the README shows', () => {
+it('is the code docs/library.md shows', () => {
   const here = readFileSync(new URL(import.meta.url), 'utf8');
-  const example = /\/\/ --- README: WebSocket protocol ---\n([\s\S]*?)\n\/\/ ---\n/.exec(here)?.[1];
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const example = /\/\/ --- docs\/library\.md: WebSocket protocol ---\n([\s\S]*?)\n\/\/ ---\n/.exec(
+    here,
+  )?.[1];
+  const readme = readFileSync(new URL('../../docs/library.md', import.meta.url), 'utf8');
   expect(example).toBeDefined();
   expect(readme).toContain(example?.replaceAll("'../../src/index.js'", "'rx-streamer'"));
 });

@@ -59,9 +59,9 @@ async function numsub(channel: string): Promise<number> {
   return counts.reduce((sum, n) => sum + n, 0);
 }
 
-it("the README's excerpt of deploy/nginx.conf is the file's own lines", () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const section = readme.slice(readme.indexOf('## Running several instances'));
+it("docs/deployment.md's excerpt of deploy/nginx.conf is the file's own lines", () => {
+  const guide = readFileSync(new URL('../../docs/deployment.md', import.meta.url), 'utf8');
+  const section = guide.slice(guide.indexOf('### Behind nginx'));
   const excerpt = /```nginx\n([\s\S]*?)```/.exec(section)?.[1];
   expect(excerpt).toBeDefined();
   const lines = (text: string) =>

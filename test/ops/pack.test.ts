@@ -1,31 +1,21 @@
 // The package as a user installs it: `npm pack` on a copy of the project without
 // dist/ (the prepare script builds it), the tarball installed into an empty app,
-// the types checked from there, and the README's hooks example run from that app
+// the types checked from there, and docs/library.md's hooks example run from that app
 // against a real redis-server, with a real WebSocket client and the logs it prints.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { isControl, isMessage, openWs } from '../support/ws.js';
+import { cleanCheckout } from '../support/checkout.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
-/** Not in a clean checkout, or not the project's to ship. */
-const NOT_COPIED = new Set(['node_modules', 'dist', '.git', '.ci-out']);
 /** Every browser client beside the server's pages, whichever exist. */
 const CLIENTS = readdirSync(join(ROOT, 'public', 'clients'))
   .filter((f) => f.endsWith('.js'))
@@ -74,15 +64,15 @@ function succeeded(what: string, result: Run): Run {
   return result;
 }
 
-/** The README's `createStreamer` example with hooks: the ts block with both calls. */
+/** docs/library.md's `createStreamer` example with hooks: the ts block with both calls. */
 function hooksExample(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
+  const guide = readFileSync(join(ROOT, 'docs/library.md'), 'utf8');
+  const blocks = [...guide.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
   const example = blocks.find(
     (b) => b.includes('pubsubProtocol({') && b.includes('createStreamer('),
   );
   if (!example)
-    throw new Error('README.md has no ts example with pubsubProtocol and createStreamer');
+    throw new Error('docs/library.md has no ts example with pubsubProtocol and createStreamer');
   return example;
 }
 
@@ -140,12 +130,7 @@ beforeAll(async () => {
   redis = await startRedis();
   work = mkdtempSync(join(tmpdir(), 'rx-streamer-pack-'));
   // A clean checkout: no dist/, so the tarball has what prepare built.
-  const project = join(work, 'project');
-  cpSync(ROOT, project, {
-    recursive: true,
-    filter: (path) => !NOT_COPIED.has(relative(ROOT, path).split(sep)[0] ?? ''),
-  });
-  symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'));
+  const project = cleanCheckout(work);
   const pack = succeeded(
     'npm pack',
     await run('npm', ['pack', '--json', '--pack-destination', work], project, 120_000),
@@ -251,7 +236,7 @@ describe('the packed package', () => {
     }
   });
 
-  it("type-checks an app using the library, the client subpaths and the README's example", () => {
+  it("type-checks an app using the library, the client subpaths and docs/library.md's example", () => {
     // skipLibCheck is off so that the package's own declarations are checked too;
     // only other packages' (ioredis's, which name an untyped module) are let through.
     const errors = typeCheck.stdout
@@ -262,7 +247,7 @@ describe('the packed package', () => {
   });
 });
 
-/** Starts the compiled README example with `env`, collecting what it prints. */
+/** Starts the compiled docs/library.md example with `env`, collecting what it prints. */
 async function startExample(env: Record<string, string>) {
   const port = await freePort();
   const child = spawn(process.execPath, ['server.js'], {
@@ -297,43 +282,47 @@ async function startExample(env: Record<string, string>) {
   return { port, child, ready, logs, stderr: () => stderr };
 }
 
-describe("the README's hooks example, run from the installed package", { timeout: 60_000 }, () => {
-  it('serves its hooks over a real WebSocket and logs at info by default', async () => {
-    const example = await startExample({ REDIS_URL: redis.url, NODE_NAME: 'packed' });
-    await example.ready();
-    const client = await openWs(`ws://127.0.0.1:${example.port}/pubsub`);
-    try {
-      client.send({ action: 'subscribe', payload: { channel: 'news.1' } });
-      await client.next(isControl('Subscribed to news.1'), 5_000, 'the subscription');
-      await redis.client().publish('pubsub:news.1', '{"text":"from redis"}');
-      await client.next(isMessage('news.1', { text: 'from redis' }), 5_000, 'the message');
+describe(
+  "docs/library.md's hooks example, run from the installed package",
+  { timeout: 60_000 },
+  () => {
+    it('serves its hooks over a real WebSocket and logs at info by default', async () => {
+      const example = await startExample({ REDIS_URL: redis.url, NODE_NAME: 'packed' });
+      await example.ready();
+      const client = await openWs(`ws://127.0.0.1:${example.port}/pubsub`);
+      try {
+        client.send({ action: 'subscribe', payload: { channel: 'news.1' } });
+        await client.next(isControl('Subscribed to news.1'), 5_000, 'the subscription');
+        await redis.client().publish('pubsub:news.1', '{"text":"from redis"}');
+        await client.next(isMessage('news.1', { text: 'from redis' }), 5_000, 'the message');
 
-      // The example's hooks: chat.* only for signed-in sessions, elsewhere read-only.
-      client.send({ action: 'subscribe', payload: { channel: 'chat.lobby' } });
-      await client.next(isControl(/chat\.lobby/, true), 5_000, 'the refusal');
-      client.send({ action: 'publish', payload: { channel: 'news.1', message: 'hi' } });
-      await client.next(isControl(/news\.1/, true), 5_000, 'the refused publish');
-      // Its receiver answers with the ids its openings hook kept: this client's.
-      client.send({ type: 'who' });
-      await client.next((f) => Array.isArray(f) && f.length === 1, 5_000, 'the who answer');
-    } finally {
-      client.close();
-    }
+        // The example's hooks: chat.* only for signed-in sessions, elsewhere read-only.
+        client.send({ action: 'subscribe', payload: { channel: 'chat.lobby' } });
+        await client.next(isControl(/chat\.lobby/, true), 5_000, 'the refusal');
+        client.send({ action: 'publish', payload: { channel: 'news.1', message: 'hi' } });
+        await client.next(isControl(/news\.1/, true), 5_000, 'the refused publish');
+        // Its receiver answers with the ids its openings hook kept: this client's.
+        client.send({ type: 'who' });
+        await client.next((f) => Array.isArray(f) && f.length === 1, 5_000, 'the who answer');
+      } finally {
+        client.close();
+      }
 
-    const listening = example.logs().find((l) => l.message.includes('listening'));
-    expect(listening).toMatchObject({
-      level: 'info',
-      message: `rx-streamer listening on http://localhost:${example.port}/`,
-      node: 'packed',
+      const listening = example.logs().find((l) => l.message.includes('listening'));
+      expect(listening).toMatchObject({
+        level: 'info',
+        message: `rx-streamer listening on http://localhost:${example.port}/`,
+        node: 'packed',
+      });
+      expect(example.stderr()).toBe('');
     });
-    expect(example.stderr()).toBe('');
-  });
 
-  it('honours LOG_LEVEL: at warn, no info lines', async () => {
-    const example = await startExample({ REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
-    await example.ready();
-    // The listening line is written before /readyz can answer; give stdout a moment.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(example.logs().filter((l) => l.level === 'info')).toEqual([]);
-  });
-});
+    it('honours LOG_LEVEL: at warn, no info lines', async () => {
+      const example = await startExample({ REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
+      await example.ready();
+      // The listening line is written before /readyz can answer; give stdout a moment.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(example.logs().filter((l) => l.level === 'info')).toEqual([]);
+    });
+  },
+);

@@ -2,7 +2,7 @@
 // redis-server, the position alone on stdout's last line, the message kept in
 // the channel's history under it (and PUBLISHed live), the server's HISTORY_*
 // and REDIS_URL as defaults, exit 2 with one line for bad arguments. And the
-// README's script for other languages, held to the one the server runs.
+// docs/history.md's script for other languages, held to the one the server runs.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -183,9 +183,9 @@ describe('npm run publish:message', { timeout: 60_000 }, () => {
   });
 });
 
-describe("the README's script for publishing from other languages", () => {
-  const readme = readFileSync(`${root}README.md`, 'utf8');
-  const section = readme.slice(readme.indexOf('**From other languages**'));
+describe("docs/history.md's script for publishing from other languages", () => {
+  const guide = readFileSync(`${root}docs/history.md`, 'utf8');
+  const section = guide.slice(guide.indexOf('**From other languages**'));
   const documented = /```lua\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
   const indent = /^ */.exec(documented)?.[0].length ?? 0;
   const lua = documented
@@ -201,7 +201,7 @@ describe("the README's script for publishing from other languages", () => {
     expect(lua).toBe(script.replaceAll('\\\\', '\\').trim());
   });
 
-  it('publishes with history when run with EVAL as the README runs it', async () => {
+  it('publishes with history when run with EVAL as docs/history.md runs it', async () => {
     const c = redis.client();
     const { meta, stream } = historyKeys('room:eval');
     const args = ['room:eval', '{"text":"hi"}', 100, 300, 86400, 'cafe0123'];
