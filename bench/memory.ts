@@ -33,6 +33,7 @@ const IDLE_ROWS: Row<IdleRound>[] = [
   { label: 'RSS MB at the mark', digits: 1, pick: (r) => r.rssMb },
   { label: 'min MB, last 5 s', digits: 1, pick: (r) => r.minMb },
   { label: 'max MB, last 5 s', digits: 1, pick: (r) => r.maxMb },
+  { label: 'CPU % of a core, idle after', digits: 2, pick: (r) => r.cpuPercent },
 ];
 
 const BURST_ROWS: Row<BurstRound>[] = [
@@ -104,7 +105,8 @@ function formatTable(args: MemoryArgs, builds: readonly Build[], rounds: Rounds)
   if (args.modes.includes('idle'))
     lines.push(
       '',
-      `idle: no clients, PROTOCOLS=${args.protocols ?? 'all'}, RSS at ${args.idleAtS} s after the start`,
+      `idle: no clients, PROTOCOLS=${args.protocols ?? 'all'}, RSS at ${args.idleAtS} s after the start, ` +
+        `CPU over the ${args.idleCpuS} s after that`,
       ...rowsOf(args.rounds, IDLE_ROWS, builds, (b) => rounds[b.label]?.idle ?? []),
     );
   if (args.modes.includes('burst'))
@@ -144,7 +146,9 @@ async function main(): Promise<void> {
         if (mode === 'idle') {
           const r = await idleRound(build, args);
           own.idle.push(r);
-          process.stderr.write(`  RSS ${r.rssMb.toFixed(1)} MB at ${args.idleAtS} s\n`);
+          process.stderr.write(
+            `  RSS ${r.rssMb.toFixed(1)} MB at ${args.idleAtS} s, idle CPU ${r.cpuPercent.toFixed(2)} %\n`,
+          );
         } else {
           const r = await burstRound(build, args);
           own.burst.push(r);

@@ -32,6 +32,8 @@ export interface MemoryArgs {
   readonly protocols: string | undefined;
   /** Idle: seconds after the start at which the RSS is read. */
   readonly idleAtS: number;
+  /** Idle: seconds after the mark over which the server's CPU is measured. */
+  readonly idleCpuS: number;
   readonly burst: BurstShape;
   /** Run the server with --trace-gc --trace-gc-nvp and sum the burst's pauses and promotion. */
   readonly gcTrace: boolean;
@@ -48,6 +50,7 @@ export const USAGE = `usage: npx tsx bench/memory.ts [options]
   --node-args "…"    node options for the server (default: those of npm start; "" for none)
   --protocols LIST   idle: PROTOCOLS for the server (default all)
   --idle-at S        idle: seconds after the start at which RSS is read (default 15)
+  --idle-cpu S       idle: seconds after that over which the server's CPU is measured (default 20)
   --scores N         burst: score updates published (default 400000)
   --tweets N         burst: tweets published, interleaved with the score updates (default 23000)
   --tweet-bytes N    burst: size of each tweet's JSON (default 8192)
@@ -91,6 +94,7 @@ export function parseMemoryArgs(
       'node-args': { type: 'string' },
       protocols: { type: 'string' },
       'idle-at': { type: 'string' },
+      'idle-cpu': { type: 'string' },
       scores: { type: 'string' },
       tweets: { type: 'string' },
       'tweet-bytes': { type: 'string' },
@@ -129,6 +133,7 @@ export function parseMemoryArgs(
         : values['node-args'].split(/\s+/).filter((a) => a !== ''),
     protocols: protocols === undefined || protocols === 'all' ? undefined : protocols,
     idleAtS: number(values['idle-at'], 'idle-at', 15, 1, 3600),
+    idleCpuS: number(values['idle-cpu'], 'idle-cpu', 20, 1, 3600),
     burst: {
       scores: whole(values.scores, 'scores', 400_000, 0, 100_000_000),
       tweets: whole(values.tweets, 'tweets', 23_000, 0, 10_000_000),

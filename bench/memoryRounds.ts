@@ -24,6 +24,7 @@ import {
 } from './memorySampler.js';
 import type { GcSums, Sample } from './memorySampler.js';
 import { liftPubsubLimit, waitDrained, waitSubscribed } from './memoryRedis.js';
+import { treeCpuSeconds } from './procStats.js';
 import { startRedis } from './redisServer.js';
 
 /** The emoji id the tweets are for: 😂, the emojitracker's busiest. */
@@ -51,6 +52,8 @@ export interface IdleRound {
   readonly maxMb: number;
   /** The server's own view just after the reading (heap_used…), when it has one. */
   readonly memory: unknown;
+  /** CPU the idle server used over --idle-cpu seconds after the mark, % of a core. */
+  readonly cpuPercent: number;
   readonly timeline: Point[];
 }
 
@@ -119,11 +122,18 @@ export async function idleRound(build: Build, args: MemoryArgs): Promise<IdleRou
       const samples = [...sampler.samples, { t: performance.now() - origin, rss: reading.rss }];
       const window = between(samples, atMs - 5000, Infinity).map((s) => s.rss);
       const doc = await status(server.port);
+      // What idling costs: timers, polls, GC with nothing to do, after the mark.
+      const cpuFrom = treeCpuSeconds(server.pid);
+      const cpuStarted = performance.now();
+      await sleep(args.idleCpuS * 1000);
+      const cpuPercent =
+        ((treeCpuSeconds(server.pid) - cpuFrom) / ((performance.now() - cpuStarted) / 1000)) * 100;
       return {
         rssMb: mb(reading.rss),
         minMb: mb(Math.min(...window)),
         maxMb: mb(Math.max(...window)),
         memory: doc?.memory,
+        cpuPercent,
         timeline: points(samples),
       };
     } finally {
