@@ -52,6 +52,8 @@ export function wireStreamer(deps: WiringDeps): Streamer {
     keepaliveMs: config.keepaliveMs,
     maxBufferBytes: config.sseMaxBufferBytes,
     slowClientTimeoutMs: config.slowClientTimeoutMs,
+    maxWritesPerTurn: config.hubWritesPerTurn,
+    flushDelayMs: config.hubFlushDelayMs,
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     maxTopics: config.maxTopics,

@@ -12,6 +12,8 @@ import type { Topic } from './Topic.js';
 
 export interface TopicWriterOptions {
   readonly maxWritesPerTurn: number;
+  /** How long new messages wait before their turn is written (ms; 0: the end of this loop turn). */
+  readonly flushDelayMs?: number;
   /** Unsent bytes a client may hold before it is dropped as too slow. */
   readonly maxBufferBytes: number;
   /** How long a client may stay over maxBufferBytes; past 4× the bound it goes at once. */
@@ -53,7 +55,7 @@ export class TopicWriter implements SendBound {
   queue(topic: Topic, message: unknown): void {
     if (!topic.add(message) || topic.isWriting) return;
     this.dirty.push(topic);
-    this.schedule();
+    this.schedule(this.options.flushDelayMs);
   }
 
   /** Sends each connection its framing's keepalive, within the same per-turn budget. */
@@ -63,10 +65,12 @@ export class TopicWriter implements SendBound {
     if (this.pings.length > 0) this.schedule();
   }
 
-  private schedule(): void {
+  /** Runs the writer at the end of this loop turn, or after `delayMs` (new messages, to merge more). */
+  private schedule(delayMs = 0): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.run());
+    if (delayMs > 0) setTimeout(() => this.run(), delayMs);
+    else setImmediate(() => this.run());
   }
 
   private run(): void {
