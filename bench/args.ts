@@ -86,6 +86,8 @@ export interface BenchArgs {
   readonly cpuProf: boolean;
   /** Node options for the server, the floors and the peer: those of `npm start` unless given. */
   readonly nodeArgs: readonly string[];
+  /** Settings added to the server's environment (--env NAME=VALUE), e.g. HUB_WRITES_PER_TURN. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -123,7 +125,19 @@ export const USAGE = `usage: npm run bench -- [options]
   --cpu-prof         run the server, the floors and the peer under node --cpu-prof (bench/results/profiles)
   --node-args "…"    node options for the server, the floors and the peer (default: those of
                      npm start; "" for none)
+  --env NAME=VALUE   a setting for the server, e.g. HUB_WRITES_PER_TURN=1024 (repeatable)
   --help`;
+
+/** --env NAME=VALUE pairs as an environment. */
+export function envPairs(pairs: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match) throw new Error(`--env ${pair} is not valid: expected NAME=VALUE`);
+    env[match[1] as string] = match[2] as string;
+  }
+  return env;
+}
 
 /** The node options `npm start` runs the server with, so the benchmark runs the same. */
 export function startNodeArgs(packageJson: string): string[] {
@@ -140,7 +154,7 @@ export function startNodeArgs(packageJson: string): string[] {
 }
 
 function number(
-  values: Record<string, string | boolean | undefined>,
+  values: Record<string, string | boolean | string[] | undefined>,
   name: string,
   fallback: number,
   min: number,
@@ -198,6 +212,7 @@ export function parseBenchArgs(
       'peer-default-flags': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
       'node-args': { type: 'string' },
+      env: { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
   });
@@ -269,5 +284,6 @@ export function parseBenchArgs(
       values['node-args'] === undefined
         ? defaultNodeArgs
         : values['node-args'].split(/\s+/).filter((a) => a !== ''),
+    env: envPairs(values.env),
   };
 }

@@ -1,5 +1,6 @@
 // The memory script's command line: `npx tsx bench/memory.ts --mode burst --rounds 5 …`.
 import { parseArgs } from 'node:util';
+import { envPairs } from './args.js';
 
 export type MemoryMode = 'idle' | 'burst';
 /** The paused client on the score feed: every update (`raw`) or the 60 Hz rollups (`eps`). */
@@ -115,12 +116,7 @@ export function parseMemoryArgs(
   if (scorePath !== 'raw' && scorePath !== 'eps')
     throw new Error(`--score-path ${scorePath} is not valid: expected raw or eps`);
   const protocols = values.protocols?.trim();
-  const env: Record<string, string> = {};
-  for (const pair of values.env ?? []) {
-    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
-    if (!match) throw new Error(`--env ${pair} is not valid: expected NAME=VALUE`);
-    env[match[1] as string] = match[2] as string;
-  }
+  const env = envPairs(values.env);
   return {
     modes: mode === 'both' ? ['idle', 'burst'] : [mode as MemoryMode],
     rounds: whole(values.rounds, 'rounds', 3, 1, 100),

@@ -69,7 +69,7 @@ async function runServer(
         workers: args.workers,
         nodeArgs: [...args.nodeArgs, ...profiling(profileDir)],
         countPattern: SLOW_CLIENT_LOG,
-        env: setup.serverEnv,
+        env: { ...setup.serverEnv, ...args.env },
       },
       args.instances,
     );
