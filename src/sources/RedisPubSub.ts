@@ -12,6 +12,7 @@ import type { RedisOptions } from 'ioredis';
 import { BehaviorSubject, Observable, asyncScheduler, defer, finalize } from 'rxjs';
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
+import { Outage } from '../core/outage.js';
 import type { Logger } from '../core/logger.js';
 import { busMessage } from '../core/message.js';
 import type { BusMessage, PubSubSource } from '../core/message.js';
@@ -64,12 +65,9 @@ export class RedisPubSub implements PubSubSource {
   private readonly scheduler: SchedulerLike;
   private readonly log: Logger;
   private everReady = false;
-  /**
-   * The outage under way, from its first retry: one warning when it starts and
-   * one line when Redis is back, whatever the number of tries in between.
-   */
-  private outage: { readonly since: number; tries: number } | undefined;
-  /** What the connection last failed with, for those two lines. */
+  /** One warning when Redis goes, one line when it is back, whatever the tries in between. */
+  private readonly outage: Outage;
+  /** What the connection last failed with (ioredis says `error`, then `reconnecting`). */
   private lastError: string | undefined;
   /** On a Cluster: which connection carries each live channel, and what is missing. */
   private readonly carriers: ClusterCarriers | undefined;
@@ -77,6 +75,7 @@ export class RedisPubSub implements PubSubSource {
   constructor(target: RedisTarget, options: RedisPubSubOptions = {}) {
     this.graceMs = options.graceMs ?? 2_000;
     this.scheduler = options.scheduler ?? asyncScheduler;
+    this.outage = new Outage(() => this.scheduler.now());
     this.log = (options.logger ?? silentLogger).child({ component: 'redis-pubsub' });
     this.isSharded = shardedChannels(options.shardedChannels ?? []);
     const sharded = (options.shardedChannels ?? []).length > 0;
@@ -105,19 +104,11 @@ export class RedisPubSub implements PubSubSource {
     );
     this.connection.on('ready', () => {
       if (this.everReady) this.reconnects++;
-      const outage = this.outage;
       this.log.info(this.everReady ? 'redis reconnected' : 'redis ready', {
         channels: this.listeners.channel.size,
         patterns: this.listeners.pattern.size,
-        ...(outage
-          ? {
-              downMs: this.scheduler.now() - outage.since,
-              tries: outage.tries,
-              error: this.lastError,
-            }
-          : {}),
+        ...this.outage.end(),
       });
-      this.outage = undefined;
       this.lastError = undefined;
       this.everReady = true;
       const channels = [...this.listeners.channel.keys()];
@@ -132,13 +123,8 @@ export class RedisPubSub implements PubSubSource {
     // wants to know that Redis is gone and when it is back, not every try.
     this.connection.on('reconnecting', (delayMs: number) => {
       const error = this.lastError ?? 'connection closed';
-      if (this.outage) {
-        this.outage.tries++;
-        this.log.debug('redis still unreachable', { tries: this.outage.tries, delayMs, error });
-      } else {
-        this.outage = { since: this.scheduler.now(), tries: 1 };
-        this.log.warn('redis reconnecting', { delayMs, error });
-      }
+      if (this.outage.failed(error)) this.log.warn('redis reconnecting', { delayMs, error });
+      else this.log.debug('redis still unreachable', { delayMs, error });
       this.state$.next('reconnecting');
     });
     this.connection.on('error', (err: Error) => {

@@ -10,13 +10,15 @@ import {
   concat,
   defer,
   exhaustMap,
+  identity,
   merge,
   mergeAll,
   retry,
   switchMap,
+  tap,
   timer,
 } from 'rxjs';
-import type { Observable, SchedulerLike } from 'rxjs';
+import type { MonoTypeOperatorFunction, Observable, SchedulerLike } from 'rxjs';
 import { pollEntries } from '../operators/pollEntries.js';
 import type { QueueEntry, QueueStore } from './QueueStore.js';
 
@@ -31,11 +33,18 @@ export interface QueueEntriesOptions {
   readonly claimCount: number;
   /** Told of each failure (the reading goes on). */
   readonly onError: (what: 'open' | 'read' | 'claim', err: unknown) => void;
+  /** Told of each command that worked (an outage is over). */
+  readonly onWorking?: () => void;
   /**
    * Told once the entries earlier runs left pending were emitted again, before
    * the first read of new ones: everything the group had read is delivered.
    */
   readonly onResumed?: () => void;
+}
+
+/** Tells `onWorking` of each value: a command answered. */
+function worked<T>(onWorking: (() => void) | undefined): MonoTypeOperatorFunction<T> {
+  return onWorking ? tap<T>(() => onWorking()) : identity;
 }
 
 export function queueEntries(
@@ -46,6 +55,7 @@ export function queueEntries(
   const { claimIdleMs, claimEveryMs, retryMs, claimCount, onError } = options;
   const retried = <T>(what: 'open' | 'claim', run: () => Promise<T>) =>
     defer(run).pipe(
+      worked(options.onWorking),
       retry({
         delay: (err: unknown) => {
           onError(what, err);
@@ -54,6 +64,7 @@ export function queueEntries(
       }),
     );
   const fresh = defer(() => store.readNew()).pipe(
+    worked(options.onWorking),
     pollEntries({ retryMs, onError: (err) => onError('read', err) }, scheduler),
   );
   const stale = timer(claimEveryMs, claimEveryMs, scheduler).pipe(
@@ -62,6 +73,7 @@ export function queueEntries(
         await store.trim();
         return store.claim(claimIdleMs, claimCount);
       }).pipe(
+        worked(options.onWorking),
         catchError((err: unknown) => {
           onError('claim', err);
           return EMPTY;

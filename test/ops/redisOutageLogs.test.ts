@@ -36,6 +36,8 @@ describe('Redis outages in the logs', () => {
     });
     server = proc;
     const lines = (message: string) => proc.logs().filter((l: LogLine) => l.message === message);
+    const queueWarnings = () =>
+      proc.logs().filter((l: LogLine) => l.message.startsWith('queue ') && l.level === 'warn');
     const redisLines = () =>
       proc.logs().filter((l: LogLine) => l.component === 'redis-pubsub' && l.level !== 'debug');
     await waitUntil(() => lines('redis ready').length === 1, 10_000, 'redis ready');
@@ -79,6 +81,19 @@ describe('Redis outages in the logs', () => {
     for (const warning of lines('redis reconnecting')) {
       expect(warning).toMatchObject({ level: 'warn', error: expect.any(String) as string });
     }
+    // The site-stream queue's own commands: at most one warning per outage, each
+    // followed by one line when the queue works again.
+    await waitUntil(
+      () => lines('queue working again').length === queueWarnings().length,
+      10_000,
+      'the queue working again',
+    );
+    const queueLines = proc
+      .logs()
+      .filter((l) => l.message.startsWith('queue ') && l.level !== 'debug')
+      .map((l) => (l.level === 'warn' ? 'warn' : `${l.level} ${l.message}`));
+    expect(queueWarnings().length).toBeLessThanOrEqual(2);
+    expect(queueLines).toEqual(queueWarnings().flatMap(() => ['warn', 'info queue working again']));
   }, 90_000);
 
   it('a Redis that is not up at start: one warn line, and `redis ready` once it is', async () => {

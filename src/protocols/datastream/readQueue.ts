@@ -6,6 +6,7 @@
 import { Observable, defer, ignoreElements, map, mergeMap, of, switchMap, timer } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { Logger } from '../../core/logger.js';
+import { Outage } from '../../core/outage.js';
 import type { Hub } from '../../fanout/Hub.js';
 import { acknowledge } from '../../operators/acknowledge.js';
 import { routeEntries } from '../../operators/routeEntries.js';
@@ -79,6 +80,7 @@ export function readQueue(
       }
     }).pipe(ignoreElements());
 
+  const outage = new Outage(() => scheduler.now());
   return timer(config.resumeDelayMs, scheduler)
     .pipe(
       switchMap(() =>
@@ -89,8 +91,16 @@ export function readQueue(
             claimEveryMs: config.claimEveryMs,
             retryMs: RETRY_MS,
             claimCount: CLAIM_COUNT,
-            onError: (what, err) =>
-              logger.warn(`queue ${what} failed; retrying`, { error: String(err) }),
+            // One warning per outage, one line when the queue works again.
+            onError: (what, err) => {
+              if (outage.failed(err))
+                logger.warn(`queue ${what} failed; retrying`, { error: String(err) });
+              else logger.debug(`queue ${what} still failing`, { error: String(err) });
+            },
+            onWorking: () => {
+              const ended = outage.end();
+              if (ended) logger.info('queue working again', { ...ended });
+            },
             // Its group had delivered up to where its last run read, and what that
             // run left pending is delivered again by now: all of it is in the history.
             onResumed: () => {
