@@ -12,6 +12,7 @@ import { MemoryBus } from '../../src/sources/MemoryBus.js';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { launchBrowser } from '../support/browser.js';
+import type { PageSockJs } from '../support/browser.js';
 import type { TestBrowser } from '../support/browser.js';
 import { ADMIN_TOKEN, adminStatus } from '../support/status.js';
 import { isMessage, openWs } from '../support/ws.js';
@@ -56,17 +57,7 @@ async function openSockJs(
     ([n, t, url]) =>
       new Promise<void>((resolve, reject) => {
         const w = globalThis as unknown as Record<string, unknown>;
-        const SockJS = w.SockJS as new (
-          url: string,
-          _: null,
-          options: { transports: string[] },
-        ) => {
-          onopen: () => void;
-          onmessage: (e: { data: string }) => void;
-          onclose: (e: { code: number }) => void;
-          send(data: string): void;
-          transport: string;
-        };
+        const SockJS = w.SockJS as PageSockJs;
         const sock = new SockJS(url as string, null, { transports: [t as string] });
         const frames: unknown[] = [];
         w[`frames_${n as string}`] = frames;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { launchBrowser } from '../support/browser.js';
+import type { PageSockJs } from '../support/browser.js';
 import type { TestBrowser } from '../support/browser.js';
 import { startPageServer } from '../support/pageServer.js';
 import type { PageServer } from '../support/pageServer.js';
@@ -51,16 +52,7 @@ function openSockJs(page: Page, transport: string): Promise<string> {
     ([url, t]) =>
       new Promise<string>((resolve, reject) => {
         const w = globalThis as unknown as Record<string, unknown>;
-        const SockJS = w.SockJS as new (
-          url: string,
-          _: null,
-          options: { transports: string[] },
-        ) => {
-          onopen: () => void;
-          onmessage: (e: { data: string }) => void;
-          onclose: (e: { code: number; reason: string }) => void;
-          transport: string;
-        };
+        const SockJS = w.SockJS as PageSockJs;
         const sock = new SockJS(url as string, null, { transports: [t as string] });
         const frames: unknown[] = [];
         w.sock = sock;

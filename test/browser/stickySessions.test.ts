@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionIdOf, slotOf } from '../../src/transports/http/sessionRoute.js';
 import { launchBrowser } from '../support/browser.js';
+import type { PageSockJs } from '../support/browser.js';
 import type { TestBrowser } from '../support/browser.js';
 import { startServerProcess } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
@@ -61,17 +62,7 @@ function openSubscribed(name: string, transport: string, channel: string): Promi
     ([n, t, url, ch]) =>
       new Promise<string>((resolve, reject) => {
         const w = globalThis as unknown as Record<string, unknown>;
-        const SockJS = w.SockJS as new (
-          url: string,
-          _: null,
-          options: { transports: string[] },
-        ) => {
-          onopen: () => void;
-          onmessage: (e: { data: string }) => void;
-          onclose: (e: { code: number; reason: string }) => void;
-          send(data: string): void;
-          transport: string;
-        };
+        const SockJS = w.SockJS as PageSockJs;
         const sock = new SockJS(url, null, { transports: [t] });
         const frames: { content?: string }[] = [];
         w[`frames_${n}`] = frames;

@@ -13,6 +13,7 @@ import { freePort, startRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
 import { isControl, isMessage, openWs } from '../support/ws.js';
 import { cleanCheckout } from '../support/checkout.js';
+import { runCommand } from '../support/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
@@ -42,19 +43,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 /** Runs a command to its end, killed after `timeoutMs`. */
 function run(command: string, args: readonly string[], cwd: string, timeoutMs: number) {
-  return new Promise<Run>((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  return runCommand(command, args, { cwd, env: cleanEnv(), timeoutMs });
 }
 
 function succeeded(what: string, result: Run): Run {

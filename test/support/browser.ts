@@ -50,3 +50,19 @@ export async function launchBrowser(
     },
   };
 }
+
+/**
+ * sockjs-client as a page's script sees it (`window.SockJS`), for code run in
+ * the page by `page.evaluate`: a type only, so nothing of it is sent there.
+ */
+export type PageSockJs = new (
+  url: string,
+  _: null,
+  options: { transports: string[] },
+) => {
+  onopen: () => void;
+  onmessage: (e: { data: string }) => void;
+  onclose: (e: { code: number; reason: string }) => void;
+  send(data: string): void;
+  transport: string;
+};

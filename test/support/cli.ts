@@ -31,17 +31,30 @@ export function runCli(
 ): Promise<CliRun> {
   const base = { ...process.env };
   for (const name of SERVER_VARIABLES) delete base[name];
+  return runCommand(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+    cwd: root,
+    env: { ...base, ...env },
+    timeoutMs,
+  });
+}
+
+/** Runs a command to its end, its output collected; killed after `timeoutMs`. */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly timeoutMs: number },
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
-      cwd: root,
-      env: { ...base, ...env },
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.once('error', reject);
     child.once('close', (status) => {
       clearTimeout(timer);
