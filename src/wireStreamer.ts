@@ -53,7 +53,6 @@ export function wireStreamer(deps: WiringDeps): Streamer {
     maxBufferBytes: config.sseMaxBufferBytes,
     slowClientTimeoutMs: config.slowClientTimeoutMs,
     maxWritesPerTurn: config.hubWritesPerTurn,
-    flushDelayMs: config.hubFlushDelayMs,
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     maxTopics: config.maxTopics,

@@ -84,7 +84,6 @@ const schema = z.object({
     .transform((v) => (v ? v.split(',').map((name) => name.trim()) : [])),
   SSE_MAX_BUFFER_BYTES: int(512 * 1024, 1024, 1024 * 1024 * 1024),
   HUB_WRITES_PER_TURN: int(256, 1, 1_000_000),
-  HUB_FLUSH_DELAY_MS: int(0, 0, 100),
   MAX_CONNECTIONS: int(0, 0, 10_000_000),
   MAX_CONNECTIONS_PER_IP: int(0, 0, 10_000_000),
   MAX_TOPICS: int(100_000, 0, 100_000_000),
@@ -187,8 +186,6 @@ export interface Config {
   readonly sseMaxBufferBytes: number;
   /** Client writes per event-loop turn before the hub lets the loop run again. */
   readonly hubWritesPerTurn: number;
-  /** How long the hub waits after a message arrives before writing, to merge more into each write (ms). */
-  readonly hubFlushDelayMs: number;
   /** Connections at most (streams and WebSocket clients); 0: no bound. Over it: 503. */
   readonly maxConnections: number;
   /** Connections at most from one client IP; 0: no bound. Over it: 503. */
@@ -277,7 +274,6 @@ export function loadConfig(env: Env = process.env): Config {
     publicProtocols: Object.freeze(e.PUBLIC_PROTOCOLS),
     sseMaxBufferBytes: e.SSE_MAX_BUFFER_BYTES,
     hubWritesPerTurn: e.HUB_WRITES_PER_TURN,
-    hubFlushDelayMs: e.HUB_FLUSH_DELAY_MS,
     maxConnections: e.MAX_CONNECTIONS,
     maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
     maxTopics: e.MAX_TOPICS,

@@ -72,12 +72,6 @@ export interface HubOptions {
    * millisecond.
    */
   readonly maxWritesPerTurn?: number;
-  /**
-   * How long the hub waits after a topic gets its first message before writing
-   * it (ms; 0, the default: at the end of the loop turn). A few milliseconds
-   * merge more messages into each client's write, at that cost in latency.
-   */
-  readonly flushDelayMs?: number;
   /** How long after a feed errors or completes it is subscribed again (ms). */
   readonly feedRetryMs?: number;
   /** Log CONNECT and DISCONNECT lines. */
@@ -199,7 +193,6 @@ export class Hub {
     const fanout = this.metrics?.timing('stream.fanout', 'Time to write one loop turn of fan-out');
     this.writer = new TopicWriter({
       maxWritesPerTurn: options.maxWritesPerTurn ?? 256,
-      flushDelayMs: options.flushDelayMs ?? 0,
       maxBufferBytes: options.maxBufferBytes ?? 512 * 1024,
       slowClientTimeoutMs: options.slowClientTimeoutMs ?? 5_000,
       stats: this.stats,

@@ -12,8 +12,6 @@ import type { Topic } from './Topic.js';
 
 export interface TopicWriterOptions {
   readonly maxWritesPerTurn: number;
-  /** How long new messages wait before their turn is written (ms; 0: the end of this loop turn). */
-  readonly flushDelayMs?: number;
   /** Unsent bytes a client may hold before it is dropped as too slow. */
   readonly maxBufferBytes: number;
   /** How long a client may stay over maxBufferBytes; past 4× the bound it goes at once. */
@@ -55,7 +53,7 @@ export class TopicWriter implements SendBound {
   queue(topic: Topic, message: unknown): void {
     if (!topic.add(message) || topic.isWriting) return;
     this.dirty.push(topic);
-    this.schedule(this.options.flushDelayMs);
+    this.schedule();
   }
 
   /** Sends each connection its framing's keepalive, within the same per-turn budget. */
@@ -65,12 +63,10 @@ export class TopicWriter implements SendBound {
     if (this.pings.length > 0) this.schedule();
   }
 
-  /** Runs the writer at the end of this loop turn, or after `delayMs` (new messages, to merge more). */
-  private schedule(delayMs = 0): void {
+  private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    if (delayMs > 0) setTimeout(() => this.run(), delayMs);
-    else setImmediate(() => this.run());
+    setImmediate(() => this.run());
   }
 
   private run(): void {

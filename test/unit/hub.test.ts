@@ -280,30 +280,6 @@ describe('the writer', () => {
     expect(big.every((c) => c.text === '[B]')).toBe(true);
   });
 
-  it('with a flush delay, waits that long after a first message and writes what came meanwhile at once', async () => {
-    newHub({ flushDelayMs: 30 });
-    const feed = new Subject<string>();
-    hub.addFamily('f', { feed, encode: { text } });
-    const a = open('f');
-    const b = open('f');
-    feed.next('m1');
-    await turn();
-    await sleep(5);
-    expect(a.text).toBe('');
-    feed.next('m2');
-    await sleep(60);
-    // One turn of both messages: one write per client.
-    expect(a.text).toBe('[m1m2]');
-    expect(b.text).toBe('[m1m2]');
-    expect(a.recorder.chunks).toHaveLength(1);
-    // Nothing queued meanwhile: the next message waits the delay again, from its arrival.
-    feed.next('m3');
-    await turn();
-    expect(a.text).toBe('[m1m2]');
-    await sleep(60);
-    expect(a.text).toBe('[m1m2][m3]');
-  });
-
   it('sends one keepalive per connection, however many topics it is in', async () => {
     newHub({ keepaliveMs: 30 });
     hub.addFamily('f', { topicFeed: () => NEVER, encode: { text } });
