@@ -168,11 +168,16 @@ afterAll(async () => {
 });
 
 describe('the packed package', () => {
-  it('holds the build with its types and every browser client, and no sources', () => {
+  it('holds the build with its types, every browser client and the guides, and no sources', () => {
     expect(packed).toEqual(
       expect.arrayContaining([
         'package.json',
         'README.md',
+        'LICENSE',
+        // The guides the README links to, so the links resolve in an installed copy.
+        ...readdirSync(join(ROOT, 'docs'))
+          .filter((f) => f.endsWith('.md'))
+          .map((f) => `docs/${f}`),
         'dist/index.js',
         'dist/index.d.ts',
         'dist/main.js',
