@@ -18,7 +18,7 @@ export function diffSets<K>(): OperatorFunction<Iterable<K>, SetDiff<K>> {
   return pipe(
     // scan starts from its seed on every subscription: subscribers never share a previous set.
     scan<Iterable<K>, SetDiff<K>, undefined>(
-      (previous, keys) => diff(previous?.current, keys),
+      (previous, keys) => setDiff(previous?.current, keys),
       undefined,
     ),
     // The first set always goes out, even empty, so a consumer learns where it starts.
@@ -26,7 +26,11 @@ export function diffSets<K>(): OperatorFunction<Iterable<K>, SetDiff<K>> {
   );
 }
 
-function diff<K>(previous: ReadonlySet<K> | undefined, keys: Iterable<K>): SetDiff<K> {
+/**
+ * What changed from `previous` (undefined before the first set) to `keys`: the
+ * step diffSets takes, for code that holds the previous set itself.
+ */
+export function setDiff<K>(previous: ReadonlySet<K> | undefined, keys: Iterable<K>): SetDiff<K> {
   // A copy, so a caller that mutates the Set it passed cannot rewrite `current` afterwards.
   const current = new Set(keys);
   if (previous === undefined) return { added: [...current], removed: [], current, first: true };

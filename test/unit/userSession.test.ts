@@ -174,6 +174,32 @@ describe('userSession', () => {
     s.subscription.unsubscribe();
   });
 
+  it('reads the set once more for a burst of user-channel messages, never one read each', async () => {
+    const source = new GatedBus();
+    const sets = new MemoryChannelSets();
+    sets.add('u1', 'user:u1');
+    let reads = 0;
+    const store: ChannelSetStore = {
+      members: (user) => {
+        reads++;
+        return sets.members(user);
+      },
+    };
+    const s = session({ source, store });
+    source.open('user:u1');
+    await waitUntil(() => s.statuses.includes('ok'), 2_000, 'ok');
+    expect(reads).toBe(1);
+    sets.add('u1', 'room:1');
+    source.open('room:1');
+    for (let i = 0; i < 5; i++) source.bus.publish('user:u1', `change ${i}`);
+    await waitUntil(() => s.log.includes('join room:1'), 2_000, 'room:1 joined');
+    await tick();
+    // The first message starts a read; the four during it share the one after it.
+    expect(s.refreshes).toBe(5);
+    expect(reads).toBe(3);
+    s.subscription.unsubscribe();
+  });
+
   it('says disconnected when the set becomes empty, and leaves every channel', async () => {
     const source = new GatedBus();
     const store = new MemoryChannelSets();

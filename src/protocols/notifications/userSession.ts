@@ -7,13 +7,17 @@
 // messages themselves go through the hub (`join`/`leave`), so a channel's
 // message is encoded once for all its users; this only decides which topics
 // the connection is in.
-import { EMPTY, Observable, Subject, defer, filter, from, of, timeout, timer } from 'rxjs';
-import type { SchedulerLike } from 'rxjs';
+//
+// It is the composition readLatest → diffSets → mergeKeyed, written out as one
+// object: a server holds one per user, and each operator of that pipeline, and
+// each Observable wrapping a channel's link, cost every user a few subscribers
+// and closures (about 10 KB of heap a user). Reads are coalesced as readLatest
+// does (sharedAfter), and the difference is diffSets' own step (setDiff).
+import { Observable } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { PubSubSource } from '../../core/message.js';
-import { diffSets } from '../../operators/diffSets.js';
-import type { SetDiff } from '../../operators/diffSets.js';
-import { mergeKeyed } from '../../operators/mergeKeyed.js';
-import { readLatest } from '../../operators/readLatest.js';
+import { sharedAfter } from '../../core/sharedAfter.js';
+import { setDiff } from '../../operators/diffSets.js';
 import type { ChannelSetStore } from './channelSets.js';
 import { isUserChannel } from './channelSets.js';
 import type { StreamStatus } from './events.js';
@@ -38,9 +42,6 @@ export interface UserSessionOptions {
   readonly scheduler: SchedulerLike;
 }
 
-type LinkEvent = { readonly live: string } | { readonly refresh: true };
-const REFRESH: LinkEvent = { refresh: true };
-
 /**
  * `ok` once the first set's subscriptions are all live and joined (and their
  * joins released right after it), then at most one of
@@ -49,122 +50,177 @@ const REFRESH: LinkEvent = { refresh: true };
  */
 export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
   return new Observable<StreamStatus>((subscriber) => {
-    const refreshes = new Subject<void>();
-    /** Before `ok`: the channels not yet live and joined, and the releases of those that are. */
-    let waiting: Set<string> | undefined;
-    let unjoined: Map<string, () => void> | undefined = new Map();
-    /** The channels linked now. */
-    const current = new Set<string>();
-    const end = (status: StreamStatus) => {
-      subscriber.next(status);
-      subscriber.complete();
-    };
-
-    // The subscription (and SUBSCRIBE) is made before the connection joins the
-    // channel's topic; it joins, held, once the subscription is live and, at the
-    // start, is released once every channel is, right after `ok`: nothing
-    // reaches it before `ok`, nothing after is lost.
-    // Written out rather than composed (merge, map, take, finalize): a user holds
-    // one of these per channel, and each operator would cost its subscribers.
-    const link = (channel: string): Observable<LinkEvent> =>
-      new Observable<LinkEvent>((linked) => {
-        const refresh = isUserChannel(channel);
-        current.add(channel);
-        const messages = o.source.channel(channel).subscribe({
-          next: () => {
-            if (refresh) linked.next(REFRESH);
-          },
-          error: (err: unknown) => linked.error(err),
-          complete: () => linked.complete(),
-        });
-        const live = (o.source.live?.(channel) ?? of(undefined)).subscribe({
-          next: () => linked.next({ live: channel }),
-          error: (err: unknown) => linked.error(err),
-        });
-        return () => {
-          live.unsubscribe();
-          messages.unsubscribe();
-          current.delete(channel);
-          waiting?.delete(channel);
-          unjoined?.delete(channel);
-          o.leave(channel);
-          if (!subscriber.closed) settle();
-        };
-      });
-
-    const settle = () => {
-      if (!waiting || waiting.size > 0 || !unjoined) return;
-      const ready = unjoined;
-      waiting = undefined;
-      unjoined = undefined;
-      subscriber.next('ok');
-      for (const release of ready.values()) release();
-    };
-
-    // Joined once live: a channel still in the set gets its release now after
-    // `ok`, or kept for `ok` before it; one left meanwhile is left already.
-    const joined = (channel: string, release: (() => void) | undefined) => {
-      if (subscriber.closed || !current.has(channel)) return;
-      if (!release) return end('error');
-      if (!unjoined) return release();
-      waiting?.delete(channel);
-      unjoined.set(channel, release);
-      settle();
-    };
-
-    const onDiff = (diff: SetDiff<string>) => {
-      if (diff.current.size === 0) return end(diff.first ? 'failure' : 'disconnected');
-      if (diff.first) waiting = new Set(diff.current);
-      else if (waiting) for (const c of diff.added) waiting.add(c);
-    };
-
-    const read = () =>
-      defer(() => from(o.store.members(o.user))).pipe(
-        timeout({ first: o.timeoutMs, scheduler: o.scheduler }),
-      );
-
-    const channels = refreshes
-      .pipe(
-        readLatest(read),
-        diffSets<string>(),
-        filter((diff) => {
-          onDiff(diff);
-          return !subscriber.closed;
-        }),
-        mergeKeyed(link),
-      )
-      .subscribe({
-        next: (event) => {
-          if ('refresh' in event) {
-            o.refreshed?.();
-            refreshes.next();
-            return;
-          }
-          const channel = event.live;
-          o.join(channel).then(
-            (release) => joined(channel, release),
-            () => end('error'),
-          );
-        },
-        error: () => end('error'),
-      });
-
-    // The first read (a Subject rather than startWith, whose concat costs each user a few subscribers).
-    refreshes.next();
-
-    // Redis going away: the stream says so and ends, and the client comes back for a fresh set.
-    const outage = (o.source.readinessChanges?.() ?? EMPTY)
-      .pipe(filter((r) => !r.ready))
-      .subscribe(() => end('error'));
-    // A first set whose subscriptions never all become live is an error, not a silent stream.
-    const deadline = timer(o.timeoutMs, o.scheduler).subscribe(() => {
-      if (unjoined) end('error');
-    });
-
-    return () => {
-      deadline.unsubscribe();
-      outage.unsubscribe();
-      channels.unsubscribe();
-    };
+    const session = new UserSession(o, subscriber);
+    session.start();
+    return () => session.close();
   });
+}
+
+/** A channel of the set, subscribed: its messages (kept for the SUBSCRIBE) and, until live, the wait. */
+interface Link {
+  messages?: Subscription;
+  live?: Subscription;
+}
+
+const SET_READ_TIMED_OUT = 'the channel set was not read in time';
+
+class UserSession {
+  /** The set as last read: what the next read is compared with. */
+  private set: ReadonlySet<string> | undefined;
+  /** The channels linked now. */
+  private readonly links = new Map<string, Link>();
+  /** Before `ok`: the channels not yet live and joined, and the releases of those that are. */
+  private waiting: Set<string> | undefined;
+  private unjoined: Map<string, () => void> | undefined = new Map();
+  private outage: Subscription | undefined;
+  private deadline: Subscription | undefined;
+  /** Reads the set and applies the difference; a call made mid-read costs one more read. */
+  private readonly read = sharedAfter(() => this.readAndApply());
+
+  constructor(
+    private readonly o: UserSessionOptions,
+    private readonly subscriber: Subscriber<StreamStatus>,
+  ) {}
+
+  start(): void {
+    this.refresh();
+    // Redis going away: the stream says so and ends, and the client comes back for a fresh set.
+    this.outage = this.o.source.readinessChanges?.().subscribe((readiness) => {
+      if (!readiness.ready) this.end('error');
+    });
+    // A first set whose subscriptions never all become live is an error, not a silent stream.
+    if (!this.closed) {
+      this.deadline = this.o.scheduler.schedule(() => {
+        if (this.unjoined) this.end('error');
+      }, this.o.timeoutMs);
+    }
+  }
+
+  /** Drops every subscription and leaves every topic; says nothing. */
+  close(): void {
+    this.deadline?.unsubscribe();
+    this.outage?.unsubscribe();
+    for (const channel of [...this.links.keys()]) this.unlink(channel);
+  }
+
+  private get closed(): boolean {
+    return this.subscriber.closed;
+  }
+
+  private end(status: StreamStatus): void {
+    if (this.closed) return;
+    this.subscriber.next(status);
+    this.subscriber.complete();
+  }
+
+  private refresh(): void {
+    this.read().catch(() => this.end('error'));
+  }
+
+  private async readAndApply(): Promise<void> {
+    if (this.closed) return;
+    const members = await this.members();
+    if (!this.closed) this.apply(members);
+  }
+
+  /** The user's set, or a rejection when it cannot be read within the timeout. */
+  private members(): Promise<readonly string[]> {
+    return new Promise<readonly string[]>((resolve, reject) => {
+      const timer = this.o.scheduler.schedule(
+        () => reject(new Error(SET_READ_TIMED_OUT)),
+        this.o.timeoutMs,
+      );
+      Promise.resolve()
+        .then(() => this.o.store.members(this.o.user))
+        .then(resolve, reject)
+        .finally(() => timer.unsubscribe());
+    });
+  }
+
+  private apply(members: readonly string[]): void {
+    const diff = setDiff(this.set, members);
+    if (!diff.first && diff.added.length === 0 && diff.removed.length === 0) return;
+    this.set = diff.current;
+    if (diff.current.size === 0) return this.end(diff.first ? 'failure' : 'disconnected');
+    if (diff.first) this.waiting = new Set(diff.current);
+    else if (this.waiting) for (const c of diff.added) this.waiting.add(c);
+    // Removals first, so a channel both removed and added is linked afresh.
+    for (const channel of diff.removed) this.unlink(channel);
+    for (const channel of diff.added) {
+      if (this.closed) return;
+      this.link(channel);
+    }
+  }
+
+  // The subscription (and SUBSCRIBE) is made before the connection joins the
+  // channel's topic; it joins, held, once the subscription is live and, at the
+  // start, is released once every channel is, right after `ok`: nothing
+  // reaches it before `ok`, nothing after is lost.
+  private link(channel: string): void {
+    if (this.links.has(channel)) return;
+    const link: Link = {};
+    this.links.set(channel, link);
+    const refresh = isUserChannel(channel);
+    const messages = this.o.source.channel(channel).subscribe({
+      next: () => {
+        if (!refresh) return;
+        this.o.refreshed?.();
+        this.refresh();
+      },
+      error: () => this.end('error'),
+      complete: () => this.unlink(channel),
+    });
+    // Ended (or unlinked) while subscribing: nothing to keep.
+    if (this.links.get(channel) !== link) return void messages.unsubscribe();
+    link.messages = messages;
+    const { source } = this.o;
+    if (!source.live) return this.joinWhenLive(channel);
+    const waiting = source.live(channel).subscribe({
+      next: () => this.joinWhenLive(channel),
+      error: () => this.end('error'),
+    });
+    if (this.links.get(channel) === link && !waiting.closed) link.live = waiting;
+    else waiting.unsubscribe();
+  }
+
+  private unlink(channel: string): void {
+    const link = this.links.get(channel);
+    if (!link) return;
+    this.links.delete(channel);
+    link.live?.unsubscribe();
+    link.messages?.unsubscribe();
+    this.waiting?.delete(channel);
+    this.unjoined?.delete(channel);
+    this.o.leave(channel);
+    if (!this.closed) this.settle();
+  }
+
+  private joinWhenLive(channel: string): void {
+    this.o.join(channel).then(
+      (release) => this.joined(channel, release),
+      () => this.end('error'),
+    );
+  }
+
+  // Joined once live: a channel still in the set gets its release now after
+  // `ok`, or kept for `ok` before it; one left meanwhile is left already.
+  private joined(channel: string, release: (() => void) | undefined): void {
+    if (this.closed || !this.links.has(channel)) return;
+    if (!release) return this.end('error');
+    if (!this.unjoined) return release();
+    this.waiting?.delete(channel);
+    this.unjoined.set(channel, release);
+    this.settle();
+  }
+
+  private settle(): void {
+    if (!this.waiting || this.waiting.size > 0 || !this.unjoined) return;
+    const ready = this.unjoined;
+    this.waiting = undefined;
+    this.unjoined = undefined;
+    this.deadline?.unsubscribe();
+    this.deadline = undefined;
+    this.subscriber.next('ok');
+    for (const release of ready.values()) release();
+  }
 }
