@@ -1,16 +1,15 @@
 // Redis pub/sub as Observables. One subscriber connection per process; each
-// channel or pattern is a cold Observable (SUBSCRIBE on subscribe, UNSUBSCRIBE on
-// teardown) shared by reference count with a grace period, so any number of
-// clients of one channel cost one Redis subscription, and a channel nobody uses
-// costs nothing. Redis going away never errors the streams: ioredis reconnects and
+// channel or pattern is an Observable (SUBSCRIBE on the first subscribe,
+// UNSUBSCRIBE a grace period after the last), so any number of clients of one
+// channel cost one Redis subscription, and a channel nobody uses costs nothing. Redis going away never errors the streams: ioredis reconnects and
 // re-subscribes, and they resume. On a Redis Cluster (REDIS_CLUSTER_NODES) the
 // classic subscriptions ride one node's connection and the sharded ones
 // (REDIS_SHARDED_CHANNELS: SSUBSCRIBE) one connection per master, both moved by
 // ioredis after a failover or a slot move.
 import { Cluster } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { BehaviorSubject, Observable, asyncScheduler, defer, finalize } from 'rxjs';
-import type { SchedulerLike, Subscriber } from 'rxjs';
+import { BehaviorSubject, Observable, asyncScheduler } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import { silentLogger } from '../core/logger.js';
 import { Outage } from '../core/outage.js';
 import type { Logger } from '../core/logger.js';
@@ -18,7 +17,6 @@ import { busMessage } from '../core/message.js';
 import type { BusMessage, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
 import type { Readiness } from '../core/readiness.js';
-import { shareWithGrace } from '../operators/shareWithGrace.js';
 import { sharedAfter } from '../core/sharedAfter.js';
 import { LiveChannels } from './LiveChannels.js';
 import { connectionReadiness } from './connectionReadiness.js';
@@ -42,6 +40,17 @@ export interface RedisPubSubOptions {
 
 type Kind = 'channel' | 'pattern';
 
+interface Listeners {
+  readonly subscribers: Set<Subscriber<BusMessage>>;
+  /**
+   * The subscribers a message goes to, as a Subject keeps them: copied once per
+   * change, so one that subscribes while a message is dispatched gets the next.
+   */
+  snapshot: readonly Subscriber<BusMessage>[] | undefined;
+  /** The pending UNSUBSCRIBE, once the last subscriber has left. */
+  grace: Subscription | undefined;
+}
+
 export class RedisPubSub implements PubSubSource {
   readonly connection: RedisClient;
   /** Whether a channel goes by SSUBSCRIBE rather than SUBSCRIBE. */
@@ -51,13 +60,10 @@ export class RedisPubSub implements PubSubSource {
   readonly state$ = new BehaviorSubject<RedisConnectionState>('connecting');
   reconnects = 0;
 
+  /** Each channel and pattern subscribed in Redis: its subscribers, and its grace once they are gone. */
   private readonly listeners = {
-    channel: new Map<string, Set<Subscriber<BusMessage>>>(),
-    pattern: new Map<string, Set<Subscriber<BusMessage>>>(),
-  };
-  private readonly shared = {
-    channel: new Map<string, Observable<BusMessage>>(),
-    pattern: new Map<string, Observable<BusMessage>>(),
+    channel: new Map<string, Listeners>(),
+    pattern: new Map<string, Listeners>(),
   };
   /** Channels whose SUBSCRIBE Redis has confirmed on the current connection. */
   private readonly liveChannels = new LiveChannels();
@@ -147,40 +153,60 @@ export class RedisPubSub implements PubSubSource {
         : undefined;
   }
 
-  // Looked up on each subscribe, not once: a caller may keep the Observable past its
-  // shared stream's eviction, and must then join the current one rather than revive
-  // a second, uncached one.
+  // Shared by hand rather than with share(): every subscriber is in the channel's
+  // set, which each message is dispatched to, so a subscription costs one
+  // subscriber and no Subject, defer or finalize between it and Redis (a server
+  // with a channel per user holds thousands). The entry is looked up on each
+  // subscribe, so an Observable kept past its channel's UNSUBSCRIBE subscribes again.
   channel(name: string): Observable<BusMessage> {
-    return defer(() => this.sharedStream('channel', name));
+    return new Observable<BusMessage>((subscriber) => this.listen('channel', name, subscriber));
   }
 
   pattern(glob: string): Observable<BusMessage> {
-    return defer(() => this.sharedStream('pattern', glob));
+    return new Observable<BusMessage>((subscriber) => this.listen('pattern', glob, subscriber));
   }
 
-  /** The cold stream behind `channel()`/`pattern()`: each subscription is its own. */
-  cold(kind: Kind, name: string): Observable<BusMessage> {
-    return new Observable<BusMessage>((subscriber) => {
-      const listeners = this.listeners[kind];
-      let set = listeners.get(name);
-      if (!set) {
-        listeners.set(name, (set = new Set()));
-        if (kind === 'channel') this.subscribeChannels([name]);
-        else this.command('psubscribe', name);
-      }
-      set.add(subscriber);
-      return () => {
-        set.delete(subscriber);
-        if (set.size > 0 || listeners.get(name) !== set) return;
-        listeners.delete(name);
-        if (kind === 'channel') {
-          this.liveChannels.forget(name);
-          this.carriers?.forget(name);
+  /**
+   * Adds a subscriber to a channel's (or pattern's) set, SUBSCRIBing when it is
+   * the first; the last one leaving UNSUBSCRIBEs after the grace period, unless
+   * another comes meanwhile (a reconnecting client costs no round trip).
+   */
+  private listen(kind: Kind, name: string, subscriber: Subscriber<BusMessage>): () => void {
+    const all = this.listeners[kind];
+    let entry = all.get(name);
+    if (!entry) {
+      all.set(name, (entry = { subscribers: new Set(), snapshot: undefined, grace: undefined }));
+      if (kind === 'channel') this.subscribeChannels([name]);
+      else this.command('psubscribe', name);
+    } else if (entry.grace) {
+      entry.grace.unsubscribe();
+      entry.grace = undefined;
+    }
+    const listeners = entry;
+    listeners.subscribers.add(subscriber);
+    listeners.snapshot = undefined;
+    return () => {
+      listeners.subscribers.delete(subscriber);
+      listeners.snapshot = undefined;
+      if (listeners.subscribers.size > 0 || all.get(name) !== listeners) return;
+      if (this.graceMs <= 0) return this.unlisten(kind, name);
+      listeners.grace = this.scheduler.schedule(() => {
+        listeners.grace = undefined;
+        if (listeners.subscribers.size === 0 && all.get(name) === listeners) {
+          this.unlisten(kind, name);
         }
-        if (kind === 'pattern') this.command('punsubscribe', name);
-        else this.command(this.isSharded(name) ? 'sunsubscribe' : 'unsubscribe', name);
-      };
-    });
+      }, this.graceMs);
+    };
+  }
+
+  private unlisten(kind: Kind, name: string): void {
+    this.listeners[kind].delete(name);
+    if (kind === 'channel') {
+      this.liveChannels.forget(name);
+      this.carriers?.forget(name);
+    }
+    if (kind === 'pattern') this.command('punsubscribe', name);
+    else this.command(this.isSharded(name) ? 'sunsubscribe' : 'unsubscribe', name);
   }
 
   /**
@@ -222,21 +248,19 @@ export class RedisPubSub implements PubSubSource {
   });
   private readonly clusterSyncs = new Map<string, () => Promise<void>>();
 
-  /**
-   * Entries held, over channels and patterns: `listeners` while a channel is
-   * subscribed in Redis, `shared` while its shared stream has a subscriber or is in
-   * its grace period. Both return to 0 when nothing is in use (for operators and tests).
-   */
   received(): number {
     return this.messagesIn;
   }
 
+  /**
+   * Entries held, over channels and patterns: `listeners` (and `shared`, the
+   * same) while a channel is subscribed in Redis, in its grace period included;
+   * `waiting`, channels whose SUBSCRIBE is not confirmed yet. All return to 0
+   * when nothing is in use (for operators and tests).
+   */
   cacheSizes(): { listeners: number; shared: number; waiting: number } {
-    return {
-      listeners: this.listeners.channel.size + this.listeners.pattern.size,
-      shared: this.shared.channel.size + this.shared.pattern.size,
-      waiting: this.liveChannels.waiting,
-    };
+    const listeners = this.listeners.channel.size + this.listeners.pattern.size;
+    return { listeners, shared: listeners, waiting: this.liveChannels.waiting };
   }
 
   /**
@@ -271,8 +295,9 @@ export class RedisPubSub implements PubSubSource {
 
   /** Unsubscribes everything and closes the connection. */
   async close(): Promise<void> {
-    for (const set of [...this.listeners.channel.values(), ...this.listeners.pattern.values()]) {
-      for (const s of set) s.complete();
+    for (const entry of [...this.listeners.channel.values(), ...this.listeners.pattern.values()]) {
+      entry.grace?.unsubscribe();
+      for (const s of [...entry.subscribers]) s.complete();
     }
     this.listeners.channel.clear();
     this.listeners.pattern.clear();
@@ -285,29 +310,14 @@ export class RedisPubSub implements PubSubSource {
     }
   }
 
-  private sharedStream(kind: Kind, name: string): Observable<BusMessage> {
-    const cache = this.shared[kind];
-    const cached = cache.get(name);
-    if (cached) return cached;
-    // finalize runs when the share resets (grace over with no subscriber, or the
-    // stream ended), so the map holds only channels in use; per-user channels would
-    // otherwise grow it by one entry per user ever seen.
-    const stream: Observable<BusMessage> = this.cold(kind, name).pipe(
-      finalize(() => {
-        if (cache.get(name) === stream) cache.delete(name);
-      }),
-      shareWithGrace(this.graceMs, this.scheduler),
-    );
-    cache.set(name, stream);
-    return stream;
-  }
-
   private dispatch(kind: Kind, key: string, channel: string, payload: string): void {
-    const set = this.listeners[kind].get(key);
-    if (!set) return;
+    const entry = this.listeners[kind].get(key);
+    if (!entry) return;
     this.messagesIn++;
+    if (entry.subscribers.size === 0) return;
     const message = busMessage(channel, payload, Date.now());
-    for (const s of set) s.next(message);
+    entry.snapshot ??= [...entry.subscribers];
+    for (const s of entry.snapshot) s.next(message);
   }
 
   /**

@@ -76,6 +76,35 @@ describe('RedisPubSub', () => {
     }
   });
 
+  it('gives a subscriber that joins during a message the next one, and one that leaves during it nothing more', async () => {
+    const source = new RedisPubSub(redis.url, { graceMs: 0 });
+    try {
+      const first: string[] = [];
+      const late: string[] = [];
+      const leaving: string[] = [];
+      const leaver = source.channel('t.turn').subscribe((m) => leaving.push(m.payload));
+      let joined = false;
+      const sub = source.channel('t.turn').subscribe((m) => {
+        first.push(m.payload);
+        leaver.unsubscribe();
+        if (joined) return;
+        joined = true;
+        sub.add(source.channel('t.turn').subscribe((n) => late.push(n.payload)));
+      });
+      await waitUntil(async () => (await numsub('t.turn')) === 1, 5_000, 'SUBSCRIBE');
+      await pub.publish('t.turn', 'one');
+      await pub.publish('t.turn', 'two');
+      await waitUntil(() => first.length === 2 && late.length === 1, 5_000, 'both messages');
+      expect(late).toEqual(['two']);
+      // Unsubscribed by a later subscriber during the first message: it got that one, not the next.
+      expect(leaving).toEqual(['one']);
+      sub.unsubscribe();
+      await waitUntil(async () => (await numsub('t.turn')) === 0, 5_000, 'UNSUBSCRIBE');
+    } finally {
+      await source.close();
+    }
+  });
+
   it('pattern subscriptions match like Redis and are released', async () => {
     const source = new RedisPubSub(redis.url, { graceMs: 0 });
     try {
