@@ -115,6 +115,9 @@ describe('userSession', () => {
       'join user:u1',
       'join room:2',
     ]);
+    // Joined, a room's topic holds its subscription (here nothing does): the
+    // session keeps its own only on the user's channel, to read the set again.
+    expect(source.bus.subscriptionCount()).toBe(1);
     s.subscription.unsubscribe();
   });
 

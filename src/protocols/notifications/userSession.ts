@@ -32,6 +32,8 @@ export interface UserSessionOptions {
    * makes it live), or undefined when the hub refused it (a bound). A refused
    * or failed join ends the stream with `error`: after `ok`, every message of
    * the user's channels is delivered, or the stream ends. `leave` takes it out.
+   * A joined topic holds the channel's subscription itself: the session keeps
+   * its own only on user channels, whose messages make it read the set again.
    */
   readonly join: (channel: string) => Promise<(() => void) | undefined>;
   readonly leave: (channel: string) => void;
@@ -56,7 +58,7 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
   });
 }
 
-/** A channel of the set, subscribed: its messages (kept for the SUBSCRIBE) and, until live, the wait. */
+/** A channel of the set: its subscription (until the topic holds one) and, until live, the wait. */
 interface Link {
   messages?: Subscription;
   live?: Subscription;
@@ -205,8 +207,14 @@ class UserSession {
   // Joined once live: a channel still in the set gets its release now after
   // `ok`, or kept for `ok` before it; one left meanwhile is left already.
   private joined(channel: string, release: (() => void) | undefined): void {
-    if (this.closed || !this.links.has(channel)) return;
+    const link = this.links.get(channel);
+    if (this.closed || !link) return;
     if (!release) return this.end('error');
+    // The topic holds the subscription now: a room's messages need not reach the session too.
+    if (!isUserChannel(channel)) {
+      link.messages?.unsubscribe();
+      link.messages = undefined;
+    }
     if (!this.unjoined) return release();
     this.waiting?.delete(channel);
     this.unjoined.set(channel, release);

@@ -11,7 +11,15 @@ export const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 /** Bytes framed as one HTTP/1.1 chunk. */
 export function httpChunk(bytes: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, CRLF]);
+  return httpChunkOf([bytes]);
+}
+
+/** Parts joined into one HTTP/1.1 chunk, copied once (a turn's events, say). */
+export function httpChunkOf(parts: readonly Buffer[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const head = Buffer.from(`${length.toString(16)}\r\n`, 'latin1');
+  return Buffer.concat([head, ...parts, CRLF], head.length + length + CRLF.length);
 }
 
 const KEEPALIVE = sseComment('');
@@ -19,7 +27,7 @@ const KEEPALIVE = sseComment('');
 export const SSE_CHUNKED: Framing = {
   name: 'sse-chunked',
   encoding: 'sse',
-  frame: (parts) => httpChunk(joined(parts)),
+  frame: httpChunkOf,
   keepalive: httpChunk(KEEPALIVE),
 };
 
