@@ -2,7 +2,7 @@
 // with history whose offset skips one (or that starts another epoch) means
 // messages were lost on the way (a subscriber connection that dropped, a
 // history lost in Redis), and the clients must be told, never passed over.
-import { defer, tap } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { BusMessage } from '../core/message.js';
 import type { Position } from '../core/position.js';
@@ -15,21 +15,36 @@ import type { Position } from '../core/position.js';
 export function watchGaps(
   onGap: (last: Position, next: BusMessage) => void,
 ): MonoTypeOperatorFunction<BusMessage> {
+  // One subscriber rather than defer and tap: the hub holds one of these per
+  // channel topic (a channel per user, say).
   return (source) =>
-    defer(() => {
+    new Observable<BusMessage>((subscriber) => {
       let last: Position | undefined;
-      return source.pipe(
-        tap((m) => {
+      return source.subscribe({
+        next: (m) => {
           const p = m.position;
-          if (p === undefined) return;
-          if (last === undefined || p.epoch !== last.epoch || p.offset > last.offset) {
+          if (
+            p !== undefined &&
+            (last === undefined || p.epoch !== last.epoch || p.offset > last.offset)
+          ) {
             const skipped =
               last !== undefined && (p.epoch !== last.epoch || p.offset > last.offset + 1);
             const before = last;
             last = p;
-            if (skipped) onGap(before as Position, m);
+            // As in tap: a throwing onGap errors the stream, the message is not passed on.
+            if (skipped) {
+              try {
+                onGap(before as Position, m);
+              } catch (err) {
+                subscriber.error(err);
+                return;
+              }
+            }
           }
-        }),
-      );
+          subscriber.next(m);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
     });
 }

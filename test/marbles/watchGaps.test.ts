@@ -76,6 +76,19 @@ describe('watchGaps', () => {
     run('a-d-#', 'a-d-#', ['e1→e5'], '^---!');
   });
 
+  it('errors, without the message, when onGap throws', () => {
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const input = cold<BusMessage>('a-d-b|', m);
+      const out = input.pipe(
+        watchGaps(() => {
+          throw new Error('told');
+        }),
+      );
+      expectObservable(out).toBe('a-#', m, new Error('told'));
+      expectSubscriptions(input.subscriptions).toBe('^-!');
+    });
+  });
+
   it('stops at an early unsubscribe', () => {
     run('a-b-d', 'a-b', [], '^--!', '^--!');
   });
