@@ -5,8 +5,9 @@
 // `sockjs` package behind an express router. Every session is a hub connection
 // and its protocol's session, whichever transport carries it. Requests from a
 // page whose origin the WebSocket transport does not allow are refused with
-// 403 on every transport, the same refusal as its handshakes'. The `sockjs` package (sockJsServer.ts) is imported
-// only where an endpoint is served.
+// 403 on every transport, the same refusal as its handshakes'. The `sockjs`
+// package (sockJsServer.ts) is imported with the first request it answers: a
+// server no SockJS client has reached does not hold its code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from 'express';
 import { StreamerError } from '../../core/errors.js';
@@ -45,13 +46,20 @@ export interface SockJsOptions extends SessionTransportOptions {
 export function serveSockJs(options: SockJsOptions): void {
   const { prefix, logger: log } = options;
   options.ws.addSockJs(prefix, options.endpoint);
-  // The HTTP fallbacks' server, imported now; a request that comes first waits for it.
+  // The HTTP fallbacks' server, imported by the first request that needs it;
+  // requests that come meanwhile wait for it.
   let handle: SockJsHandler | undefined;
-  const loading = import('./sockJsServer.js').then(({ sockJsServer }) => {
-    handle = sockJsServer({ ...options, trust: trustFunction(options.trustProxy) });
-    return handle;
-  });
-  loading.catch((err: unknown) => log.error('loading sockjs failed', { error: String(err) }));
+  let loading: Promise<SockJsHandler> | undefined;
+  const load = (): Promise<SockJsHandler> => {
+    if (!loading) {
+      loading = import('./sockJsServer.js').then(({ sockJsServer }) => {
+        handle = sockJsServer({ ...options, trust: trustFunction(options.trustProxy) });
+        return handle;
+      });
+      loading.catch((err: unknown) => log.error('loading sockjs failed', { error: String(err) }));
+    }
+    return loading;
+  };
   const ours = (url: string | undefined) => (url ?? '').startsWith(`${prefix}/`);
   const websocketPath = sockJsWebSocketPaths(prefix);
   const iframe = sockJsIframe(prefix, options.allowedOrigins);
@@ -73,7 +81,7 @@ export function serveSockJs(options: SockJsOptions): void {
         if (!sockJs(req, res)) next();
       };
       if (handle) serve(handle);
-      else loading.then(serve).catch(next);
+      else load().then(serve).catch(next);
     });
   });
 }

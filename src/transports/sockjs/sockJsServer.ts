@@ -1,7 +1,7 @@
 // The `sockjs` package's part of a SockJS endpoint: its server for one prefix,
 // whose HTTP fallbacks (XHR streaming and polling, EventSource, JSONP…) open
 // sessions that become hub connections of the endpoint's protocol. Imported by
-// SockJsTransport only where a message endpoint is served.
+// SockJsTransport with the first request under a prefix that it answers.
 import type { IncomingMessage } from 'node:http';
 import sockjs from 'sockjs';
 import type { Connection as SockJsSession } from 'sockjs';

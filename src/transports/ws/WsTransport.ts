@@ -6,7 +6,8 @@
 // from a web page whose origin is not allowed (403, core/origins.ts). Every
 // client is pinged on one clock; one that did not answer the previous ping is
 // dropped, so dead peers do not hold their subscriptions. `ws` is imported with
-// the first endpoint: a server with none (emojitrack alone) never loads it.
+// the first handshake: a server no WebSocket client has reached (emojitrack
+// alone serves none) does not hold its code.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -75,7 +76,6 @@ export class WsTransport {
   add(path: string, endpoint: SessionEndpoint): void {
     if (this.endpoints.has(path)) throw new Error(`a WebSocket endpoint is already at ${path}`);
     this.endpoints.set(path, { path, endpoint, carrier: 'websocket' });
-    void this.load();
   }
 
   /**
@@ -85,7 +85,6 @@ export class WsTransport {
    */
   addSockJs(prefix: string, endpoint: SessionEndpoint): void {
     this.sockJs.push({ prefix, paths: sockJsWebSocketPaths(prefix), endpoint });
-    void this.load();
   }
 
   /** Takes the server's upgrade requests. */
