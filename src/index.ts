@@ -87,7 +87,21 @@ export type {
 } from './protocols/protocol.js';
 export { MetricsRegistry } from './core/metrics.js';
 export type { Counter, Timing } from './core/metrics.js';
-export { bool, int, positive, url, urlPath, parseEnv } from './core/env.js';
+export {
+  EnvField,
+  bool,
+  boolText,
+  envSchema,
+  int,
+  list,
+  oneOf,
+  parseEnv,
+  positive,
+  text,
+  url,
+  urlPath,
+} from './core/env.js';
+export type { EnvFields, EnvSchema, EnvValues, StandardSchemaV1 } from './core/env.js';
 export { builtInProtocols } from './protocols/builtInProtocols.js';
 export {
   emojitrack,

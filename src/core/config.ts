@@ -1,10 +1,20 @@
 // The core configuration: the environment variables of the server itself, parsed
-// once with zod, frozen and passed down. Each protocol module parses its own
+// once, frozen and passed down. Each protocol module parses its own
 // variables (see protocol.ts) from the same environment, which is kept here.
 // Nothing else in the project reads process.env.
 import { hostname } from 'node:os';
-import { z } from 'zod';
-import { bool, boolText, int, parseEnv, presentVariables, url } from './env.js';
+import {
+  bool,
+  boolText,
+  envSchema,
+  int,
+  list,
+  oneOf,
+  parseEnv,
+  presentVariables,
+  text,
+  url,
+} from './env.js';
 import { StreamerError } from './errors.js';
 import type { Env } from './env.js';
 import { defaultOrigins, parseOrigins } from './origins.js';
@@ -12,76 +22,25 @@ import type { AllowedOrigins } from './origins.js';
 
 export type { Env } from './env.js';
 
-const schema = z.object({
+const schema = envSchema({
   PORT: int(8001, 0, 65535),
-  HOST: z.string().trim().min(1).optional(),
+  HOST: text(),
   REDIS_URL: url(['redis:', 'rediss:']),
-  REDIS_CLUSTER_NODES: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}(\s*,\s*[A-Za-z0-9.[\]:-]+:\d{1,5})*$/, {
-      error: 'a comma-separated list of host:port seed nodes',
-    })
-    .optional()
-    .transform((v) => v?.split(',').map((n) => clusterNode(n.trim()))),
-  REDIS_SHARDED_CHANNELS: z
-    .string()
-    .trim()
-    .regex(/^([^\s,]+(\s*,\s*[^\s,]+)*)?$/, {
-      error: 'a comma-separated list of channel globs',
-    })
-    .optional()
-    .transform((v) => (v ? v.split(',').map((glob) => glob.trim()) : [])),
+  REDIS_CLUSTER_NODES: list(
+    /^[A-Za-z0-9.[\]:-]+:\d{1,5}$/,
+    'a comma-separated list of host:port seed nodes',
+  ).map((nodes) => nodes.map(clusterNode)),
+  REDIS_SHARDED_CHANNELS: list(/^[^\s,]+$/, 'a comma-separated list of channel globs').or([]),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
-  NODE_ENV: z
-    .enum(['development', 'test', 'staging', 'production'], {
-      error: 'development, test, staging or production',
-    })
-    .optional()
-    .transform((v) => v ?? 'development'),
-  NODE_NAME: z.string().trim().min(1).optional(),
-  LOG_LEVEL: z
-    .enum(['error', 'warn', 'info', 'debug', 'silent'], {
-      error: 'error, warn, info, debug or silent',
-    })
-    .optional()
-    .transform((v) => v ?? 'info'),
+  NODE_ENV: oneOf(['development', 'test', 'staging', 'production']).or('development'),
+  NODE_NAME: text(),
+  LOG_LEVEL: oneOf(['error', 'warn', 'info', 'debug', 'silent']).or('info'),
   VERBOSE: bool(false),
   KEEPALIVE_MS: int(15_000, 100, 3_600_000),
-  CORS_ORIGIN: z
-    .string()
-    .trim()
-    .min(1)
-    .optional()
-    .transform((v) => v ?? '*'),
-  ALLOWED_ORIGINS: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      try {
-        return parseOrigins(v);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-  PROTOCOLS: z
-    .string()
-    .trim()
-    .regex(/^[a-z0-9_-]+(\s*,\s*[a-z0-9_-]+)*$/i, {
-      error: 'a comma-separated list of protocol names',
-    })
-    .optional()
-    .transform((v) => v?.split(',').map((name) => name.trim())),
-  PUBLIC_PROTOCOLS: z
-    .string()
-    .trim()
-    .regex(/^([a-z0-9_-]+(\s*,\s*[a-z0-9_-]+)*)?$/i, {
-      error: 'a comma-separated list of protocol names',
-    })
-    .optional()
-    .transform((v) => (v ? v.split(',').map((name) => name.trim()) : [])),
+  CORS_ORIGIN: text().or('*'),
+  ALLOWED_ORIGINS: text().map(parseOrigins),
+  PROTOCOLS: list(/^[a-z0-9_-]+$/i, 'a comma-separated list of protocol names'),
+  PUBLIC_PROTOCOLS: list(/^[a-z0-9_-]+$/i, 'a comma-separated list of protocol names').or([]),
   SSE_MAX_BUFFER_BYTES: int(512 * 1024, 1024, 1024 * 1024 * 1024),
   HUB_WRITES_PER_TURN: int(256, 1, 1_000_000),
   MAX_CONNECTIONS: int(0, 0, 10_000_000),
@@ -93,41 +52,31 @@ const schema = z.object({
   WS_MAX_MESSAGES_PER_S: int(1_000, 1, 1_000_000),
   SLOW_CLIENT_TIMEOUT_MS: int(5_000, 0, 3_600_000),
   SUBSCRIPTION_GRACE_MS: int(2_000, 0, 3_600_000),
-  STATSD_HOST: z.string().trim().min(1).optional(),
+  STATSD_HOST: text(),
   STATSD_PORT: int(8125, 1, 65535),
-  STATSD_PREFIX: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9_.-]*$/, { error: 'letters, digits, "_", "-" and "." only' })
-    .optional()
-    .transform((v) => v ?? 'rx-streamer.'),
+  STATSD_PREFIX: text()
+    .check(/^[A-Za-z0-9_.-]*$/, 'letters, digits, "_", "-" and "." only')
+    .or('rx-streamer.'),
   METRICS_INTERVAL_MS: int(10_000, 10, 3_600_000),
   METRICS_PROCESS: bool(false),
   // Left unset, the status hash follows NODE_ENV (on in staging and production).
-  STATUS_HASH: boolText.optional(),
+  STATUS_HASH: boolText,
   STATUS_REPORT_MS: int(5_000, 10, 3_600_000),
-  TRUST_PROXY: z
-    .string()
-    .trim()
-    .min(1)
-    .optional()
-    .transform((v): boolean | number | string => {
-      if (v === undefined || /^(false|0|no)$/i.test(v)) return false;
+  TRUST_PROXY: text()
+    .map((v): boolean | number | string => {
+      if (/^(false|0|no)$/i.test(v)) return false;
       if (/^(true|yes)$/i.test(v)) return true;
       return /^\d+$/.test(v) ? Number(v) : v;
-    }),
+    })
+    .or(false),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
   WORKERS: int(1, 1, 64),
   /** Set by the cluster primary for each worker (see cluster.ts). */
   RXS_WORKER_SLOT: int(0, 0, 63),
   SHUTDOWN_RETRY_MS: int(1_000, 0, 3_600_000),
-  ADMIN_TOKEN: z.string().trim().min(16, { error: 'a token of at least 16 characters' }).optional(),
+  ADMIN_TOKEN: text().check((v) => v.length >= 16, 'a token of at least 16 characters'),
   ADMIN_MAX_CONNECTIONS: int(1000, 0, 1_000_000),
-  PUBLISH_API_KEY: z
-    .string()
-    .trim()
-    .min(16, { error: 'a key of at least 16 characters' })
-    .optional(),
+  PUBLISH_API_KEY: text().check((v) => v.length >= 16, 'a key of at least 16 characters'),
   HISTORY_SIZE: int(100, 1, 100_000),
   HISTORY_TTL_S: int(300, 1, 30 * 86_400),
   RECOVERY_MAX: int(300, 0, 100_000),

@@ -1,20 +1,19 @@
 // A protocol module: one value that names a protocol, declares its own
-// environment variables (a zod schema, validated at start-up like the core's)
+// environment variables (a schema, validated at start-up like the core's)
 // and starts it on the shared parts — sources, the hub, the stream table, HTTP
 // routes, metrics, logger, scheduler — returning a handle for readiness, its
 // section of the status document, and shutdown.
 import type { Router } from 'express';
 import type { RedisClient } from '../sources/redisClient.js';
 import type { SchedulerLike } from 'rxjs';
-import type { z } from 'zod';
 import type { Hub } from '../fanout/Hub.js';
 import type { ChannelHistory } from '../sources/channelHistory.js';
 import type { PostgresNotify } from '../sources/PostgresNotify.js';
 import type { StreamRoutes } from '../transports/sse/StreamRoutes.js';
 import type { SseTransport } from '../transports/sse/SseTransport.js';
 import type { Config } from '../core/config.js';
-import type { Env } from '../core/env.js';
-import { parseEnv } from '../core/env.js';
+import type { Env, EnvField, StandardSchemaV1 } from '../core/env.js';
+import { envSchema, parseEnv } from '../core/env.js';
 import type { Logger } from '../core/logger.js';
 import type { Publisher, PubSubSource } from '../core/message.js';
 import type { MetricsRegistry } from '../core/metrics.js';
@@ -63,11 +62,18 @@ export interface ProtocolHandle {
   close?(): void | Promise<void>;
 }
 
+/** One field per variable of `C`, each reading that variable's value. */
+type FieldsOf<C> = { readonly [K in keyof C]: EnvField<C[K]> };
+
 export interface ProtocolModule<C = unknown> {
   /** Its name in `PROTOCOLS`, logs and status: lower case, `[a-z0-9_-]`. */
   readonly name: string;
-  /** Its environment variables, parsed from the environment into its configuration. */
-  readonly config: z.ZodType<C>;
+  /**
+   * Its environment variables, parsed from the environment into its configuration:
+   * a record of fields (`{ ECHO_PATH: urlPath('/echo') }`), or a Standard Schema
+   * of the environment (`envSchema(…)`, zod's `z.object(…)`…).
+   */
+  readonly config: StandardSchemaV1<unknown, C> | FieldsOf<C>;
   start(ctx: ProtocolContext, config: C): ProtocolHandle;
   /**
    * What it would serve to anyone with this configuration, as a sentence that
@@ -88,5 +94,6 @@ export function defineProtocol<C>(module: ProtocolModule<C>): ProtocolModule<C> 
 
 /** A protocol's configuration from the environment; throws a StreamerError naming a bad variable. */
 export function protocolConfig<C>(module: ProtocolModule<C>, env: Env): C {
-  return parseEnv(module.config, env);
+  const { config } = module;
+  return parseEnv('~standard' in config ? config : envSchema<FieldsOf<C>, C>(config), env);
 }

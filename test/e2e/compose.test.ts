@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // --- docs/library.md: custom protocol ---
 import { filter, map } from 'rxjs';
-import { z } from 'zod';
 import {
   StreamerError,
   defineProtocol,
@@ -17,7 +16,7 @@ import {
 /** Heart emoji rolled up once per window, at /subscribe/hearts. */
 export const hearts = defineProtocol({
   name: 'hearts',
-  config: z.object({ HEARTS_WINDOW_MS: int(1000, 10, 60_000) }),
+  config: { HEARTS_WINDOW_MS: int(1000, 10, 60_000) },
   start({ hub, source, streams, metrics }, { HEARTS_WINDOW_MS: windowMs }) {
     const HEARTS = new Set(['2665', '2764', '1F495']);
     hub.addFamily('hearts', {

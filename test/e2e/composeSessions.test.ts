@@ -8,14 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
 // --- docs/library.md: WebSocket protocol ---
-import { z } from 'zod';
-import { StreamerError, defineProtocol, urlPath } from '../../src/index.js';
+import { StreamerError, defineProtocol, envSchema, urlPath } from '../../src/index.js';
 
 /** Echoes each message back, numbered per client, at /echo (WebSocket) and /echo/ (SockJS). */
 export const echo = defineProtocol({
   name: 'echo',
-  config: z.object({ ECHO_PATH: urlPath('/echo') }),
-  start({ sessions, hub, metrics }, { ECHO_PATH: path }) {
+  config: envSchema({ ECHO_PATH: urlPath('/echo') }, (e) => ({ path: e.ECHO_PATH })),
+  start({ sessions, hub, metrics }, { path }) {
     let echoed = 0;
     metrics.counter('echo.messages', 'Messages echoed', () => echoed);
     sessions.serve(path, {

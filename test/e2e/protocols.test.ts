@@ -23,17 +23,20 @@ const USERS = new Set(['ann', 'bob']);
 let resolved = 0;
 const notes = new Subject<{ user: string; text: string }>();
 
-/** Per-user notes behind a bearer key; the user is looked up asynchronously. */
+/**
+ * Per-user notes behind a bearer key; the user is looked up asynchronously. Its
+ * variable is read with zod, as a protocol may: any Standard Schema will do.
+ */
 const notesProtocol = defineProtocol({
   name: 'notes',
-  config: z.object({}),
-  start({ hub, streams }) {
+  config: z.object({ NOTES_KEY: z.string().min(3).default('key') }),
+  start({ hub, streams }, { NOTES_KEY: key }) {
     hub.addFamily('notes', {
       topicFeed: (user) => notes.pipe(filter((n) => n.user === user)),
       encode: { sse: (n: { text: string }) => sseMessage({ data: n.text }) },
     });
     streams.guard((request) => {
-      if (request.header('authorization') !== 'Bearer key') {
+      if (request.header('authorization') !== `Bearer ${key}`) {
         throw new StreamerError('RXS_ERR_UNAUTHORIZED', 'a bearer key is needed', 401);
       }
     });
@@ -55,13 +58,17 @@ let url: string;
 const bus = new MemoryBus();
 
 beforeAll(async () => {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-  streamer = createStreamer({ config, source: bus, protocols: [emojitrack, notesProtocol] });
+  const env = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', NOTES_KEY: 'sesame' };
+  streamer = createStreamer({
+    config: loadConfig(env),
+    source: bus,
+    protocols: [emojitrack, notesProtocol],
+  });
   url = `http://127.0.0.1:${(await streamer.listen()).port}`;
 });
 afterAll(() => streamer.close());
 
-const auth = { headers: { Authorization: 'Bearer key' } };
+const auth = { headers: { Authorization: 'Bearer sesame' } };
 
 describe('asynchronous resolvers and guards', () => {
   it('opens a stream decided asynchronously on the bare socket, and delivers to it', async () => {

@@ -1,12 +1,18 @@
-// loadConfig: the defaults the SPEC lists, every accepted boolean spelling, and an
-// error for a bad value that names the variable, the value and what is accepted.
+// loadConfig and the protocols' schemas: the defaults the SPEC lists, every accepted
+// boolean spelling, and an error for a bad value that names the variable, the value
+// and what is accepted.
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import type { Env } from '../../src/core/config.js';
+import { parseEnv } from '../../src/core/env.js';
+import type { StandardSchemaV1 } from '../../src/core/env.js';
 import { StreamerError } from '../../src/core/errors.js';
 import { protocolConfig } from '../../src/protocols/protocol.js';
 import { emojitrack } from '../../src/protocols/emojitrack/index.js';
+import { datastreamSchema } from '../../src/protocols/datastream/config.js';
+import { notificationsSchema } from '../../src/protocols/notifications/config.js';
+import { pubsubSchema } from '../../src/protocols/pubsub/config.js';
 
 /** The core configuration and emojitrack's, read from one environment as the server does. */
 const loadAll = (env: Env) => ({ ...loadConfig(env), ...protocolConfig(emojitrack, env) });
@@ -93,6 +99,10 @@ describe('loadConfig', () => {
     expect(loadAll({ REDIS_URL: 'rediss://redis.example:6380' }).redisUrl).toBe(
       'rediss://redis.example:6380',
     );
+    expect(loadAll({ NODE_ENV: ' staging ', LOG_LEVEL: 'warn\t' })).toMatchObject({
+      nodeEnv: 'staging',
+      logLevel: 'warn',
+    });
   });
 
   describe('booleans', () => {
@@ -154,6 +164,10 @@ describe('loadConfig', () => {
       expect(configError({ KEEPALIVE_MS: '50' }).message).toBe(
         'KEEPALIVE_MS="50" is not valid: expected a whole number from 100 to 3600000',
       );
+      // And so does a number too big for a float to hold exactly.
+      expect(configError({ PORT: '9007199254740993' }).message).toBe(
+        'PORT="9007199254740993" is not valid: expected a whole number from 0 to 65535',
+      );
     });
 
     it('names the accepted range of the history and recovery bounds', () => {
@@ -193,6 +207,17 @@ describe('loadConfig', () => {
       expect(configError({ LOG_LEVEL: 'trace' }).message).toBe(
         'LOG_LEVEL="trace" is not valid: expected error, warn, info, debug or silent',
       );
+    });
+
+    it('names the bad entry of ALLOWED_ORIGINS', () => {
+      expect(
+        configError({ ALLOWED_ORIGINS: 'https://a.example, https://b.example/x' }).message,
+      ).toBe(
+        'ALLOWED_ORIGINS="https://a.example, https://b.example/x" is not valid: expected https://b.example/x is not an origin (http or https, host and port, no path)',
+      );
+      expect(
+        loadAll({ ALLOWED_ORIGINS: ' https://a.example , http://b.example:8080 ' }),
+      ).toMatchObject({ allowedOrigins: ['https://a.example', 'http://b.example:8080'] });
     });
 
     it('reports one bad variable when several are bad', () => {
@@ -250,6 +275,53 @@ describe('Redis Cluster', () => {
       );
     },
   );
+});
+
+describe("the protocols' own variables", () => {
+  const message = (schema: StandardSchemaV1<unknown, unknown>, env: Env) => {
+    try {
+      parseEnv(schema, env);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error(`accepted ${JSON.stringify(env)}`);
+  };
+
+  it('reads them with their defaults and lists, frozen', () => {
+    expect(parseEnv(pubsubSchema, {})).toMatchObject({ redisPrefix: 'pubsub:', pgChannels: [] });
+    const pubsub = parseEnv(pubsubSchema, { PG_CHANNELS: 'a, b ,c', PUBSUB_PATH: '/ps' });
+    expect(pubsub).toMatchObject({ pgChannels: ['a', 'b', 'c'], path: '/ps' });
+    expect(Object.isFrozen(pubsub) && Object.isFrozen(pubsub.pgChannels)).toBe(true);
+    expect(parseEnv(pubsubSchema, { PG_CHANNELS: ' * ' }).pgChannels).toBe('*');
+    expect(parseEnv(notificationsSchema, {})).toMatchObject({ path: '/', noopMs: 15_000 });
+    expect(parseEnv(datastreamSchema, {})).toMatchObject({ key: 'datastream:incoming' });
+  });
+
+  it('keeps the blanks of TOKEN_SECRET, which tokens are signed with', () => {
+    const secret = ' 0123456789abcdef ';
+    expect(parseEnv(notificationsSchema, { TOKEN_SECRET: secret }).tokenSecret).toBe(secret);
+  });
+
+  it('names what each accepts, hiding secrets', () => {
+    expect(message(pubsubSchema, { PG_CHANNELS: 'a,' })).toBe(
+      'PG_CHANNELS="a," is not valid: expected * or channel names separated by commas (1-63 letters, digits and _ . : @ / - each, as Postgres takes them)',
+    );
+    expect(message(pubsubSchema, { PUBSUB_REDIS_PREFIX: 'a b' })).toBe(
+      'PUBSUB_REDIS_PREFIX="a b" is not valid: expected up to 64 letters, digits and _ . : / -',
+    );
+    expect(message(datastreamSchema, { DATASTREAM_API_KEY: 'a short key' })).toBe(
+      'DATASTREAM_API_KEY=(hidden) is not valid: expected at least 16 characters',
+    );
+    expect(message(datastreamSchema, { DATASTREAM_API_KEY: 'a key with spaces' })).toBe(
+      'DATASTREAM_API_KEY=(hidden) is not valid: expected printable ASCII with no spaces',
+    );
+    expect(message(notificationsSchema, { TOKEN_SECRET: 'x'.repeat(1025) })).toBe(
+      'TOKEN_SECRET=(hidden) is not valid: expected a secret of at most 1024 characters',
+    );
+    expect(message(notificationsSchema, { NOTIFY_PATH: '/n/' })).toBe(
+      'NOTIFY_PATH="/n/" is not valid: expected a path like / or /notify (letters, digits, . _ ~ - and inner slashes)',
+    );
+  });
 });
 
 describe('secrets in error messages', () => {

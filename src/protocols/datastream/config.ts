@@ -1,30 +1,23 @@
 // The site streams' environment variables: where they are served, the queue
 // (its key, this instance's group, its bounds and timings) and the ingest key.
-import { z } from 'zod';
-import { int, urlPath } from '../../core/env.js';
+import { envSchema, int, text, urlPath } from '../../core/env.js';
+import type { StandardSchemaV1 } from '../../core/env.js';
 
-const streamKey = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9_.:/-]{1,200}$/, { error: 'up to 200 letters, digits and _ . : / -' })
-  .optional()
-  .transform((v) => v ?? 'datastream:incoming');
+const streamKey = text()
+  .check(/^[A-Za-z0-9_.:/-]{1,200}$/, 'up to 200 letters, digits and _ . : / -')
+  .or('datastream:incoming');
 
-const group = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9_.:@/-]{1,200}$/, { error: 'up to 200 letters, digits and _ . : @ / -' })
-  .optional();
+const group = text().check(
+  /^[A-Za-z0-9_.:@/-]{1,200}$/,
+  'up to 200 letters, digits and _ . : @ / -',
+);
 
-const apiKey = z
-  .string()
-  .trim()
-  .min(16, { error: 'at least 16 characters' })
-  .regex(/^[\x21-\x7e]+$/, { error: 'printable ASCII with no spaces' })
-  .optional();
+const apiKey = text()
+  .check((v) => v.length >= 16, 'at least 16 characters')
+  .check(/^[\x21-\x7e]+$/, 'printable ASCII with no spaces');
 
-export const datastreamSchema = z
-  .object({
+export const datastreamSchema = envSchema(
+  {
     DATASTREAM_PATH: urlPath('/datastream'),
     DATASTREAM_KEY: streamKey,
     DATASTREAM_GROUP: group,
@@ -41,8 +34,8 @@ export const datastreamSchema = z
     DATASTREAM_MAX_TOPICS: int(64, 1, 1_000),
     DATASTREAM_MAX_SITE_TOPICS: int(25_000, 1, 100_000_000),
     DATASTREAM_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
-  })
-  .transform((e) =>
+  },
+  (e) =>
     Object.freeze({
       /** The WebSocket endpoint; `POST <path>/messages` enqueues. */
       path: e.DATASTREAM_PATH,
@@ -79,6 +72,6 @@ export const datastreamSchema = z
       maxSiteTopics: e.DATASTREAM_MAX_SITE_TOPICS,
       authTimeoutMs: e.DATASTREAM_AUTH_TIMEOUT_MS,
     }),
-  );
+);
 
-export type DatastreamConfig = z.output<typeof datastreamSchema>;
+export type DatastreamConfig = StandardSchemaV1.InferOutput<typeof datastreamSchema>;

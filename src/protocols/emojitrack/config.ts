@@ -1,10 +1,10 @@
 // The emojitrack protocol's environment variables: its streams, the legacy
 // forced refresh of the Ruby streamer, and the demo feeder's rate.
-import { z } from 'zod';
-import { bool, int, positive } from '../../core/env.js';
+import { bool, envSchema, int, positive } from '../../core/env.js';
+import type { StandardSchemaV1 } from '../../core/env.js';
 
-export const emojitrackSchema = z
-  .object({
+export const emojitrackSchema = envSchema(
+  {
     EPS_INTERVAL_MS: positive(1000 / 60, 60_000),
     ENABLE_RAW_STREAM: bool(true),
     DETAIL_IDLE_MS: int(60_000, 1, 86_400_000),
@@ -16,8 +16,8 @@ export const emojitrackSchema = z
     SSE_DETAIL_MAX_AGE_MS: int(300_000, 1, 86_400_000),
     ENABLE_KIOSK_INTERACTION_STREAM: bool(false),
     CLEANUP_BY_IP: bool(false),
-  })
-  .transform((e) =>
+  },
+  (e) =>
     Object.freeze({
       epsIntervalMs: e.EPS_INTERVAL_MS,
       enableRawStream: e.ENABLE_RAW_STREAM,
@@ -35,6 +35,6 @@ export const emojitrackSchema = z
       /** Cleanup without a token closes the client IP's streams, as the Ruby streamer's did. */
       cleanupByIp: e.CLEANUP_BY_IP,
     }),
-  );
+);
 
-export type EmojitrackConfig = z.output<typeof emojitrackSchema>;
+export type EmojitrackConfig = StandardSchemaV1.InferOutput<typeof emojitrackSchema>;

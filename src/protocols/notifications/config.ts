@@ -1,32 +1,29 @@
 // The notifications protocol's environment variables: where its streams are
 // served, the noop clock, the token secret and how long Redis may take.
-import { z } from 'zod';
-import { int } from '../../core/env.js';
+import { envSchema, int, text } from '../../core/env.js';
+import type { StandardSchemaV1 } from '../../core/env.js';
 
 /** A path of its own, `/` or `/notify`: no query, no trailing slash but the root's. */
-const notifyPath = z
-  .string()
-  .trim()
-  .regex(/^\/(?:[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*)?$/, {
-    error: 'a path like / or /notify (letters, digits, . _ ~ - and inner slashes)',
-  })
-  .optional()
-  .transform((v) => v ?? '/');
+const notifyPath = text()
+  .check(
+    /^\/(?:[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*)?$/,
+    'a path like / or /notify (letters, digits, . _ ~ - and inner slashes)',
+  )
+  .or('/');
 
-const secret = z
-  .string()
-  .min(16, { error: 'a secret of at least 16 characters' })
-  .max(1024, { error: 'a secret of at most 1024 characters' })
-  .optional();
+/** Not trimmed: tokens are signed with the secret exactly as it is set. */
+const secret = text({ trim: false })
+  .check((v) => v.length >= 16, 'a secret of at least 16 characters')
+  .check((v) => v.length <= 1024, 'a secret of at most 1024 characters');
 
-export const notificationsSchema = z
-  .object({
+export const notificationsSchema = envSchema(
+  {
     NOTIFY_PATH: notifyPath,
     NOOP_MS: int(15_000, 100, 3_600_000),
     TOKEN_SECRET: secret,
     NOTIFY_REDIS_TIMEOUT_MS: int(5_000, 100, 60_000),
-  })
-  .transform((e) =>
+  },
+  (e) =>
     Object.freeze({
       /** Where the per-user streams are served: `GET <path>?user=<id>`. */
       path: e.NOTIFY_PATH,
@@ -37,6 +34,6 @@ export const notificationsSchema = z
       /** How long reading a channel set and making its subscriptions live may take. */
       redisTimeoutMs: e.NOTIFY_REDIS_TIMEOUT_MS,
     }),
-  );
+);
 
-export type NotificationsConfig = z.output<typeof notificationsSchema>;
+export type NotificationsConfig = StandardSchemaV1.InferOutput<typeof notificationsSchema>;

@@ -1,34 +1,26 @@
 // The pub/sub protocol's environment variables: where it is served, how its
 // channels are named in Redis, and what one client may hold.
-import { z } from 'zod';
-import { int, urlPath } from '../../core/env.js';
+import { envSchema, int, text, urlPath } from '../../core/env.js';
+import type { StandardSchemaV1 } from '../../core/env.js';
 
-const prefix = z
-  .string()
-  .regex(/^[A-Za-z0-9_.:/-]{0,64}$/, {
-    error: 'up to 64 letters, digits and _ . : / -',
-  })
-  .optional()
-  .transform((v) => v ?? 'pubsub:');
+const prefix = text()
+  .check(/^[A-Za-z0-9_.:/-]{0,64}$/, 'up to 64 letters, digits and _ . : / -')
+  .or('pubsub:');
 
 /**
  * `*`, or channel names separated by commas (each as a pub/sub channel name);
  * none by default, so a database's notifications reach clients only by name.
  */
-const pgChannels = z
-  .string()
-  .trim()
-  .regex(/^(\*|[A-Za-z0-9_.:@/-]{1,63}(\s*,\s*[A-Za-z0-9_.:@/-]{1,63})*)$/, {
-    error:
-      '* or channel names separated by commas (1-63 letters, digits and _ . : @ / - each, as Postgres takes them)',
-  })
-  .optional()
-  .transform((v): '*' | readonly string[] =>
-    v === '*' ? '*' : Object.freeze(v === undefined || v === '' ? [] : v.split(/\s*,\s*/)),
-  );
+const pgChannels = text()
+  .check(
+    /^(\*|[A-Za-z0-9_.:@/-]{1,63}(\s*,\s*[A-Za-z0-9_.:@/-]{1,63})*)$/,
+    '* or channel names separated by commas (1-63 letters, digits and _ . : @ / - each, as Postgres takes them)',
+  )
+  .map((v): '*' | readonly string[] => (v === '*' ? '*' : Object.freeze(v.split(/\s*,\s*/))))
+  .or(Object.freeze([]));
 
-export const pubsubSchema = z
-  .object({
+export const pubsubSchema = envSchema(
+  {
     PUBSUB_PATH: urlPath('/pubsub'),
     PUBSUB_REDIS_PREFIX: prefix,
     PUBSUB_MAX_CHANNELS: int(256, 1, 100_000),
@@ -40,8 +32,8 @@ export const pubsubSchema = z
     PUBSUB_AUTH_TIMEOUT_MS: int(10_000, 10, 120_000),
     PG_CHANNELS: pgChannels,
     PG_MAX_CHANNELS: int(1_000, 1, 100_000),
-  })
-  .transform((e) =>
+  },
+  (e) =>
     Object.freeze({
       /** The plain WebSocket endpoint. */
       path: e.PUBSUB_PATH,
@@ -73,6 +65,6 @@ export const pubsubSchema = z
       /** With `PG_CHANNELS=*`: Postgres channels LISTENed at once at most, for all clients. */
       pgMaxChannels: e.PG_MAX_CHANNELS,
     }),
-  );
+);
 
-export type PubsubConfig = z.output<typeof pubsubSchema>;
+export type PubsubConfig = StandardSchemaV1.InferOutput<typeof pubsubSchema>;
