@@ -30,4 +30,22 @@ describe('SSE framing', () => {
       '11\r\nid:p1.ab\ndata:a\n\n\r\n',
     );
   });
+
+  it('keeps writing the id it was last given, and the new one once it changes', () => {
+    let id = 'p1.ab';
+    const framing = eventIds(SSE_CHUNKED, () => id);
+    const first = events[0] as Buffer;
+    expect(framing.frame([first]).toString('utf8')).toBe('11\r\nid:p1.ab\ndata:a\n\n\r\n');
+    expect(framing.frame(events).toString('utf8')).toBe(
+      '23\r\nid:p1.ab\ndata:a\n\nid:p1.ab\ndata:é\n\n\r\n',
+    );
+    id = 'p2.é';
+    expect(framing.frame([first]).toString('utf8')).toBe('11\r\nid:p2.é\ndata:a\n\n\r\n');
+    id = 'p1.ab';
+    expect(framing.frame([first]).toString('utf8')).toBe('11\r\nid:p1.ab\ndata:a\n\n\r\n');
+  });
+
+  it('frames an empty turn as an empty chunk body', () => {
+    expect(SSE_CHUNKED.frame([]).toString('latin1')).toBe('0\r\n\r\n');
+  });
 });

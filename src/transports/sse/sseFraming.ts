@@ -18,8 +18,12 @@ export function httpChunk(bytes: Buffer): Buffer {
 export function httpChunkOf(parts: readonly Buffer[]): Buffer {
   let length = 0;
   for (const part of parts) length += part.length;
-  const head = Buffer.from(`${length.toString(16)}\r\n`, 'latin1');
-  return Buffer.concat([head, ...parts, CRLF], head.length + length + CRLF.length);
+  const head = `${length.toString(16)}\r\n`;
+  const chunk = Buffer.allocUnsafe(head.length + length + CRLF.length);
+  let at = chunk.write(head, 0, 'latin1');
+  for (const part of parts) at += part.copy(chunk, at);
+  CRLF.copy(chunk, at);
+  return chunk;
 }
 
 const KEEPALIVE = sseComment('');
