@@ -1,7 +1,16 @@
 // The per-user session on the in-process bus: when `ok` comes (only once every
 // channel of the first set is live, and only then are the topics joined),
 // refreshes turned into joins and leaves, and the ways a session ends.
-import { BehaviorSubject, Observable, Subject, asyncScheduler, of, take } from 'rxjs';
+import {
+  BehaviorSubject,
+  Observable,
+  Subject,
+  asyncScheduler,
+  defer,
+  finalize,
+  of,
+  take,
+} from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BusMessage, PubSubSource } from '../../src/core/message.js';
 import type { Readiness } from '../../src/core/readiness.js';
@@ -29,7 +38,15 @@ class GatedBus implements PubSubSource {
     return this.opened.has(name) ? of(undefined) : this.gate(name).pipe(take(1));
   }
   readinessChanges(): Observable<Readiness> {
-    return this.ready$;
+    return defer(() => {
+      this.watching++;
+      return this.ready$.pipe(finalize(() => this.watching--));
+    });
+  }
+  private watching = 0;
+  /** Subscribers to readinessChanges() now. */
+  readinessWatchers(): number {
+    return this.watching;
   }
   /** From now on the channel's subscriptions are live. */
   open(name: string): void {
@@ -277,6 +294,28 @@ describe('userSession', () => {
     const late = session({ source, store });
     expect(late.statuses).toEqual(['error']);
     expect(source.bus.subscriptionCount()).toBe(0);
+  });
+
+  it('watches the source for outages once for all its sessions, and not after the last leaves', async () => {
+    const source = new GatedBus();
+    const store = new MemoryChannelSets();
+    store.add('u1', 'user:u1');
+    source.open('user:u1');
+    const many = Array.from({ length: 50 }, () => session({ source, store }));
+    await waitUntil(() => many.every((s) => s.statuses.includes('ok')), 2_000, 'all ok');
+    expect(source.readinessWatchers()).toBe(1);
+    (many[0] as (typeof many)[number]).subscription.unsubscribe();
+    expect(source.readinessWatchers()).toBe(1);
+    source.ready$.next({ ready: false, reason: 'redis reconnecting' });
+    expect(many.slice(1).every((s) => s.completed && s.statuses.join() === 'ok,error')).toBe(true);
+    expect(source.readinessWatchers()).toBe(0);
+    // Back up, a new session watches afresh.
+    source.ready$.next({ ready: true });
+    const next = session({ source, store });
+    await waitUntil(() => next.statuses.includes('ok'), 2_000, 'ok again');
+    expect(source.readinessWatchers()).toBe(1);
+    next.subscription.unsubscribe();
+    expect(source.readinessWatchers()).toBe(0);
   });
 
   it('on unsubscribe, drops every subscription and says nothing', async () => {

@@ -66,6 +66,47 @@ interface Link {
 
 const SET_READ_TIMED_OUT = 'the channel set was not read in time';
 
+/**
+ * A source's outages, told to every session of it through one subscription:
+ * a subscriber each to the source's readiness cost every user a few hundred
+ * bytes, and each one leaving searched the list of all of them.
+ */
+class Outages {
+  private readonly watchers = new Set<() => void>();
+  private subscription: Subscription | undefined;
+  private ready = true;
+
+  constructor(private readonly source: PubSubSource) {}
+
+  /** Calls `onOutage` when the source stops being ready (at once if it is not); returns what stops watching. */
+  watch(onOutage: () => void): () => void {
+    this.subscription ??= this.source.readinessChanges?.().subscribe((readiness) => {
+      this.ready = readiness.ready;
+      if (!readiness.ready) for (const watcher of [...this.watchers]) watcher();
+    });
+    if (!this.ready) {
+      onOutage();
+      return () => undefined;
+    }
+    this.watchers.add(onOutage);
+    return () => {
+      this.watchers.delete(onOutage);
+      if (this.watchers.size > 0) return;
+      this.subscription?.unsubscribe();
+      this.subscription = undefined;
+      this.ready = true;
+    };
+  }
+}
+
+const outages = new WeakMap<PubSubSource, Outages>();
+
+function outagesOf(source: PubSubSource): Outages {
+  let watch = outages.get(source);
+  if (!watch) outages.set(source, (watch = new Outages(source)));
+  return watch;
+}
+
 class UserSession {
   /** The set as last read: what the next read is compared with. */
   private set: ReadonlySet<string> | undefined;
@@ -74,7 +115,7 @@ class UserSession {
   /** Before `ok`: the channels not yet live and joined, and the releases of those that are. */
   private waiting: Set<string> | undefined;
   private unjoined: Map<string, () => void> | undefined = new Map();
-  private outage: Subscription | undefined;
+  private stopWatching: (() => void) | undefined;
   private deadline: Subscription | undefined;
   /** Reads the set and applies the difference; a call made mid-read costs one more read. */
   private readonly read = sharedAfter(() => this.readAndApply());
@@ -87,9 +128,7 @@ class UserSession {
   start(): void {
     this.refresh();
     // Redis going away: the stream says so and ends, and the client comes back for a fresh set.
-    this.outage = this.o.source.readinessChanges?.().subscribe((readiness) => {
-      if (!readiness.ready) this.end('error');
-    });
+    this.stopWatching = outagesOf(this.o.source).watch(() => this.end('error'));
     // A first set whose subscriptions never all become live is an error, not a silent stream.
     if (!this.closed) {
       this.deadline = this.o.scheduler.schedule(() => {
@@ -101,7 +140,7 @@ class UserSession {
   /** Drops every subscription and leaves every topic; says nothing. */
   close(): void {
     this.deadline?.unsubscribe();
-    this.outage?.unsubscribe();
+    this.stopWatching?.();
     for (const channel of [...this.links.keys()]) this.unlink(channel);
   }
 
