@@ -66,6 +66,8 @@ function session(options: {
   timeoutMs?: number;
   /** Channels the hub refuses to join (a bound). */
   refuse?: readonly string[];
+  /** How the session hears of a user channel's messages: by default, from the bus. */
+  hear?: (channel: string, heard: () => void) => () => void;
 }) {
   const log: string[] = [];
   const statuses: StreamStatus[] = [];
@@ -83,6 +85,13 @@ function session(options: {
       );
     },
     leave: (c) => log.push(`leave ${c}`),
+    // The hub's topic feed in the server; here a subscription of the test's own.
+    hear:
+      options.hear ??
+      ((c, heard) => {
+        const heeding = options.source.channel(c).subscribe(() => heard());
+        return () => heeding.unsubscribe();
+      }),
     timeoutMs: options.timeoutMs ?? 2_000,
     refreshed: () => refreshes++,
     scheduler: asyncScheduler,
@@ -192,6 +201,33 @@ describe('userSession', () => {
     expect(s.log).toEqual(['leave room:2', 'hold room:3', 'join room:3']);
     expect(s.statuses).toEqual(['ok']);
     s.subscription.unsubscribe();
+  });
+
+  it('keeps no subscription of its own once joined: a user channel is heard of from its topic', async () => {
+    const source = new GatedBus();
+    const store = new MemoryChannelSets();
+    store.add('u1', 'user:u1', 'room:1');
+    const hearers = new Map<string, () => void>();
+    const s = session({
+      source,
+      store,
+      hear: (c, heard) => {
+        hearers.set(c, heard);
+        return () => hearers.delete(c);
+      },
+    });
+    for (const c of ['user:u1', 'room:1']) source.open(c);
+    await waitUntil(() => s.statuses.includes('ok'), 2_000, 'ok');
+    expect(source.bus.subscriptionCount()).toBe(0);
+    expect([...hearers.keys()]).toEqual(['user:u1']);
+    store.add('u1', 'room:2');
+    source.open('room:2');
+    hearers.get('user:u1')?.();
+    await waitUntil(() => s.log.includes('join room:2'), 2_000, 'room:2 joined');
+    expect(s.refreshes).toBe(1);
+    s.subscription.unsubscribe();
+    expect(hearers.size).toBe(0);
+    expect(source.bus.subscriptionCount()).toBe(0);
   });
 
   it('reads the set once more for a burst of user-channel messages, never one read each', async () => {

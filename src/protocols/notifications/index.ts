@@ -106,11 +106,26 @@ export function notificationsProtocol(
           connection.end();
         }
       };
+      // The sessions told of a user channel's messages (see userSession's `hear`).
+      const hearing = new Map<string, Set<() => void>>();
+      const hear = (channel: string, heard: () => void) => {
+        let hearers = hearing.get(channel);
+        if (!hearers) hearing.set(channel, (hearers = new Set()));
+        hearers.add(heard);
+        return () => {
+          hearers.delete(heard);
+          if (hearers.size === 0 && hearing.get(channel) === hearers) hearing.delete(channel);
+        };
+      };
       hub.addFamily<BusMessage>(CHANNELS_FAMILY, {
         topicFeed: (channel) =>
           source.channel(channel).pipe(
             watchGaps(() => lost(channel)),
-            tap(() => counts.forwarded++),
+            tap(() => {
+              counts.forwarded++;
+              const hearers = hearing.get(channel);
+              if (hearers) for (const heard of hearers) heard();
+            }),
           ),
         encode: { sse: messageEvent },
         // Each event's id is the stream's position, read from the message as it is written.
@@ -182,6 +197,7 @@ export function notificationsProtocol(
           store,
           source,
           join,
+          hear,
           leave: (channel) => {
             hub.leave(connection, CHANNELS_FAMILY, channel);
             position.delete(channel);

@@ -32,10 +32,16 @@ export interface UserSessionOptions {
    * makes it live), or undefined when the hub refused it (a bound). A refused
    * or failed join ends the stream with `error`: after `ok`, every message of
    * the user's channels is delivered, or the stream ends. `leave` takes it out.
-   * A joined topic holds the channel's subscription itself: the session keeps
-   * its own only on user channels, whose messages make it read the set again.
+   * A joined topic holds the channel's subscription: the session keeps its own
+   * only until then.
    */
   readonly join: (channel: string) => Promise<(() => void) | undefined>;
+  /**
+   * Tells the session of each message on one of its user channels, from the
+   * moment it joins the channel's topic (whose feed has the messages anyway):
+   * each makes it read the set again. Returns what stops telling it.
+   */
+  readonly hear: (channel: string, heard: () => void) => () => void;
   readonly leave: (channel: string) => void;
   /** How long a set read, and the first set's subscriptions, may take. */
   readonly timeoutMs: number;
@@ -58,10 +64,14 @@ export function userSession(o: UserSessionOptions): Observable<StreamStatus> {
   });
 }
 
-/** A channel of the set: its subscription (until the topic holds one) and, until live, the wait. */
+/**
+ * A channel of the set: its subscription (until the topic holds one), until
+ * live the wait, and on a user channel what stops hearing of its messages.
+ */
 interface Link {
   messages?: Subscription;
   live?: Subscription;
+  unheard?: () => void;
 }
 
 const SET_READ_TIMED_OUT = 'the channel set was not read in time';
@@ -201,13 +211,7 @@ class UserSession {
     if (this.links.has(channel)) return;
     const link: Link = {};
     this.links.set(channel, link);
-    const refresh = isUserChannel(channel);
     const messages = this.o.source.channel(channel).subscribe({
-      next: () => {
-        if (!refresh) return;
-        this.o.refreshed?.();
-        this.refresh();
-      },
       error: () => this.end('error'),
       complete: () => this.unlink(channel),
     });
@@ -230,6 +234,7 @@ class UserSession {
     this.links.delete(channel);
     link.live?.unsubscribe();
     link.messages?.unsubscribe();
+    link.unheard?.();
     this.waiting?.delete(channel);
     this.unjoined?.delete(channel);
     this.o.leave(channel);
@@ -237,6 +242,14 @@ class UserSession {
   }
 
   private joinWhenLive(channel: string): void {
+    const link = this.links.get(channel);
+    // Heard from the join on: a message the topic gets while held is heard too.
+    if (link && isUserChannel(channel) && !link.unheard) {
+      link.unheard = this.o.hear(channel, () => {
+        this.o.refreshed?.();
+        this.refresh();
+      });
+    }
     this.o.join(channel).then(
       (release) => this.joined(channel, release),
       () => this.end('error'),
@@ -249,11 +262,9 @@ class UserSession {
     const link = this.links.get(channel);
     if (this.closed || !link) return;
     if (!release) return this.end('error');
-    // The topic holds the subscription now: a room's messages need not reach the session too.
-    if (!isUserChannel(channel)) {
-      link.messages?.unsubscribe();
-      link.messages = undefined;
-    }
+    // The topic holds the subscription now; a user channel's messages are heard from it.
+    link.messages?.unsubscribe();
+    link.messages = undefined;
     if (!this.unjoined) return release();
     this.waiting?.delete(channel);
     this.unjoined.set(channel, release);
