@@ -31,7 +31,7 @@ describe('SSE framing', () => {
     );
   });
 
-  it('keeps writing the id it was last given, and the new one once it changes', () => {
+  it('writes each event the id it is given, as it repeats, changes and comes back', () => {
     let id = 'p1.ab';
     const framing = eventIds(SSE_CHUNKED, () => id);
     const first = events[0] as Buffer;
